@@ -1,0 +1,96 @@
+package modelfile
+
+// Config holds the architecture hyper-parameters, special ids and generation
+// defaults of a translation model. It is stored as JSON in the model file
+// header; every layer is built from it, so nothing is hard-wired to one shape.
+//
+// Tensor names. A model's weights are named tensors (row-major float32 in
+// memory). Linear weights are [out, in] (y = x·Wᵀ + b), as in PyTorch:
+//
+//	embed.weight                 [V, d]   shared source/target embedding, tied output projection
+//	final_logits_bias            [V]      optional; zero when absent
+//	enc.pos.weight, dec.pos.weight [P, d] only when Positions == PositionsLearned
+//	enc.{i}.self.{q,k,v,o}.{weight,bias}   [d, d], [d]
+//	enc.{i}.self_ln.{weight,bias}          [d]
+//	enc.{i}.fc1.{weight,bias}              [ffn, d], [ffn]
+//	enc.{i}.fc2.{weight,bias}              [d, ffn], [d]
+//	enc.{i}.ffn_ln.{weight,bias}           [d]
+//	dec.{i}.self.*, dec.{i}.self_ln.*      as in the encoder (causal)
+//	dec.{i}.cross.{q,k,v,o}.{weight,bias}  [d, d], [d]  (q reads the decoder, k/v the encoder memory)
+//	dec.{i}.cross_ln.{weight,bias}         [d]
+//	dec.{i}.fc1.*, dec.{i}.fc2.*, dec.{i}.ffn_ln.*
+//	enc.ln.{weight,bias}, dec.ln.{weight,bias}  [d]  only when FinalLayerNorm
+type Config struct {
+	// Arch names the architecture; "transformer" is the only one so far.
+	Arch string `json:"arch"`
+	// VocabSize is the size of the joint vocabulary (V).
+	VocabSize int `json:"vocab_size"`
+	// DModel is the model width (d).
+	DModel int `json:"d_model"`
+	// EncoderLayers and DecoderLayers count the layers of each stack.
+	EncoderLayers int `json:"encoder_layers"`
+	DecoderLayers int `json:"decoder_layers"`
+	// EncoderHeads and DecoderHeads count attention heads; d must divide by them.
+	EncoderHeads int `json:"encoder_heads"`
+	DecoderHeads int `json:"decoder_heads"`
+	// EncoderFFN and DecoderFFN are the inner widths of the feed-forward blocks.
+	EncoderFFN int `json:"encoder_ffn"`
+	DecoderFFN int `json:"decoder_ffn"`
+	// Activation is the feed-forward activation: "relu", "swish" (SiLU) or "gelu" (exact erf).
+	Activation string `json:"activation"`
+	// PreNorm selects pre-layer-norm blocks (GPT style); false is post-norm (paper, Marian).
+	PreNorm bool `json:"pre_norm"`
+	// FinalLayerNorm adds a layer norm after each stack (enc.ln, dec.ln), usual with PreNorm.
+	FinalLayerNorm bool `json:"final_layer_norm"`
+	// ScaleEmbedding multiplies token embeddings by sqrt(d).
+	ScaleEmbedding bool `json:"scale_embedding"`
+	// Positions is the position encoding: PositionsMarian, PositionsInterleaved or PositionsLearned.
+	Positions string `json:"positions"`
+	// MaxPositions is the number of positions the model supports (P).
+	MaxPositions int `json:"max_positions"`
+	// LayerNormEps is the epsilon of every layer norm (1e-5 in Marian).
+	LayerNormEps float32 `json:"layer_norm_eps"`
+
+	// PadID, EOSID, UnkID and DecoderStartID are the special vocabulary ids.
+	PadID          int `json:"pad_id"`
+	EOSID          int `json:"eos_id"`
+	UnkID          int `json:"unk_id"`
+	DecoderStartID int `json:"decoder_start_id"`
+
+	// Generation holds the search defaults stored with the model.
+	Generation Generation `json:"generation"`
+}
+
+// Generation holds search defaults (Hugging Face generation_config semantics).
+type Generation struct {
+	// NumBeams is the beam size; 1 means greedy search.
+	NumBeams int `json:"num_beams"`
+	// LengthPenalty is the exponent of the length normalisation of beam scores.
+	LengthPenalty float32 `json:"length_penalty"`
+	// MaxLength is the most decoder positions, start token included (HF max_length).
+	MaxLength int `json:"max_length"`
+	// ForcedEOS forces the end token as the last token when MaxLength is reached.
+	ForcedEOS bool `json:"forced_eos"`
+	// BadWordsIDs are single token ids never generated (pad, in Marian).
+	BadWordsIDs []int `json:"bad_words_ids"`
+}
+
+// Position encodings.
+const (
+	// PositionsMarian is the sinusoidal table with the sin half then the cos half.
+	PositionsMarian = "sinusoidal-marian"
+	// PositionsInterleaved is the paper's sinusoidal table, sin and cos interleaved.
+	PositionsInterleaved = "sinusoidal-interleaved"
+	// PositionsLearned is a learned table stored as enc.pos.weight / dec.pos.weight.
+	PositionsLearned = "learned"
+)
+
+// Tokenizer blob names stored in a model file.
+const (
+	// BlobSourceSPM is the SentencePiece model of the source language.
+	BlobSourceSPM = "source.spm"
+	// BlobTargetSPM is the SentencePiece model of the target language.
+	BlobTargetSPM = "target.spm"
+	// BlobVocab is the JSON piece → model id map (Marian vocab.json).
+	BlobVocab = "vocab.json"
+)
