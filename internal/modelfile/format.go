@@ -1,0 +1,673 @@
+package modelfile
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Magic is the first 8 bytes of every model file.
+const Magic = "DEENMODL"
+
+// FormatVersion is the newest format version this package writes and reads.
+const FormatVersion = 1
+
+// Bounds on what a file may claim; see docs/modelfile.md.
+const (
+	maxHeaderBytes = 64 << 20 // JSON header
+	maxBlobBytes   = 1 << 30  // one tokenizer file
+	maxBlobs       = 64
+	allocFloor     = 1 << 22 // values allocated before any data arrives
+	maxZstdWindow  = 64 << 20
+)
+
+// Errors a reader can test for with errors.Is.
+var (
+	// ErrNotModel means the input is not a deen model file at all.
+	ErrNotModel = errors.New("not a deen model file")
+	// ErrNewerVersion means the file was written by a newer deen.
+	ErrNewerVersion = errors.New("model file written by a newer deen")
+	// ErrCorrupt means the file is a deen model file but damaged: truncated,
+	// checksum mismatch, inconsistent header.
+	ErrCorrupt = errors.New("corrupt model file")
+)
+
+// DType is how a tensor's values are stored in the file. In memory every
+// tensor is float32.
+type DType uint8
+
+// Storage types.
+const (
+	// F32 stores IEEE float32, little-endian.
+	F32 DType = iota
+	// F16 stores IEEE float16 (round to nearest even), little-endian.
+	F16
+	// Int8 stores 2-D tensors as one float32 scale per row followed by int8
+	// values (value = q · scale, symmetric, scale = max|row| / 127). Tensors
+	// of other ranks are stored as F32.
+	Int8
+)
+
+// String returns the name used in the file header and on the command line.
+func (d DType) String() string {
+	switch d {
+	case F32:
+		return "f32"
+	case F16:
+		return "f16"
+	case Int8:
+		return "int8"
+	}
+	return fmt.Sprintf("dtype(%d)", uint8(d))
+}
+
+// ParseDType parses "f32", "f16" or "int8".
+func ParseDType(s string) (DType, error) {
+	for _, d := range []DType{F32, F16, Int8} {
+		if s == d.String() {
+			return d, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown dtype %q (want f32, f16 or int8)", s)
+}
+
+// WriteOptions control how Write stores a model.
+type WriteOptions struct {
+	// DType is the storage type of the weights.
+	DType DType
+	// ZstdLevel is the zstd compression level (1..22); 0 means the default (3).
+	ZstdLevel int
+}
+
+// header is the JSON header of a model file.
+type header struct {
+	Config  Config  `json:"config"`
+	Blobs   []entry `json:"blobs"`
+	Tensors []entry `json:"tensors"`
+}
+
+// entry locates one blob or tensor in the data section.
+type entry struct {
+	Name   string `json:"name"`
+	DType  string `json:"dtype,omitempty"`
+	Shape  []int  `json:"shape,omitempty"`
+	Offset int64  `json:"offset"`
+	Size   int64  `json:"size"`
+	CRC32C uint32 `json:"crc32c"`
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Write writes m to w in the model file format. The model must pass
+// ValidateTensors, so that every file written can be read back.
+func Write(w io.Writer, m *Model, opt WriteOptions) error {
+	if err := ValidateTensors(m); err != nil {
+		return err
+	}
+	if opt.DType > Int8 {
+		return fmt.Errorf("write model: unknown dtype %v", opt.DType)
+	}
+	if opt.ZstdLevel < 0 || opt.ZstdLevel > 22 {
+		return fmt.Errorf("write model: zstd level %d, want 1..22 (0 for the default)", opt.ZstdLevel)
+	}
+	h := header{Config: m.Config, Blobs: []entry{}, Tensors: []entry{}}
+	var off int64
+	blobNames := sortedKeys(m.Blobs)
+	if len(blobNames) > maxBlobs {
+		return fmt.Errorf("write model: %d blobs, at most %d allowed", len(blobNames), maxBlobs)
+	}
+	for _, name := range blobNames {
+		b := m.Blobs[name]
+		if name == "" || len(b) > maxBlobBytes {
+			return fmt.Errorf("write model: blob %q: empty name or larger than %d bytes", name, maxBlobBytes)
+		}
+		h.Blobs = append(h.Blobs, entry{Name: name, Offset: off, Size: int64(len(b)), CRC32C: crc32.Checksum(b, castagnoli)})
+		off += int64(len(b))
+	}
+	tensorNames := sortedKeys(m.Tensors)
+	for _, name := range tensorNames {
+		t := m.Tensors[name]
+		dt := storedDType(opt.DType, t.Shape)
+		crc := crc32.New(castagnoli)
+		if err := encodeTensor(t, dt, crc); err != nil {
+			return err
+		}
+		size := storedSize(dt, t.Shape)
+		h.Tensors = append(h.Tensors, entry{Name: name, DType: dt.String(), Shape: t.Shape, Offset: off, Size: size, CRC32C: crc.Sum32()})
+		off += size
+	}
+	js, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("write model: encode header: %w", err)
+	}
+	if len(js) > maxHeaderBytes {
+		return fmt.Errorf("write model: header is %d bytes, at most %d allowed", len(js), maxHeaderBytes)
+	}
+
+	var pre [12]byte
+	copy(pre[:], Magic)
+	binary.LittleEndian.PutUint32(pre[8:], FormatVersion)
+	if _, err := w.Write(pre[:]); err != nil {
+		return fmt.Errorf("write model: %w", err)
+	}
+	level := zstd.SpeedDefault
+	if opt.ZstdLevel > 0 {
+		level = zstd.EncoderLevelFromZstd(opt.ZstdLevel)
+	}
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(level), zstd.WithEncoderCRC(true))
+	if err != nil {
+		return fmt.Errorf("write model: %w", err)
+	}
+	var hl [8]byte
+	binary.LittleEndian.PutUint32(hl[0:], uint32(len(js)))
+	binary.LittleEndian.PutUint32(hl[4:], crc32.Checksum(js, castagnoli))
+	err = writeAll(zw, hl[:], js)
+	for _, name := range blobNames {
+		if err == nil {
+			err = writeAll(zw, m.Blobs[name])
+		}
+	}
+	for i, name := range tensorNames {
+		if err == nil {
+			dt, _ := ParseDType(h.Tensors[i].DType)
+			err = encodeTensor(m.Tensors[name], dt, zw)
+		}
+	}
+	if cerr := zw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write model: %w", err)
+	}
+	return nil
+}
+
+// writeAll writes each slice in turn.
+func writeAll(w io.Writer, parts ...[]byte) error {
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortedKeys returns the keys of m in ascending order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// storedDType is the type a tensor of this shape is stored as under want.
+func storedDType(want DType, shape []int) DType {
+	if want == Int8 && len(shape) != 2 {
+		return F32
+	}
+	return want
+}
+
+// storedSize is the number of bytes a tensor of this shape takes as dt.
+func storedSize(dt DType, shape []int) int64 {
+	n, _ := numElements(shape)
+	switch dt {
+	case F16:
+		return 2 * int64(n)
+	case Int8:
+		return 4*int64(shape[0]) + int64(n)
+	}
+	return 4 * int64(n)
+}
+
+// chunkValues is how many values encodeTensor and readTensor convert at a time.
+const chunkValues = 1 << 14
+
+// encodeTensor writes t's values stored as dt to w in chunks, so that no
+// encoded copy of the whole tensor exists.
+func encodeTensor(t *Tensor, dt DType, w io.Writer) error {
+	buf := make([]byte, 0, 4*chunkValues)
+	flush := func() error {
+		_, err := w.Write(buf)
+		buf = buf[:0]
+		return err
+	}
+	switch dt {
+	case F32:
+		for _, v := range t.Data {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			if len(buf) == cap(buf) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	case F16:
+		for i, v := range t.Data {
+			h, ok := Float32ToHalf(v)
+			if !ok {
+				return fmt.Errorf("write model: tensor %q value %g at index %d does not fit float16; store as f32", t.Name, v, i)
+			}
+			buf = binary.LittleEndian.AppendUint16(buf, h)
+			if len(buf) == cap(buf) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	case Int8:
+		rows, cols := t.Shape[0], t.Shape[1]
+		scales, err := rowScales(t, rows, cols)
+		if err != nil {
+			return err
+		}
+		for _, s := range scales {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(s))
+			if len(buf) == cap(buf) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		for r := 0; r < rows; r++ {
+			inv := float32(0)
+			if scales[r] > 0 {
+				inv = 1 / scales[r]
+			}
+			for _, v := range t.Data[r*cols : (r+1)*cols] {
+				q := math.RoundToEven(float64(v * inv))
+				buf = append(buf, byte(int8(max(-127, min(127, q)))))
+				if len(buf) == cap(buf) {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// rowScales returns max|row|/127 for each row of a 2-D tensor; it rejects
+// non-finite values, which int8 cannot represent.
+func rowScales(t *Tensor, rows, cols int) ([]float32, error) {
+	scales := make([]float32, rows)
+	for r := range scales {
+		var m float32
+		for c, v := range t.Data[r*cols : (r+1)*cols] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("write model: tensor %q has %g at [%d,%d]; int8 needs finite values", t.Name, v, r, c)
+			}
+			m = max(m, float32(math.Abs(float64(v))))
+		}
+		scales[r] = m / 127
+	}
+	return scales, nil
+}
+
+// WriteFile writes m to path atomically: it writes a temporary file in the
+// same directory, syncs it and renames it over path, so path never holds a
+// partial model.
+func WriteFile(path string, m *Model, opt WriteOptions) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write model file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err = Write(bw, m, opt); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("write model file %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write model file %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write model file %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write model file %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write model file %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil { // make the rename durable
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// ReadFile reads the model file at path.
+func ReadFile(path string) (*Model, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("read model: %s is a directory, not a model file (to import a Hugging Face opus-mt directory run: translate convert marian %s OUT.deen): %w", path, path, ErrNotModel)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	defer f.Close()
+	m, err := Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Read reads a model file from r. It streams through the zstd decoder and
+// decodes each tensor straight into its float32 slice; every length in the
+// header is checked against the Config and the bounds of the format before
+// anything is allocated.
+func Read(r io.Reader) (*Model, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	pre, _ := br.Peek(16)
+	if len(pre) == 0 {
+		return nil, fmt.Errorf("read model: empty file: %w", ErrNotModel)
+	}
+	if len(pre) < 12 || string(pre[:8]) != Magic {
+		if len(pre) < 12 && bytes.HasPrefix([]byte(Magic), pre[:min(len(pre), 8)]) {
+			return nil, fmt.Errorf("read model: truncated after %d bytes: %w", len(pre), ErrCorrupt)
+		}
+		return nil, fmt.Errorf("read model: %w (looks like %s)", ErrNotModel, describe(pre))
+	}
+	v := binary.LittleEndian.Uint32(pre[8:12])
+	switch {
+	case v == 0:
+		return nil, fmt.Errorf("read model: format version 0 is invalid: %w", ErrCorrupt)
+	case v > FormatVersion:
+		return nil, fmt.Errorf("read model: format version %d, this build reads up to %d; upgrade deen: %w", v, FormatVersion, ErrNewerVersion)
+	}
+	br.Discard(12)
+	zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxWindow(maxZstdWindow))
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	defer zr.Close()
+	body := &bodyReader{r: zr}
+	m, err := readBody(body)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	return m, nil
+}
+
+// bodyReader reads the decompressed body and turns decoder failures into
+// ErrCorrupt errors that say where they happened.
+type bodyReader struct {
+	r   io.Reader
+	pos int64
+}
+
+// readFull fills p or fails with an error saying what was being read.
+func (b *bodyReader) readFull(p []byte, what string) error {
+	n, err := io.ReadFull(b.r, p)
+	b.pos += int64(n)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Errorf("truncated in %s (%d bytes into the body): %w", what, b.pos, ErrCorrupt)
+	}
+	if err != nil {
+		return fmt.Errorf("damaged in %s (%d bytes into the body): %v: %w", what, b.pos, err, ErrCorrupt)
+	}
+	return nil
+}
+
+// readBody reads the header and data sections.
+func readBody(b *bodyReader) (*Model, error) {
+	var hl [8]byte
+	if err := b.readFull(hl[:], "header length"); err != nil {
+		return nil, err
+	}
+	n := binary.LittleEndian.Uint32(hl[0:])
+	if n == 0 || n > maxHeaderBytes {
+		return nil, fmt.Errorf("header length %d is outside 1..%d: %w", n, maxHeaderBytes, ErrCorrupt)
+	}
+	js, err := readBytes(b, int64(n), "header")
+	if err != nil {
+		return nil, err
+	}
+	if crc32.Checksum(js, castagnoli) != binary.LittleEndian.Uint32(hl[4:]) {
+		return nil, fmt.Errorf("header checksum mismatch: %w", ErrCorrupt)
+	}
+	var h header
+	if err := json.Unmarshal(js, &h); err != nil {
+		return nil, fmt.Errorf("header is not valid JSON: %v: %w", err, ErrCorrupt)
+	}
+	dtypes, err := checkHeader(&h)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Config: h.Config, Tensors: make(map[string]*Tensor, len(h.Tensors)), Blobs: make(map[string][]byte, len(h.Blobs))}
+	for _, e := range h.Blobs {
+		data, err := readBytes(b, e.Size, "blob "+e.Name)
+		if err != nil {
+			return nil, err
+		}
+		if crc32.Checksum(data, castagnoli) != e.CRC32C {
+			return nil, fmt.Errorf("checksum mismatch in blob %q: %w", e.Name, ErrCorrupt)
+		}
+		m.Blobs[e.Name] = data
+	}
+	for i, e := range h.Tensors {
+		data, err := readTensor(b, e, dtypes[i])
+		if err != nil {
+			return nil, err
+		}
+		m.Tensors[e.Name] = &Tensor{Name: e.Name, Shape: e.Shape, Data: data}
+	}
+	var one [1]byte
+	if n, err := io.ReadFull(b.r, one[:]); n > 0 {
+		return nil, fmt.Errorf("unexpected data after the last tensor: %w", ErrCorrupt)
+	} else if err != io.EOF {
+		return nil, fmt.Errorf("damaged after the last tensor: %v: %w", err, ErrCorrupt)
+	}
+	return m, nil
+}
+
+// checkHeader validates the header before any data is read: the config,
+// and every entry's name, dtype, shape (against the config), size and
+// offset (contiguous, blobs then tensors). It returns the tensors' dtypes.
+func checkHeader(h *header) ([]DType, error) {
+	if err := h.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("%v: %w", err, ErrCorrupt)
+	}
+	if len(h.Blobs) > maxBlobs {
+		return nil, fmt.Errorf("%d blobs, at most %d allowed: %w", len(h.Blobs), maxBlobs, ErrCorrupt)
+	}
+	var off int64
+	seen := map[string]bool{}
+	for _, e := range h.Blobs {
+		if e.Name == "" || seen["blob:"+e.Name] {
+			return nil, fmt.Errorf("blob name %q is empty or repeated: %w", e.Name, ErrCorrupt)
+		}
+		seen["blob:"+e.Name] = true
+		if e.Size < 0 || e.Size > maxBlobBytes || e.Offset != off {
+			return nil, fmt.Errorf("blob %q has offset %d size %d (want offset %d, size 0..%d): %w", e.Name, e.Offset, e.Size, off, maxBlobBytes, ErrCorrupt)
+		}
+		off += e.Size
+	}
+	specs := map[string]TensorSpec{}
+	for _, s := range h.Config.Tensors() {
+		specs[s.Name] = s
+	}
+	dtypes := make([]DType, len(h.Tensors))
+	for i, e := range h.Tensors {
+		s, ok := specs[e.Name]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("tensor %q is not implied by the config: %w", e.Name, ErrCorrupt)
+		case seen[e.Name]:
+			return nil, fmt.Errorf("tensor %q appears twice: %w", e.Name, ErrCorrupt)
+		case !sameShape(e.Shape, s.Shape):
+			return nil, fmt.Errorf("tensor %q has shape %v, the config implies %v: %w", e.Name, e.Shape, s.Shape, ErrCorrupt)
+		}
+		seen[e.Name] = true
+		dt, err := ParseDType(e.DType)
+		if err != nil {
+			return nil, fmt.Errorf("tensor %q: %v: %w", e.Name, err, ErrCorrupt)
+		}
+		if dt == Int8 && len(e.Shape) != 2 {
+			return nil, fmt.Errorf("tensor %q: int8 needs 2 dimensions, has shape %v: %w", e.Name, e.Shape, ErrCorrupt)
+		}
+		if want := storedSize(dt, e.Shape); e.Size != want || e.Offset != off {
+			return nil, fmt.Errorf("tensor %q has offset %d size %d, want offset %d size %d: %w", e.Name, e.Offset, e.Size, off, want, ErrCorrupt)
+		}
+		dtypes[i] = dt
+		off += e.Size
+	}
+	var missing []string
+	for _, s := range h.Config.Tensors() {
+		if !s.Optional && !seen[s.Name] {
+			missing = append(missing, s.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("file lacks %d tensors the config implies (first: %q): %w", len(missing), missing[0], ErrCorrupt)
+	}
+	return dtypes, nil
+}
+
+// readBytes reads n bytes, growing the buffer only as data arrives so that a
+// lying length cannot force a large allocation.
+func readBytes(b *bodyReader, n int64, what string) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(min(n, allocFloor)))
+	got, err := io.CopyN(&buf, b.r, n)
+	b.pos += got
+	if err == io.EOF {
+		return nil, fmt.Errorf("truncated in %s (%d bytes into the body): %w", what, b.pos, ErrCorrupt)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("damaged in %s (%d bytes into the body): %v: %w", what, b.pos, err, ErrCorrupt)
+	}
+	return buf.Bytes(), nil
+}
+
+// readTensor decodes one tensor from the stream into a float32 slice,
+// checking its checksum. The slice grows (doubling from allocFloor) as data
+// arrives, so a header cannot make the reader allocate memory the stream
+// does not back.
+func readTensor(b *bodyReader, e entry, dt DType) ([]float32, error) {
+	n, _ := numElements(e.Shape)
+	crc := crc32.New(castagnoli)
+	what := "tensor " + e.Name
+	data := make([]float32, 0, min(n, allocFloor))
+	buf := make([]byte, 4*chunkValues)
+	var scales []float32
+	cols := 0
+	if dt == Int8 {
+		rows := e.Shape[0]
+		cols = e.Shape[1]
+		var err error
+		if scales, err = readScales(b, crc, rows, what); err != nil {
+			return nil, err
+		}
+	}
+	for len(data) < n {
+		k := min(n-len(data), chunkValues)
+		data = growTo(data, len(data)+k, n)
+		switch dt {
+		case F32:
+			p := buf[:4*k]
+			if err := readChecked(b, crc, p, what); err != nil {
+				return nil, err
+			}
+			for i := 0; i < k; i++ {
+				data = append(data, math.Float32frombits(binary.LittleEndian.Uint32(p[4*i:])))
+			}
+		case F16:
+			p := buf[:2*k]
+			if err := readChecked(b, crc, p, what); err != nil {
+				return nil, err
+			}
+			for i := 0; i < k; i++ {
+				data = append(data, HalfToFloat32(binary.LittleEndian.Uint16(p[2*i:])))
+			}
+		case Int8:
+			p := buf[:k]
+			if err := readChecked(b, crc, p, what); err != nil {
+				return nil, err
+			}
+			for _, q := range p {
+				data = append(data, float32(int8(q))*scales[len(data)/cols])
+			}
+		}
+	}
+	if crc.Sum32() != e.CRC32C {
+		return nil, fmt.Errorf("checksum mismatch in tensor %q: %w", e.Name, ErrCorrupt)
+	}
+	return data, nil
+}
+
+// readScales reads the per-row scales of an int8 tensor; they must be
+// finite and non-negative.
+func readScales(b *bodyReader, crc hash.Hash32, rows int, what string) ([]float32, error) {
+	scales := make([]float32, 0, rows)
+	buf := make([]byte, 4*chunkValues)
+	for len(scales) < rows {
+		p := buf[:4*min(rows-len(scales), chunkValues)]
+		if err := readChecked(b, crc, p, what+" scales"); err != nil {
+			return nil, err
+		}
+		for i := 0; i < len(p); i += 4 {
+			s := math.Float32frombits(binary.LittleEndian.Uint32(p[i:]))
+			if !(s >= 0 && s <= math.MaxFloat32) {
+				return nil, fmt.Errorf("%s: row %d has scale %g: %w", what, len(scales), s, ErrCorrupt)
+			}
+			scales = append(scales, s)
+		}
+	}
+	return scales, nil
+}
+
+// readChecked fills p and adds it to the checksum.
+func readChecked(b *bodyReader, crc hash.Hash32, p []byte, what string) error {
+	if err := b.readFull(p, what); err != nil {
+		return err
+	}
+	crc.Write(p)
+	return nil
+}
+
+// growTo makes room for need values, doubling the capacity but never
+// beyond total.
+func growTo(data []float32, need, total int) []float32 {
+	if need <= cap(data) {
+		return data
+	}
+	c := min(max(2*cap(data), need), total)
+	grown := make([]float32, len(data), c)
+	copy(grown, data)
+	return grown
+}
