@@ -1,0 +1,372 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices;
+// op(X) = Xᵀ when transX. op(A) is m×k, op(B) is k×n, C is m×n; lda, ldb
+// and ldc are the row strides of A, B and C as stored (A is stored k×m
+// when transA, B is stored n×k when transB). As in BLAS, beta == 0
+// overwrites C without reading it, so C may hold garbage (even NaN).
+//
+// Products with m == 1 or n == 1 take a matrix-vector path; large products
+// are split across Threads() cores.
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: Gemm with negative size m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMatrix("A", ar, ac, a, lda)
+	checkMatrix("B", br, bc, b, ldb)
+	checkMatrix("C", m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleMatrix(m, n, beta, c, ldc)
+		return
+	}
+	j := getJob()
+	*j = job{im: cur, transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+	if m == 1 || n == 1 {
+		j.setupGemv()
+	} else {
+		j.kind = kindGemm
+		j.splitN = n >= m
+		j.units = ceilDiv(n, j.im.nr)
+		if !j.splitN {
+			j.units = ceilDiv(m, j.im.mr)
+		}
+	}
+	j.do()
+	putJob(j)
+}
+
+// checkMatrix panics unless x can hold a rows×cols matrix with row stride ld.
+func checkMatrix(name string, rows, cols int, x []float32, ld int) {
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("kernels: Gemm: ld%s=%d is smaller than the %d columns of %s as stored", name, ld, cols, name))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: Gemm: %s has %d elements, a %d×%d matrix with stride %d needs %d", name, len(x), rows, cols, ld, (rows-1)*ld+cols))
+	}
+}
+
+// scaleMatrix sets C = beta·C (C = 0 when beta == 0, whatever C held).
+func scaleMatrix(m, n int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+		} else if beta != 1 {
+			cur.scale(beta, row)
+		}
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// Work below this many multiply-adds runs on the caller's goroutine alone
+// (variables so that tests can split small products too).
+var (
+	minParallelGemm = 1 << 21
+	minParallelGemv = 1 << 16
+)
+
+type jobKind int
+
+const (
+	kindGemm     jobKind = iota
+	kindGemvDot          // y[j] = x·rows[j]: mat holds one output per row
+	kindGemvAxpy         // y = Σ_p x[p]·mat[p]: mat holds one output per column
+)
+
+// job is one Gemm call, split into parts that the worker pool runs.
+type job struct {
+	im              *impl
+	kind            jobKind
+	transA, transB  bool
+	m, n, k         int
+	alpha, beta     float32
+	a, b, c         []float32
+	lda, ldb, ldc   int
+	splitN          bool // gemm: parts split n (else m)
+	units           int  // how many indivisible units (micro-tiles, gemv rows) there are to split
+	x               []float32
+	mat             []float32
+	ldm, nout, incy int
+	xbuf            *[]float32
+	wg              sync.WaitGroup
+	parts           int
+}
+
+var jobPool = sync.Pool{New: func() any { return new(job) }}
+
+func getJob() *job { return jobPool.Get().(*job) }
+
+func putJob(j *job) {
+	if j.xbuf != nil {
+		putBuf(j.xbuf)
+	}
+	*j = job{}
+	jobPool.Put(j)
+}
+
+// do runs the job on up to Threads() cores.
+func (j *job) do() {
+	work := j.m * j.n * j.k
+	parts := 1
+	if t := Threads(); t > 1 {
+		limit := minParallelGemm
+		if j.kind != kindGemm {
+			limit = minParallelGemv
+		}
+		parts = min(t, work/limit+1, j.units)
+		if j.kind != kindGemm {
+			parts = min(parts, ceilDiv(j.units, 64))
+		}
+	}
+	j.parts = max(parts, 1)
+	if j.parts == 1 {
+		j.run(0)
+		return
+	}
+	runParallel(j)
+}
+
+// span returns the units [lo, hi) of part p.
+func (j *job) span(p int) (lo, hi int) {
+	return j.units * p / j.parts, j.units * (p + 1) / j.parts
+}
+
+// run computes part p of the job.
+func (j *job) run(p int) {
+	lo, hi := j.span(p)
+	switch j.kind {
+	case kindGemm:
+		i0, i1, j0, j1 := 0, j.m, 0, j.n
+		if j.splitN {
+			j0, j1 = lo*j.im.nr, min(hi*j.im.nr, j.n)
+		} else {
+			i0, i1 = lo*j.im.mr, min(hi*j.im.mr, j.m)
+		}
+		j.gemm(i0, i1, j0, j1)
+	case kindGemvDot:
+		j.gemvDot(lo, hi)
+	case kindGemvAxpy:
+		j.gemvAxpy(lo, hi)
+	}
+}
+
+// gemm computes the block C[i0:i1, j0:j1] with packed, cache-blocked panels.
+func (j *job) gemm(i0, i1, j0, j1 int) {
+	im := j.im
+	buf := getBuf(im.mc*im.kc + im.kc*im.nc + im.mr*im.nr)
+	ap := (*buf)[:im.mc*im.kc]
+	bp := (*buf)[im.mc*im.kc : im.mc*im.kc+im.kc*im.nc]
+	tile := (*buf)[im.mc*im.kc+im.kc*im.nc:]
+	for jc := j0; jc < j1; jc += im.nc {
+		nc := min(im.nc, j1-jc)
+		for pc := 0; pc < j.k; pc += im.kc {
+			kc := min(im.kc, j.k-pc)
+			beta := j.beta
+			if pc > 0 {
+				beta = 1
+			}
+			packB(bp, j.transB, j.b, j.ldb, pc, kc, jc, nc, im.nr)
+			for ic := i0; ic < i1; ic += im.mc {
+				mc := min(im.mc, i1-ic)
+				packA(ap, j.transA, j.a, j.lda, ic, mc, pc, kc, im.mr, j.alpha)
+				for jr := 0; jr < nc; jr += im.nr {
+					nr := min(im.nr, nc-jr)
+					bpan := bp[jr*kc : (jr+im.nr)*kc]
+					for ir := 0; ir < mc; ir += im.mr {
+						mr := min(im.mr, mc-ir)
+						apan := ap[ir*kc : (ir+im.mr)*kc]
+						off := (ic+ir)*j.ldc + jc + jr
+						if mr == im.mr && nr == im.nr {
+							im.kernel(kc, apan, bpan, j.c[off:], j.ldc, beta)
+							continue
+						}
+						im.kernel(kc, apan, bpan, tile, im.nr, 0)
+						for i := range mr {
+							crow := j.c[off+i*j.ldc : off+i*j.ldc+nr]
+							trow := tile[i*im.nr : i*im.nr+nr]
+							if beta == 0 {
+								copy(crow, trow)
+								continue
+							}
+							for t, v := range trow {
+								crow[t] = v + beta*crow[t]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	putBuf(buf)
+}
+
+// packA copies alpha·op(A)[i0:i0+mc, p0:p0+kc] into dst as micro-panels of
+// mr rows: panel r holds kc steps of mr values, rows past mc are zero.
+func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc, mr int, alpha float32) {
+	for ir := 0; ir < mc; ir += mr {
+		pan := dst[ir*kc : (ir+mr)*kc]
+		rows := min(mr, mc-ir)
+		if trans {
+			for p := range kc {
+				src := a[(p0+p)*lda+i0+ir : (p0+p)*lda+i0+ir+rows]
+				d := pan[p*mr : p*mr+mr]
+				for i, v := range src {
+					d[i] = alpha * v
+				}
+				clear(d[rows:])
+			}
+			continue
+		}
+		for i := range rows {
+			src := a[(i0+ir+i)*lda+p0 : (i0+ir+i)*lda+p0+kc]
+			for p, v := range src {
+				pan[p*mr+i] = alpha * v
+			}
+		}
+		for i := rows; i < mr; i++ {
+			for p := range kc {
+				pan[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packB copies op(B)[p0:p0+kc, j0:j0+nc] into dst as micro-panels of nr
+// columns: panel r holds kc steps of nr values, columns past nc are zero.
+func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc, nr int) {
+	for jr := 0; jr < nc; jr += nr {
+		pan := dst[jr*kc : (jr+nr)*kc]
+		cols := min(nr, nc-jr)
+		if !trans {
+			for p := range kc {
+				d := pan[p*nr : p*nr+nr]
+				copy(d, b[(p0+p)*ldb+j0+jr:(p0+p)*ldb+j0+jr+cols])
+				clear(d[cols:])
+			}
+			continue
+		}
+		for t := range cols {
+			src := b[(j0+jr+t)*ldb+p0 : (j0+jr+t)*ldb+p0+kc]
+			for p, v := range src {
+				pan[p*nr+t] = v
+			}
+		}
+		for t := cols; t < nr; t++ {
+			for p := range kc {
+				pan[p*nr+t] = 0
+			}
+		}
+	}
+}
+
+// setupGemv turns a product with m == 1 or n == 1 into a matrix-vector
+// product: a vector x of length k against a matrix mat whose outputs are
+// either its rows (kindGemvDot) or its columns (kindGemvAxpy), written to
+// y = c with stride incy.
+func (j *job) setupGemv() {
+	if j.m == 1 {
+		// x = op(A) row 0; outputs are C's n columns.
+		j.x = j.vector(j.a, j.transA, j.lda)
+		j.mat, j.ldm, j.nout, j.incy = j.b, j.ldb, j.n, 1
+		j.kind = kindGemvAxpy
+		if j.transB {
+			j.kind = kindGemvDot
+		}
+	} else {
+		// x = op(B) column 0; outputs are C's m rows.
+		j.x = j.vector(j.b, !j.transB, j.ldb)
+		j.mat, j.ldm, j.nout, j.incy = j.a, j.lda, j.m, j.ldc
+		j.kind = kindGemvDot
+		if j.transA {
+			j.kind = kindGemvAxpy
+		}
+	}
+	j.units = j.nout
+}
+
+// vector returns the k values v[p*ld] (strided) or v[:k] (contiguous).
+func (j *job) vector(v []float32, strided bool, ld int) []float32 {
+	if !strided || j.k == 1 {
+		return v[:j.k]
+	}
+	j.xbuf = getBuf(j.k)
+	x := (*j.xbuf)[:j.k]
+	for p := range x {
+		x[p] = v[p*ld]
+	}
+	return x
+}
+
+// gemvChunk is how many outputs a matrix-vector part computes at a time
+// into a stack buffer before scaling them into C.
+const gemvChunk = 256
+
+// gemvDot computes outputs [lo, hi) as dot products of x with mat's rows.
+func (j *job) gemvDot(lo, hi int) {
+	var t [gemvChunk]float32
+	for o := lo; o < hi; o += gemvChunk {
+		w := min(gemvChunk, hi-o)
+		j.im.dotRows(j.x, j.mat[o*j.ldm:], j.ldm, t[:w])
+		j.store(o, t[:w])
+	}
+}
+
+// gemvAxpy computes outputs [lo, hi) as Σ_p x[p]·mat[p, lo:hi].
+func (j *job) gemvAxpy(lo, hi int) {
+	var t [gemvChunk]float32
+	for o := lo; o < hi; o += gemvChunk {
+		w := min(gemvChunk, hi-o)
+		acc := t[:w]
+		clear(acc)
+		for p, xp := range j.x {
+			j.im.axpy(xp, j.mat[p*j.ldm+o:p*j.ldm+o+w], acc)
+		}
+		j.store(o, acc)
+	}
+}
+
+// store sets y[o+i] = alpha·t[i] + beta·y[o+i] (y = C with stride incy).
+func (j *job) store(o int, t []float32) {
+	y := j.c[o*j.incy:]
+	for i, v := range t {
+		if j.beta == 0 {
+			y[i*j.incy] = j.alpha * v
+		} else {
+			y[i*j.incy] = j.alpha*v + j.beta*y[i*j.incy]
+		}
+	}
+}
+
+// Scratch buffers (packing panels, gathered vectors) are recycled.
+var bufPool sync.Pool
+
+func getBuf(n int) *[]float32 {
+	if p, ok := bufPool.Get().(*[]float32); ok {
+		if cap(*p) >= n {
+			*p = (*p)[:n]
+			return p
+		}
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+func putBuf(p *[]float32) { bufPool.Put(p) }

@@ -1,0 +1,196 @@
+package kernels
+
+import "math"
+
+// generic is the pure-Go implementation, available everywhere.
+var generic = &impl{
+	name: "generic",
+	mr:   4, nr: 4, mc: 128, kc: 256, nc: 1024,
+	kernel:  kernelGeneric,
+	dotRows: dotRowsGeneric,
+	dot:     dotGeneric,
+	axpy:    axpyGeneric,
+	add:     addGeneric,
+	scale:   scaleGeneric,
+	sum:     sumGeneric,
+	max:     maxGeneric,
+	expSub:  expSubGeneric,
+}
+
+// kernelGeneric is the 4×4 micro-kernel in Go.
+func kernelGeneric(k int, ap, bp, c []float32, ldc int, beta float32) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	ap, bp = ap[:4*k], bp[:4*k]
+	for p := 0; p < 4*k; p += 4 {
+		a := ap[p : p+4 : p+4]
+		b := bp[p : p+4 : p+4]
+		a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
+		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	acc := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+	for i := range 4 {
+		row := c[i*ldc : i*ldc+4]
+		for t, v := range acc[i] {
+			if beta == 0 {
+				row[t] = v
+			} else {
+				row[t] = v + beta*row[t]
+			}
+		}
+	}
+}
+
+func dotRowsGeneric(x, m []float32, ld int, out []float32) {
+	for j := range out {
+		out[j] = dotGeneric(x, m[j*ld:j*ld+len(x)])
+	}
+}
+
+func dotGeneric(x, y []float32) float32 {
+	var s0, s1, s2, s3 float32
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func axpyGeneric(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+func addGeneric(dst, x []float32) {
+	x = x[:len(dst)]
+	for i := range dst {
+		dst[i] += x[i]
+	}
+}
+
+func scaleGeneric(alpha float32, x []float32) {
+	for i := range x {
+		x[i] *= alpha
+	}
+}
+
+func sumGeneric(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i]
+		s1 += x[i+1]
+		s2 += x[i+2]
+		s3 += x[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func maxGeneric(x []float32) float32 {
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// Constants of the float32 exp used by every implementation (Cephes expf):
+// exp(x) = 2^n · exp(r), n = round(x·log2(e)), r = x - n·ln2 in two parts,
+// exp(r) by a degree-7 polynomial.
+const (
+	expHi   = 88.3762626647949  // above: clamped (exp overflows past ~88.72)
+	expLo   = -87.3365447505531 // below: 0 (2^-126 is the smallest normal)
+	log2e   = 1.44269504088896341
+	ln2Hi   = 0.693359375
+	ln2Lo   = -2.12194440e-4
+	expP0   = 1.9875691500e-4
+	expP1   = 1.3981999507e-3
+	expP2   = 8.3334519073e-3
+	expP3   = 4.1665795894e-2
+	expP4   = 1.6666665459e-1
+	expP5   = 5.0000001201e-1
+	expBias = 127
+)
+
+// exp32 is the scalar float32 exp the assembly versions vectorise.
+func exp32(x float32) float32 {
+	if x < expLo {
+		return 0
+	}
+	x = min(x, expHi)
+	n := float32(math.Floor(float64(x*log2e + 0.5)))
+	r := x - n*ln2Hi
+	r -= n * ln2Lo
+	p := float32(expP0)
+	p = p*r + expP1
+	p = p*r + expP2
+	p = p*r + expP3
+	p = p*r + expP4
+	p = p*r + expP5
+	p = p*r*r + r + 1
+	return p * math.Float32frombits(uint32(int32(n)+expBias)<<23)
+}
+
+func expSubGeneric(x []float32, m float32) float32 {
+	var s float32
+	for i, v := range x {
+		e := exp32(v - m)
+		x[i] = e
+		s += e
+	}
+	return s
+}
+
+// topK fills idx (len k) with the indices of the k largest values of x,
+// descending, ties to the lower index: an insertion into a sorted list that
+// most values skip after one comparison with the current k-th best.
+func topK(x []float32, idx []int32) {
+	k := len(idx)
+	if k == 0 {
+		return
+	}
+	n := 0
+	for i, v := range x {
+		if n == k && !(v > x[idx[k-1]]) {
+			continue
+		}
+		pos := min(n, k-1)
+		for pos > 0 && v > x[idx[pos-1]] {
+			idx[pos] = idx[pos-1]
+			pos--
+		}
+		idx[pos] = int32(i)
+		if n < k {
+			n++
+		}
+	}
+}

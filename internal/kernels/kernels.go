@@ -1,0 +1,144 @@
+// Package kernels holds the numeric ground floor of the engine: the matrix
+// product Gemm (with a dedicated matrix-vector path) and the vector primitives
+// that the ops package builds softmax, layer norm, activations and residuals
+// from.
+//
+// Every kernel has a generic Go implementation, used on every platform other
+// than amd64 and when built with -tags purego. On amd64 the package picks,
+// once at start-up, Go-assembly versions for AVX-512F or AVX2+FMA from the
+// CPU's features. Matrices are row-major []float32 with explicit row strides.
+//
+// Invalid arguments (negative sizes, strides smaller than a row, slices too
+// short for the given shape, mismatched vector lengths) are programmer errors
+// and panic with a message naming the argument.
+package kernels
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+)
+
+// impl is one complete set of kernels: a Gemm micro-kernel with its tile and
+// blocking sizes, the matrix-vector kernel and the vector primitives.
+type impl struct {
+	name string
+	// mr×nr is the micro-tile; mc, kc, nc are the cache blocks over m, k, n.
+	mr, nr, mc, kc, nc int
+	// kernel computes the mr×nr tile c = Ap·Bp + beta·c from packed panels
+	// (Ap: k steps of mr values, Bp: k steps of nr values); beta == 0 means
+	// c is overwritten without being read.
+	kernel func(k int, ap, bp, c []float32, ldc int, beta float32)
+	// dotRows sets out[j] = x·m[j*ld : j*ld+len(x)] for j < len(out).
+	dotRows func(x, m []float32, ld int, out []float32)
+
+	dot    func(x, y []float32) float32
+	axpy   func(alpha float32, x, y []float32)
+	add    func(dst, x []float32)
+	scale  func(alpha float32, x []float32)
+	sum    func(x []float32) float32
+	max    func(x []float32) float32
+	expSub func(x []float32, m float32) float32
+}
+
+// impls lists the implementations this machine can run, best last; cur is
+// the one in use. Both are set by init (see dispatch_*.go); tests switch cur.
+var (
+	impls []*impl
+	cur   *impl
+)
+
+var threads atomic.Int32
+
+func init() {
+	threads.Store(int32(runtime.GOMAXPROCS(0)))
+	impls = available()
+	cur = impls[len(impls)-1]
+}
+
+// Impl names the implementation in use: "avx512", "avx2" or "generic".
+func Impl() string { return cur.name }
+
+// SetThreads sets how many cores Gemm may use; n < 1 means 1. The default
+// is GOMAXPROCS at start-up.
+func SetThreads(n int) {
+	if n < 1 {
+		n = 1
+	}
+	threads.Store(int32(n))
+}
+
+// Threads reports how many cores Gemm may use.
+func Threads() int { return int(threads.Load()) }
+
+// Dot returns x·y. The slices must have equal length.
+func Dot(x, y []float32) float32 {
+	sameLen("Dot", len(x), len(y))
+	return cur.dot(x, y)
+}
+
+// Axpy sets y += alpha·x. The slices must have equal length.
+func Axpy(alpha float32, x, y []float32) {
+	sameLen("Axpy", len(x), len(y))
+	cur.axpy(alpha, x, y)
+}
+
+// Add sets dst += x. The slices must have equal length.
+func Add(dst, x []float32) {
+	sameLen("Add", len(dst), len(x))
+	cur.add(dst, x)
+}
+
+// Scale sets x *= alpha.
+func Scale(alpha float32, x []float32) { cur.scale(alpha, x) }
+
+// Sum returns the sum of x (0 for an empty slice).
+func Sum(x []float32) float32 { return cur.sum(x) }
+
+// Max returns the largest value of x, which must not be empty.
+func Max(x []float32) float32 {
+	nonEmpty("Max", x)
+	return cur.max(x)
+}
+
+// ArgMax returns the index of the first occurrence of the largest value of
+// x, which must not be empty.
+func ArgMax(x []float32) int {
+	nonEmpty("ArgMax", x)
+	m := cur.max(x)
+	for i, v := range x {
+		if v == m {
+			return i
+		}
+	}
+	return 0 // only reachable with NaNs in x
+}
+
+// ExpSub sets x[i] = exp(x[i]-m) in place and returns the sum of the new
+// values: the numerator and denominator of a softmax with max m. Results
+// are within a few ulps of float32 exp for arguments x[i]-m up to 88.37
+// (larger ones are clamped there; softmax has x[i]-m <= 0); arguments below
+// about -87.3, where exp is no longer a normal float32, and -Inf give 0.
+func ExpSub(x []float32, m float32) float32 { return cur.expSub(x, m) }
+
+// TopK writes to idx[:k] the indices of the k largest values of x in
+// descending order of value, ties broken by lower index first.
+// It needs 0 <= k <= len(x) and len(idx) >= k.
+func TopK(x []float32, k int, idx []int32) {
+	if k < 0 || k > len(x) || len(idx) < k {
+		panic(fmt.Sprintf("kernels: TopK with k=%d, len(x)=%d, len(idx)=%d; need 0 <= k <= len(x) and len(idx) >= k", k, len(x), len(idx)))
+	}
+	topK(x, idx[:k])
+}
+
+func sameLen(fn string, a, b int) {
+	if a != b {
+		panic(fmt.Sprintf("kernels: %s on slices of different lengths %d and %d", fn, a, b))
+	}
+}
+
+func nonEmpty(fn string, x []float32) {
+	if len(x) == 0 {
+		panic("kernels: " + fn + " of an empty slice")
+	}
+}

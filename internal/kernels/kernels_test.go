@@ -1,0 +1,200 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// forEachImpl runs f with every implementation this machine has switched in.
+func forEachImpl(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	saved := cur
+	defer func() { cur = saved }()
+	for _, im := range impls {
+		cur = im
+		t.Run(im.name, f)
+	}
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = r.Float32()*2 - 1
+	}
+	return x
+}
+
+type gemmCase struct {
+	m, n, k     int
+	alpha, beta float32
+}
+
+// refGemm computes the product with gonum's pure-Go BLAS.
+func refGemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ga := blas32.General{Rows: m, Cols: k, Stride: lda, Data: a}
+	ta := blas.NoTrans
+	if tA {
+		ga.Rows, ga.Cols, ta = k, m, blas.Trans
+	}
+	gb := blas32.General{Rows: k, Cols: n, Stride: ldb, Data: b}
+	tb := blas.NoTrans
+	if tB {
+		gb.Rows, gb.Cols, tb = n, k, blas.Trans
+	}
+	blas32.Gemm(ta, tb, alpha, ga, gb, beta, blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c})
+}
+
+func checkGemm(t *testing.T, r *rand.Rand, tA, tB bool, tc gemmCase, pad int) {
+	t.Helper()
+	m, n, k := tc.m, tc.n, tc.k
+	ar, ac := m, k
+	if tA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tB {
+		br, bc = n, k
+	}
+	lda, ldb, ldc := ac+pad, bc+pad, n+pad
+	a := randSlice(r, ar*lda)
+	b := randSlice(r, br*ldb)
+	c := randSlice(r, m*ldc)
+	if tc.beta == 0 {
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+	}
+	want := slices.Clone(c)
+	if tc.beta == 0 {
+		// gonum must see the same C; NaN garbage is what we test on ours.
+		for i := range m {
+			clear(want[i*ldc : i*ldc+n])
+		}
+	}
+	refGemm(tA, tB, m, n, k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+	got := slices.Clone(c)
+	Gemm(tA, tB, m, n, k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+	tol := 2e-6 * float64(k+4) * (math.Abs(float64(tc.alpha)) + math.Abs(float64(tc.beta)) + 1)
+	for i := range got {
+		row, col := i/ldc, i%ldc
+		if col >= n || row >= m {
+			if math.Float32bits(got[i]) != math.Float32bits(c[i]) {
+				t.Fatalf("%v: wrote outside C at row %d col %d", tc, row, col)
+			}
+			continue
+		}
+		if d := math.Abs(float64(got[i] - want[i])); !(d <= tol) {
+			t.Fatalf("transA=%v transB=%v %+v pad=%d: C[%d,%d] = %v, gonum %v", tA, tB, tc, pad, row, col, got[i], want[i])
+		}
+	}
+}
+
+var small = []int{1, 2, 3, 7, 17, 63, 64, 65}
+
+var alphaBeta = [][2]float32{{1, 0}, {0.5, 1}, {-1.5, 0.25}}
+
+func TestGemmSmall(t *testing.T) {
+	forEachThreads(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, m := range small {
+			for _, n := range small {
+				for _, k := range small {
+					for tr := range 4 {
+						ab := alphaBeta[(m+n+k+tr)%len(alphaBeta)]
+						checkGemm(t, r, tr&1 != 0, tr&2 != 0, gemmCase{m, n, k, ab[0], ab[1]}, (m+k)%3)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestGemmLarge(t *testing.T) {
+	shapes := []gemmCase{
+		{127, 513, 65, 1, 0}, {513, 127, 300, 0.5, 1}, {65, 1100, 600, 1, 0},
+		{300, 257, 513, -1.5, 0.25}, {513, 513, 513, 1, 0}, {1, 58101 / 7, 512, 1, 0},
+		{1, 2048, 513, 0.5, 1}, {700, 1, 333, 1, 0}, {1, 1, 513, 2, 0.5},
+		{2, 1300, 127, 1, 0}, {1300, 2, 127, 1, 1},
+	}
+	forEachThreads(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for i, tc := range shapes {
+			for tr := range 4 {
+				checkGemm(t, r, tr&1 != 0, tr&2 != 0, tc, i%3)
+			}
+		}
+	})
+}
+
+// TestGemmAlphaZero checks that alpha == 0 or k == 0 only scales C.
+func TestGemmAlphaZero(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, tc := range []gemmCase{{5, 7, 3, 0, 0}, {5, 7, 3, 0, 2}, {5, 7, 0, 1, 0.5}, {5, 7, 0, 1, 0}} {
+			checkGemm(t, r, false, true, tc, 1)
+		}
+	})
+}
+
+// forEachThreads runs f for every implementation with 1 and 2 threads; with
+// 2 threads even small products are split, to test the split.
+func forEachThreads(t *testing.T, f func(t *testing.T)) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, n := range []int{1, 2} {
+			t.Run(fmt.Sprintf("threads=%d", n), func(t *testing.T) {
+				saved, sg, sv := Threads(), minParallelGemm, minParallelGemv
+				defer func() { SetThreads(saved); minParallelGemm, minParallelGemv = sg, sv }()
+				SetThreads(n)
+				minParallelGemm, minParallelGemv = 1, 1
+				f(t)
+			})
+		}
+	})
+}
+
+func TestGemmPanics(t *testing.T) {
+	x := make([]float32, 12)
+	for _, tc := range []struct {
+		name string
+		call func()
+		msg  string
+	}{
+		{"negative", func() { Gemm(false, false, -1, 2, 2, 1, x, 2, x, 2, 0, x, 2) }, "negative size"},
+		{"short A", func() { Gemm(false, false, 4, 2, 4, 1, x, 4, x, 2, 0, x, 2) }, "A has 12 elements"},
+		{"small ldb", func() { Gemm(false, true, 2, 2, 3, 1, x, 3, x, 2, 0, x, 2) }, "ldB=2"},
+		{"short C", func() { Gemm(false, false, 3, 3, 1, 1, x, 1, x, 3, 0, x, 5) }, "C has 12 elements"},
+		{"Dot", func() { Dot(x, x[1:]) }, "different lengths"},
+		{"Max", func() { Max(nil) }, "empty"},
+		{"TopK", func() { TopK(x, 3, make([]int32, 2)) }, "len(idx)=2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if s, _ := r.(string); !strings.Contains(s, tc.msg) {
+					t.Fatalf("panic %v, want one containing %q", r, tc.msg)
+				}
+			}()
+			tc.call()
+		})
+	}
+}
+
+func TestSetThreads(t *testing.T) {
+	saved := Threads()
+	defer SetThreads(saved)
+	SetThreads(0)
+	if Threads() != 1 {
+		t.Fatalf("SetThreads(0) gave %d threads, want 1", Threads())
+	}
+	SetThreads(3)
+	if Threads() != 3 {
+		t.Fatalf("SetThreads(3) gave %d threads", Threads())
+	}
+}

@@ -1,0 +1,153 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+)
+
+// near reports whether got is within tol·(1+|want|) of want.
+func near(got, want float64, tol float64) bool {
+	return math.Abs(got-want) <= tol*(1+math.Abs(want))
+}
+
+// TestVectors checks every implementation's vector kernels against float64
+// sums on lengths 0..70 at unaligned offsets.
+func TestVectors(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for n := 0; n <= 70; n++ {
+			for off := range 4 {
+				xs, ys := randSlice(r, n+off), randSlice(r, n+off)
+				x, y := xs[off:], ys[off:]
+				var dot, sum float64
+				mx, arg := math.Inf(-1), -1
+				for i := range x {
+					dot += float64(x[i]) * float64(y[i])
+					sum += float64(x[i])
+					if float64(x[i]) > mx {
+						mx, arg = float64(x[i]), i
+					}
+				}
+				if got := Dot(x, y); !near(float64(got), dot, 1e-5) {
+					t.Fatalf("n=%d off=%d: Dot = %v, want %v", n, off, got, dot)
+				}
+				if got := Sum(x); !near(float64(got), sum, 1e-5) {
+					t.Fatalf("n=%d off=%d: Sum = %v, want %v", n, off, got, sum)
+				}
+				if n > 0 {
+					if got := Max(x); float64(got) != mx {
+						t.Fatalf("n=%d off=%d: Max = %v, want %v", n, off, got, mx)
+					}
+					if got := ArgMax(x); got != arg {
+						t.Fatalf("n=%d off=%d: ArgMax = %v, want %v", n, off, got, arg)
+					}
+				}
+				alpha := float32(r.Float32()*4 - 2)
+				want := make([]float32, n)
+				for i := range want {
+					want[i] = y[i] + alpha*x[i]
+				}
+				got := slices.Clone(y)
+				Axpy(alpha, x, got)
+				equalSlices(t, "Axpy", got, want, 1e-6)
+				for i := range want {
+					want[i] = y[i] + x[i]
+				}
+				got = slices.Clone(y)
+				Add(got, x)
+				equalSlices(t, "Add", got, want, 0)
+				for i := range want {
+					want[i] = alpha * x[i]
+				}
+				got = slices.Clone(x)
+				Scale(alpha, got)
+				equalSlices(t, "Scale", got, want, 0)
+				// Untouched neighbours: kernels must not write past the slice.
+				if !slices.Equal(xs[:off], xs[:off]) {
+					t.Fatal("wrote before the slice")
+				}
+			}
+		}
+	})
+}
+
+func equalSlices(t *testing.T, name string, got, want []float32, tol float64) {
+	t.Helper()
+	for i := range want {
+		if !near(float64(got[i]), float64(want[i]), tol) {
+			t.Fatalf("%s: n=%d: [%d] = %v, want %v", name, len(want), i, got[i], want[i])
+		}
+	}
+}
+
+// TestExpSub checks exp to a few ulps against float64 math.Exp, including
+// the underflow side, -Inf and lengths 0..70 at unaligned offsets.
+func TestExpSub(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for n := 0; n <= 70; n++ {
+			for off := range 4 {
+				xs := make([]float32, n+off+1)
+				for i := range xs {
+					xs[i] = r.Float32()*178 - 88.5 // x-m in [-90, 88]
+				}
+				if n > 3 {
+					xs[off+1] = float32(math.Inf(-1))
+				}
+				tail := xs[off+n]
+				x := xs[off : off+n]
+				in := slices.Clone(x)
+				const m = 1.5
+				s := ExpSub(x, m)
+				var sum float64
+				for i, v := range in {
+					want := math.Exp(float64(v - m)) // x-m rounds in float32 first
+					if want < 0x1p-126 {
+						if x[i] != 0 && !near(float64(x[i]), want, 1e-6) {
+							t.Fatalf("exp(%v) = %v, want 0", v-m, x[i])
+						}
+						continue
+					}
+					if ulps := math.Abs(float64(x[i])-want) / (want * 0x1p-23); ulps > 4 {
+						t.Fatalf("exp(%v) = %v, want %v (%.1f ulps)", v-m, x[i], want, ulps)
+					}
+					sum += float64(x[i])
+				}
+				if !near(float64(s), sum, 1e-5) {
+					t.Fatalf("n=%d: ExpSub sum = %v, want %v", n, s, sum)
+				}
+				if xs[off+n] != tail {
+					t.Fatal("ExpSub wrote past the slice")
+				}
+			}
+		}
+	})
+}
+
+func TestTopK(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{0, 1, 5, 100, 58101} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.IntN(50)) // many ties
+		}
+		order := make([]int32, n)
+		for i := range order {
+			order[i] = int32(i)
+		}
+		sort.SliceStable(order, func(a, b int) bool { return x[order[a]] > x[order[b]] })
+		for _, k := range []int{0, 1, 4, 12, n} {
+			if k > n {
+				continue
+			}
+			idx := make([]int32, k+2)
+			TopK(x, k, idx)
+			if !slices.Equal(idx[:k], order[:k]) {
+				t.Fatalf("n=%d k=%d: TopK = %v, want %v", n, k, idx[:k], order[:k])
+			}
+		}
+	}
+}
