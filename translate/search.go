@@ -1,0 +1,501 @@
+package translate
+
+import (
+	"context"
+	"math"
+)
+
+// stepper is all the search needs of a model: run one decoder step for every
+// live row and rearrange the rows. Rows are hypotheses (one per sentence in
+// greedy search, BeamSize per sentence in beam search); the search decides
+// which rows live on, the model knows nothing of search.
+type stepper interface {
+	// Step feeds one token per row and writes the raw logits [rows·V].
+	Step(tokens []int32, logits []float32)
+	// Reorder makes row i continue former row parents[i]; parents may be
+	// shorter than the current row count (finished sentences drop out).
+	Reorder(parents []int)
+}
+
+// searchSpec is everything the search rules need, resolved per call.
+type searchSpec struct {
+	vocab         int
+	start, eos    int32
+	badWords      []int32 // never generated (HF NoBadWords with single-token entries)
+	forcedEOS     bool    // HF ForcedEOS: the last position must be eos
+	beams         int     // 1 = greedy
+	lengthPenalty float64
+	noRepeatNGram int // HF no_repeat_ngram_size; 0 = off
+	minNewTokens  int // HF min_new_tokens; eos forbidden before; 0 = off
+}
+
+// Hypothesis is one finished translation candidate.
+type Hypothesis struct {
+	// IDs are the generated target ids without the decoder start token,
+	// including the final end token (when one was generated).
+	IDs []int32
+	// Score is the sum of the token log-probabilities divided by
+	// len(IDs)^LengthPenalty (Hugging Face sequences_scores).
+	Score float32
+}
+
+// Result is the translation of one source sentence.
+type Result struct {
+	// IDs are the generated target ids of the best hypothesis, without the
+	// decoder start token, including the final end token.
+	IDs []int32
+	// Score is the best hypothesis' score (Hugging Face sequences_scores).
+	Score float32
+	// NBest lists the finished hypotheses, best first (BeamSize entries in
+	// beam search, the one hypothesis in greedy search).
+	NBest []Hypothesis
+}
+
+// negSentinel is Hugging Face's -1e9 marker for "no hypothesis here".
+const negSentinel = float32(-1e9)
+
+var negInf = float32(math.Inf(-1))
+
+// processLogits applies the logits processors in Hugging Face's order to
+// the scores of one row whose decoder length (start token included) is
+// curLen: no-repeat-ngram, bad words, min new tokens, forced EOS.
+// hist is the row's generated ids without the start token. It reports
+// whether forced EOS replaced the row.
+func (sp *searchSpec) processLogits(scores []float32, hist []int32, curLen, maxLen int) (forced bool) {
+	if sp.forcedEOS && curLen == maxLen-1 {
+		for i := range scores {
+			scores[i] = negInf
+		}
+		scores[sp.eos] = 0
+		return true
+	}
+	if sp.noRepeatNGram > 0 {
+		banNGrams(scores, sp.start, hist, sp.noRepeatNGram)
+	}
+	for _, b := range sp.badWords {
+		scores[b] = negInf
+	}
+	if curLen-1 < sp.minNewTokens {
+		scores[sp.eos] = negInf
+	}
+	return false
+}
+
+// banNGrams forbids every token that would repeat an n-gram of the
+// sequence start+hist (HF NoRepeatNGramLogitsProcessor; the start token
+// counts as part of the sequence, as in HF).
+func banNGrams(scores []float32, start int32, hist []int32, n int) {
+	seq := make([]int32, 0, len(hist)+1)
+	seq = append(seq, start)
+	seq = append(seq, hist...)
+	cur := len(seq)
+	if cur+1 < n {
+		return
+	}
+	prefix := seq[cur-n+1:]
+	for i := 0; i+n <= cur; i++ {
+		match := true
+		for j := range n - 1 {
+			if seq[i+j] != prefix[j] {
+				match = false
+				break
+			}
+		}
+		if match {
+			scores[seq[i+n-1]] = negInf
+		}
+	}
+}
+
+// logSumExp returns log Σ exp(x) over a row of logits.
+func logSumExp(x []float32) float32 {
+	m := negInf
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	if math.IsInf(float64(m), 0) {
+		return m
+	}
+	var s float64
+	for _, v := range x {
+		s += float64(expf(v - m))
+	}
+	return m + float32(math.Log(s))
+}
+
+// expf returns e^x for x ≤ 0 to about one float32 ulp: x = k·ln2 + r with
+// |r| ≤ ln2/2, e^r by its Taylor series to r⁷, times 2^k.
+func expf(x float32) float32 {
+	if x < -103 {
+		return 0
+	}
+	const ln2 = 0.6931471805599453
+	k := math.Round(float64(x) / ln2)
+	r := float64(x) - k*ln2
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+	return float32(p * math.Float64frombits(uint64(int64(k)+1023)<<52))
+}
+
+// lengthNorm returns n^lp as a float32 divisor (HF divides float32 scores).
+func lengthNorm(n int, lp float64) float32 {
+	return float32(math.Pow(float64(n), lp))
+}
+
+// greedySearch runs HF greedy search for the sentences whose rows the
+// stepper holds (row i = sentence i). maxLen[i] is the HF max_length of
+// sentence i (decoder positions including the start token, ≥ 2).
+func greedySearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) ([]Result, error) {
+	n := len(maxLen)
+	hist := make([][]int32, n)
+	sum := make([]float64, n)
+	alive := make([]int, n) // row → sentence
+	tokens := make([]int32, n)
+	for i := range alive {
+		alive[i] = i
+		tokens[i] = sp.start
+	}
+	logits := make([]float32, n*sp.vocab)
+	for curLen := 1; len(alive) > 0; curLen++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rows := len(alive)
+		st.Step(tokens[:rows], logits[:rows*sp.vocab])
+		var keep []int
+		next := tokens[:0]
+		for r, s := range alive {
+			row := logits[r*sp.vocab : (r+1)*sp.vocab]
+			lse := logSumExp(row)
+			forced := sp.processLogits(row, hist[s], curLen, maxLen[s])
+			best := 0
+			for v := 1; v < len(row); v++ {
+				if row[v] > row[best] {
+					best = v
+				}
+			}
+			tok := int32(best)
+			if !forced {
+				sum[s] += float64(row[best] - lse)
+			}
+			hist[s] = append(hist[s], tok)
+			if tok != sp.eos && curLen+1 < maxLen[s] {
+				keep = append(keep, r)
+				next = append(next, tok)
+			}
+		}
+		if len(keep) < rows {
+			if len(keep) > 0 {
+				st.Reorder(keep)
+			}
+			live := alive[:0]
+			for _, r := range keep {
+				live = append(live, alive[r])
+			}
+			alive = live
+		}
+		tokens = next
+	}
+	res := make([]Result, n)
+	for s := range res {
+		score := float32(sum[s]) / lengthNorm(len(hist[s]), sp.lengthPenalty)
+		res[s] = Result{IDs: hist[s], Score: score, NBest: []Hypothesis{{IDs: hist[s], Score: score}}}
+	}
+	return res, nil
+}
+
+// candidate is one (beam, token) extension during a beam step.
+type candidate struct {
+	score float32
+	beam  int
+	tok   int32
+}
+
+// finSlot is one entry of a sentence's finished set.
+type finSlot struct {
+	ids      []int32
+	score    float32
+	finished bool
+}
+
+// beamSentence is the search state of one sentence in beam search.
+type beamSentence struct {
+	maxLen  int
+	running [][]int32 // beams × generated ids (no start token)
+	runLP   []float32 // running scores (sum of log-probs, or sentinel)
+	fin     []finSlot // the finished set, best first
+	parent  []int     // after a step: the former beam each running beam extends
+}
+
+// beamSearch runs HF beam search (transformers ≥ 4.50, early_stopping
+// false) for the sentences whose rows the stepper holds: rows
+// s·beams … s·beams+beams−1 belong to sentence s. A sentence that is done
+// drops out of the batch; the others go on exactly as if alone.
+func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) ([]Result, error) {
+	k, V := sp.beams, sp.vocab
+	n := len(maxLen)
+	sents := make([]*beamSentence, n)
+	for s := range sents {
+		b := &beamSentence{maxLen: maxLen[s], running: make([][]int32, k), runLP: make([]float32, k), fin: make([]finSlot, k)}
+		for j := range k {
+			if j > 0 {
+				b.runLP[j] = negSentinel
+			}
+			b.fin[j].score = negSentinel
+		}
+		sents[s] = b
+	}
+	alive := make([]int, n) // alive[i] = sentence of rows i·k … i·k+k−1
+	tokens := make([]int32, n*k)
+	for i := range alive {
+		alive[i] = i
+	}
+	for i := range tokens {
+		tokens[i] = sp.start
+	}
+	logits := make([]float32, n*k*V)
+	top := newTopK(2 * k)
+	cands := make([]candidate, 0, 2*k*k)
+	for curLen := 1; len(alive) > 0; curLen++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rows := len(alive) * k
+		st.Step(tokens[:rows], logits[:rows*V])
+		var parents []int
+		next := tokens[:0]
+		live := alive[:0]
+		for i, s := range alive {
+			b := sents[s]
+			// Candidates: the best 2k of (log-probs + running score) over all beams.
+			cands = cands[:0]
+			for j := range k {
+				row := logits[(i*k+j)*V : (i*k+j+1)*V]
+				lse := logSumExp(row)
+				for v := range row {
+					row[v] -= lse
+				}
+				sp.processLogits(row, b.running[j], curLen, b.maxLen)
+				top.reset()
+				for v, x := range row {
+					top.push(x+b.runLP[j], int32(v))
+				}
+				for _, c := range top.items {
+					cands = append(cands, candidate{score: c.score, beam: j, tok: c.tok})
+				}
+			}
+			sortCandidates(cands)
+			cands = cands[:2*k]
+			done := b.step(cands, curLen, sp)
+			if done {
+				continue
+			}
+			live = append(live, s)
+			for j := range k {
+				parents = append(parents, i*k+b.parent[j])
+				next = append(next, b.running[j][len(b.running[j])-1])
+			}
+		}
+		if len(live) == 0 {
+			break
+		}
+		if !isIdentity(parents, rows) {
+			st.Reorder(parents)
+		}
+		alive = live
+		tokens = next
+	}
+	res := make([]Result, n)
+	for s, b := range sents {
+		for _, f := range b.fin {
+			if f.finished {
+				res[s].NBest = append(res[s].NBest, Hypothesis{IDs: f.ids, Score: f.score})
+			}
+		}
+		res[s].IDs, res[s].Score = b.fin[0].ids, b.fin[0].score
+	}
+	return res, nil
+}
+
+// step applies one beam step to a sentence given its 2k best candidates,
+// sorted best first. It updates the running beams (recording each one's
+// parent beam in b.parent) and the finished set, and reports whether the
+// sentence is done.
+func (b *beamSentence) step(cands []candidate, curLen int, sp *searchSpec) bool {
+	k := len(b.running)
+	atMax := curLen+1 >= b.maxLen
+	hit := func(c candidate) bool { return c.tok == sp.eos || atMax }
+
+	// The finished set: the old slots, then every candidate; only
+	// candidates ranked < k that hit eos or max length count (the others
+	// carry HF's −1e9 penalty). Keep the best k, earlier entries first on ties.
+	norm := lengthNorm(curLen, sp.lengthPenalty)
+	merged := make([]finSlot, 0, k+len(cands))
+	merged = append(merged, b.fin...)
+	for r, c := range cands {
+		just := r < k && hit(c)
+		sc := c.score / norm
+		if !just {
+			sc += negSentinel
+		}
+		merged = append(merged, finSlot{ids: b.extend(c), score: sc, finished: just})
+	}
+	b.fin = selectSlots(merged, k)
+
+	// The next running beams: the best k candidates that did not hit.
+	runScore := make([]candidate, len(cands))
+	for r, c := range cands {
+		if hit(c) {
+			c.score += negSentinel
+		}
+		runScore[r] = c
+	}
+	order := bestK(runScore, k)
+	newRun := make([][]int32, k)
+	b.parent = b.parent[:0]
+	for j, r := range order {
+		newRun[j] = b.extend(cands[r])
+		b.runLP[j] = runScore[r].score
+		b.parent = append(b.parent, cands[r].beam)
+	}
+	b.running = newRun
+
+	if atMax {
+		return true
+	}
+	// Done test (early_stopping false): after this step cur_len+1
+	// positions exist, cur_len generated tokens.
+	best := b.runLP[0] / lengthNorm(curLen, sp.lengthPenalty)
+	worst := b.fin[0].score
+	for _, f := range b.fin {
+		worst = min(worst, f.score)
+	}
+	for _, f := range b.fin {
+		w := negSentinel
+		if f.finished {
+			w = worst
+		}
+		if best > w {
+			return false
+		}
+	}
+	return true
+}
+
+// extend returns the running beam of c followed by c's token (a new slice).
+func (b *beamSentence) extend(c candidate) []int32 {
+	old := b.running[c.beam]
+	ids := make([]int32, len(old)+1)
+	copy(ids, old)
+	ids[len(old)] = c.tok
+	return ids
+}
+
+// selectSlots returns the best k slots, score descending, earlier first on ties.
+func selectSlots(slots []finSlot, k int) []finSlot {
+	out := make([]finSlot, 0, k)
+	used := make([]bool, len(slots))
+	for range k {
+		best := -1
+		for i, s := range slots {
+			if !used[i] && (best < 0 || s.score > slots[best].score) {
+				best = i
+			}
+		}
+		used[best] = true
+		out = append(out, slots[best])
+	}
+	return out
+}
+
+// bestK returns the indices of the best k candidates by score, best first,
+// earlier first on ties.
+func bestK(c []candidate, k int) []int {
+	out := make([]int, 0, k)
+	used := make([]bool, len(c))
+	for range k {
+		best := -1
+		for i := range c {
+			if !used[i] && (best < 0 || c[i].score > c[best].score) {
+				best = i
+			}
+		}
+		used[best] = true
+		out = append(out, best)
+	}
+	return out
+}
+
+// sortCandidates orders candidates by score descending, then by flat index
+// beam·V+token ascending (the order of torch.topk over the flattened scores).
+func sortCandidates(c []candidate) {
+	less := func(a, b candidate) bool {
+		if a.score != b.score {
+			return a.score > b.score
+		}
+		if a.beam != b.beam {
+			return a.beam < b.beam
+		}
+		return a.tok < b.tok
+	}
+	// Insertion sort: 2k·k entries at most.
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0 && less(c[j], c[j-1]); j-- {
+			c[j], c[j-1] = c[j-1], c[j]
+		}
+	}
+}
+
+// isIdentity reports whether parents is 0, 1, …, rows−1.
+func isIdentity(parents []int, rows int) bool {
+	if len(parents) != rows {
+		return false
+	}
+	for i, p := range parents {
+		if p != i {
+			return false
+		}
+	}
+	return true
+}
+
+// topItem is one entry of a topK buffer.
+type topItem struct {
+	score float32
+	tok   int32
+}
+
+// topK keeps the k largest scores pushed, in descending order, earlier
+// pushes first on ties. Pushing costs one comparison unless the value
+// enters the buffer, so a pass over a 58k vocabulary stays linear.
+type topK struct {
+	k     int
+	items []topItem
+}
+
+func newTopK(k int) *topK { return &topK{k: k, items: make([]topItem, 0, k)} }
+
+func (t *topK) reset() { t.items = t.items[:0] }
+
+// push offers a score; NaN counts as −∞.
+func (t *topK) push(score float32, tok int32) {
+	if score != score {
+		score = negInf
+	}
+	n := len(t.items)
+	if n == t.k {
+		if !(score > t.items[n-1].score) {
+			return
+		}
+		n--
+	} else {
+		t.items = t.items[:n+1]
+	}
+	i := n
+	for i > 0 && score > t.items[i-1].score {
+		t.items[i] = t.items[i-1]
+		i--
+	}
+	t.items[i] = topItem{score: score, tok: tok}
+}
