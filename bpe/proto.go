@@ -319,7 +319,9 @@ type wireWriter struct {
 	b []byte
 }
 
-func (w *wireWriter) key(field, wire int) { w.b = binary.AppendUvarint(w.b, uint64(field)<<3|uint64(wire)) }
+func (w *wireWriter) key(field, wire int) {
+	w.b = binary.AppendUvarint(w.b, uint64(field)<<3|uint64(wire))
+}
 
 func (w *wireWriter) varint(field int, v int64) {
 	w.key(field, wireVarint)
