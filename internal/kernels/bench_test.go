@@ -1,0 +1,62 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// BenchmarkGemm measures C = A·B (matrix-vector shapes: x·Wᵀ with W stored
+// [N×K]) for our kernels on one core and on all cores, and for gonum.
+func BenchmarkGemm(b *testing.B) {
+	for _, s := range []struct{ m, n, k int }{
+		{1, 512, 512}, {1, 2048, 512}, {1, 58101, 512},
+		{64, 2048, 512}, {512, 512, 512}, {256, 1024, 256},
+	} {
+		r := rand.New(rand.NewPCG(1, 1))
+		transB := s.m == 1
+		a, w, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), make([]float32, s.m*s.n)
+		ldb := s.n
+		if transB {
+			ldb = s.k
+		}
+		report := func(b *testing.B) {
+			sec := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(2*float64(s.m*s.n*s.k)/sec/1e9, "GFLOPS")
+			if s.m == 1 {
+				b.ReportMetric(4*float64(s.n*s.k+s.k+s.n)/sec/1e9, "GB/s")
+			}
+		}
+		name := fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k)
+		for _, t := range []struct {
+			name    string
+			threads int
+		}{{"ours-1core", 1}, {"ours-allcores", Threads()}} {
+			b.Run(name+"/"+t.name, func(b *testing.B) {
+				saved := Threads()
+				defer SetThreads(saved)
+				SetThreads(t.threads)
+				for b.Loop() {
+					Gemm(false, transB, s.m, s.n, s.k, 1, a, s.k, w, ldb, 0, c, s.n)
+				}
+				report(b)
+			})
+		}
+		b.Run(name+"/gonum", func(b *testing.B) {
+			tb := blas.NoTrans
+			gb := blas32.General{Rows: s.k, Cols: s.n, Stride: s.n, Data: w}
+			if transB {
+				tb, gb = blas.Trans, blas32.General{Rows: s.n, Cols: s.k, Stride: s.k, Data: w}
+			}
+			ga := blas32.General{Rows: s.m, Cols: s.k, Stride: s.k, Data: a}
+			gc := blas32.General{Rows: s.m, Cols: s.n, Stride: s.n, Data: c}
+			for b.Loop() {
+				blas32.Gemm(blas.NoTrans, tb, 1, ga, gb, 0, gc)
+			}
+			report(b)
+		})
+	}
+}
