@@ -3,6 +3,8 @@ package translate
 import (
 	"context"
 	"math"
+
+	"github.com/deen-mt/deen/internal/kernels"
 )
 
 // stepper is all the search needs of a model: run one decoder step for every
@@ -107,35 +109,16 @@ func banNGrams(scores []float32, start int32, hist []int32, n int) {
 	}
 }
 
-// logSumExp returns log Σ exp(x) over a row of logits.
-func logSumExp(x []float32) float32 {
-	m := negInf
-	for _, v := range x {
-		if v > m {
-			m = v
-		}
-	}
-	if math.IsInf(float64(m), 0) {
+// logSumExp returns log Σ exp(x) over a row of logits; scratch must be at
+// least as long as x.
+func logSumExp(x, scratch []float32) float32 {
+	m := kernels.Max(x)
+	if math.IsInf(float64(m), 0) || m != m {
 		return m
 	}
-	var s float64
-	for _, v := range x {
-		s += float64(expf(v - m))
-	}
-	return m + float32(math.Log(s))
-}
-
-// expf returns e^x for x ≤ 0 to about one float32 ulp: x = k·ln2 + r with
-// |r| ≤ ln2/2, e^r by its Taylor series to r⁷, times 2^k.
-func expf(x float32) float32 {
-	if x < -103 {
-		return 0
-	}
-	const ln2 = 0.6931471805599453
-	k := math.Round(float64(x) / ln2)
-	r := float64(x) - k*ln2
-	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
-	return float32(p * math.Float64frombits(uint64(int64(k)+1023)<<52))
+	scratch = scratch[:len(x)]
+	copy(scratch, x)
+	return m + float32(math.Log(float64(kernels.ExpSub(scratch, m))))
 }
 
 // lengthNorm returns n^lp as a float32 divisor (HF divides float32 scores).
@@ -157,6 +140,7 @@ func greedySearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int)
 		tokens[i] = sp.start
 	}
 	logits := make([]float32, n*sp.vocab)
+	scratch := make([]float32, sp.vocab)
 	for curLen := 1; len(alive) > 0; curLen++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -167,14 +151,9 @@ func greedySearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int)
 		next := tokens[:0]
 		for r, s := range alive {
 			row := logits[r*sp.vocab : (r+1)*sp.vocab]
-			lse := logSumExp(row)
+			lse := logSumExp(row, scratch)
 			forced := sp.processLogits(row, hist[s], curLen, maxLen[s])
-			best := 0
-			for v := 1; v < len(row); v++ {
-				if row[v] > row[best] {
-					best = v
-				}
-			}
+			best := kernels.ArgMax(row)
 			tok := int32(best)
 			if !forced {
 				sum[s] += float64(row[best] - lse)
@@ -255,6 +234,7 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 		tokens[i] = sp.start
 	}
 	logits := make([]float32, n*k*V)
+	scratch := make([]float32, V)
 	top := newTopK(2 * k)
 	cands := make([]candidate, 0, 2*k*k)
 	for curLen := 1; len(alive) > 0; curLen++ {
@@ -272,7 +252,7 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 			cands = cands[:0]
 			for j := range k {
 				row := logits[(i*k+j)*V : (i*k+j+1)*V]
-				lse := logSumExp(row)
+				lse := logSumExp(row, scratch)
 				for v := range row {
 					row[v] -= lse
 				}

@@ -328,12 +328,3 @@ func TestTopK(t *testing.T) {
 		}
 	}
 }
-
-func TestExpf(t *testing.T) {
-	for x := float32(-104); x <= 0; x += 0.0137 {
-		got, want := float64(expf(x)), math.Exp(float64(x))
-		if math.Abs(got-want) > 2e-7*want+2e-38 { // relative, except among float32 subnormals
-			t.Fatalf("expf(%v) = %v, want %v", x, got, want)
-		}
-	}
-}

@@ -1,0 +1,411 @@
+// Package translate is deen's public API: load a model, batch sentences,
+// run the search (greedy or beam search with Hugging Face generate()
+// semantics) and return text or ids.
+//
+//	tr, err := translate.Load("opus-mt-de-en.deen")
+//	en, err := tr.Translate(ctx, "Der Hund spielt im Garten.")
+//
+// A Translator is safe for concurrent use. The layers below (encoder,
+// crossattn, decoder) know nothing of search: the translator owns batching
+// and the search, and drives the decoder one step at a time.
+package translate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/deen-mt/deen/bpe"
+	"github.com/deen-mt/deen/decoder"
+	"github.com/deen-mt/deen/encoder"
+	"github.com/deen-mt/deen/internal/kernels"
+	"github.com/deen-mt/deen/internal/modelfile"
+)
+
+// Errors returned (wrapped) by the translator; test with errors.Is.
+var (
+	// ErrInvalidOption reports a bad option or SearchOptions value.
+	ErrInvalidOption = errors.New("invalid option")
+	// ErrInvalidInput reports source ids the model cannot read.
+	ErrInvalidInput = errors.New("invalid input")
+	// ErrNoTokenizer reports a text call on a model file without tokenizer blobs.
+	ErrNoTokenizer = errors.New("model has no tokenizer")
+)
+
+// SearchOptions control one search. Translator.SearchOptions returns the
+// translator's defaults, which callers may copy and change.
+type SearchOptions struct {
+	// BeamSize is the number of beams; 1 is greedy search.
+	BeamSize int
+	// LengthPenalty is the exponent of the length normalisation of scores
+	// (HF length_penalty): score = Σ log p / len^LengthPenalty.
+	LengthPenalty float32
+	// MaxNewTokens is the most target tokens generated, end token included
+	// (HF max_new_tokens). With the model's forced-EOS setting the last one
+	// is the end token.
+	MaxNewTokens int
+	// MaxLenRatio and MaxLenExtra guard against runaway output: when
+	// MaxLenRatio > 0 a sentence of n source ids (end token included) gets
+	// at most ceil(MaxLenRatio·n)+MaxLenExtra new tokens. 0 turns the guard
+	// off (as for parity with Hugging Face).
+	MaxLenRatio float32
+	MaxLenExtra int
+	// NoRepeatNGram forbids repeating any n-gram of this size in the output
+	// (HF no_repeat_ngram_size); 0 is off.
+	NoRepeatNGram int
+	// MinNewTokens forbids the end token before this many tokens were
+	// generated (HF min_new_tokens); 0 is off.
+	MinNewTokens int
+}
+
+// Default guard: at most 2·n+10 new tokens for n source ids.
+const (
+	defaultMaxLenRatio = 2
+	defaultMaxLenExtra = 10
+	defaultBatchSize   = 16
+)
+
+// Option changes a Translator's defaults in New, Load or LoadReader.
+type Option func(*Translator) error
+
+// WithBeamSize sets the beam size (1 = greedy search).
+func WithBeamSize(n int) Option {
+	return func(t *Translator) error { t.opts.BeamSize = n; return nil }
+}
+
+// WithLengthPenalty sets the length penalty exponent of beam scores.
+func WithLengthPenalty(lp float32) Option {
+	return func(t *Translator) error { t.opts.LengthPenalty = lp; return nil }
+}
+
+// WithMaxNewTokens sets the most target tokens generated per sentence, end
+// token included.
+func WithMaxNewTokens(n int) Option {
+	return func(t *Translator) error { t.opts.MaxNewTokens = n; return nil }
+}
+
+// WithLengthGuard sets the runaway-output guard: at most
+// ceil(ratio·n)+extra new tokens for n source ids; ratio 0 turns it off.
+func WithLengthGuard(ratio float32, extra int) Option {
+	return func(t *Translator) error { t.opts.MaxLenRatio, t.opts.MaxLenExtra = ratio, extra; return nil }
+}
+
+// WithNoRepeatNGram forbids repeated n-grams of size n in the output (0 = off).
+func WithNoRepeatNGram(n int) Option {
+	return func(t *Translator) error { t.opts.NoRepeatNGram = n; return nil }
+}
+
+// WithBatchSize sets how many sentences are decoded together (default 16).
+func WithBatchSize(n int) Option {
+	return func(t *Translator) error {
+		if n < 1 {
+			return fmt.Errorf("batch size %d: %w (want at least 1)", n, ErrInvalidOption)
+		}
+		t.batchSize = n
+		return nil
+	}
+}
+
+// WithThreads sets how many cores the matrix kernels use. The setting is
+// process-wide (it is the kernels' thread count), not per Translator.
+func WithThreads(n int) Option {
+	return func(t *Translator) error {
+		if n < 1 {
+			return fmt.Errorf("threads %d: %w (want at least 1)", n, ErrInvalidOption)
+		}
+		kernels.SetThreads(n)
+		return nil
+	}
+}
+
+// Translator translates with one model. It is read-only after New and safe
+// for concurrent use.
+type Translator struct {
+	cfg       modelfile.Config
+	enc       *encoder.Encoder
+	dec       *decoder.Decoder
+	tok       *bpe.Marian // nil when the model file has no tokenizer
+	opts      SearchOptions
+	batchSize int
+}
+
+// Load reads the model file at path and builds a Translator.
+func Load(path string, opts ...Option) (*Translator, error) {
+	m, err := modelfile.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(m, opts...)
+}
+
+// LoadReader reads a model file from r and builds a Translator.
+func LoadReader(r io.Reader, opts ...Option) (*Translator, error) {
+	m, err := modelfile.Read(r)
+	if err != nil {
+		return nil, err
+	}
+	return New(m, opts...)
+}
+
+// New builds a Translator from a model. The search defaults come from the
+// model's generation settings, then opts. A model without tokenizer blobs
+// still translates ids (TranslateIDs); the text calls return ErrNoTokenizer.
+func New(m *modelfile.Model, opts ...Option) (*Translator, error) {
+	if m == nil {
+		return nil, fmt.Errorf("translate: nil model: %w", ErrInvalidInput)
+	}
+	enc, err := encoder.New(m)
+	if err != nil {
+		return nil, fmt.Errorf("translate: %w", err)
+	}
+	dec, err := decoder.New(m)
+	if err != nil {
+		return nil, fmt.Errorf("translate: %w", err)
+	}
+	g := m.Config.Generation
+	t := &Translator{
+		cfg: m.Config, enc: enc, dec: dec, batchSize: defaultBatchSize,
+		opts: SearchOptions{
+			BeamSize:      max(g.NumBeams, 1),
+			LengthPenalty: g.LengthPenalty,
+			MaxNewTokens:  max(g.MaxLength-1, 1),
+			MaxLenRatio:   defaultMaxLenRatio,
+			MaxLenExtra:   defaultMaxLenExtra,
+		},
+	}
+	if len(m.Blobs[modelfile.BlobSourceSPM]) > 0 || len(m.Blobs[modelfile.BlobVocab]) > 0 {
+		if t.tok, err = bpe.NewMarianFromBlobs(m.Blobs); err != nil {
+			return nil, fmt.Errorf("translate: tokenizer: %w", err)
+		}
+	}
+	for _, o := range opts {
+		if err := o(t); err != nil {
+			return nil, fmt.Errorf("translate: %w", err)
+		}
+	}
+	if err := t.checkOptions(t.opts); err != nil {
+		return nil, fmt.Errorf("translate: %w", err)
+	}
+	return t, nil
+}
+
+// SearchOptions returns the translator's default search options.
+func (t *Translator) SearchOptions() SearchOptions { return t.opts }
+
+// Config returns the model's configuration.
+func (t *Translator) Config() modelfile.Config { return t.cfg }
+
+// checkOptions validates o against the model.
+func (t *Translator) checkOptions(o SearchOptions) error {
+	bad := func(what string, v any, want string) error {
+		return fmt.Errorf("%s %v: %w (want %s)", what, v, ErrInvalidOption, want)
+	}
+	switch {
+	case o.BeamSize < 1 || o.BeamSize > modelfile.MaxBeams:
+		return bad("beam size", o.BeamSize, fmt.Sprintf("1..%d", modelfile.MaxBeams))
+	case math.IsNaN(float64(o.LengthPenalty)) || math.IsInf(float64(o.LengthPenalty), 0):
+		return bad("length penalty", o.LengthPenalty, "a finite number")
+	case o.MaxNewTokens < 1:
+		return bad("max new tokens", o.MaxNewTokens, "at least 1")
+	case o.MaxLenRatio < 0 || math.IsNaN(float64(o.MaxLenRatio)) || math.IsInf(float64(o.MaxLenRatio), 0):
+		return bad("max length ratio", o.MaxLenRatio, "0 (off) or a positive number")
+	case o.MaxLenExtra < 0:
+		return bad("max length extra", o.MaxLenExtra, "at least 0")
+	case o.NoRepeatNGram < 0:
+		return bad("no-repeat n-gram size", o.NoRepeatNGram, "0 (off) or more")
+	case o.MinNewTokens < 0:
+		return bad("min new tokens", o.MinNewTokens, "0 (off) or more")
+	}
+	return nil
+}
+
+// Translate translates one German sentence with the default options.
+// Empty (or all-space) text translates to "".
+func (t *Translator) Translate(ctx context.Context, text string) (string, error) {
+	out, err := t.TranslateBatch(ctx, []string{text})
+	if err != nil {
+		return "", err
+	}
+	return out[0], nil
+}
+
+// TranslateBatch translates sentences with the default options; the
+// results are in input order and equal translating each alone.
+func (t *Translator) TranslateBatch(ctx context.Context, texts []string) ([]string, error) {
+	if t.tok == nil {
+		return nil, fmt.Errorf("translate: %w (the model file holds no %s/%s/%s; use TranslateIDs or a model file with a tokenizer)",
+			ErrNoTokenizer, modelfile.BlobSourceSPM, modelfile.BlobTargetSPM, modelfile.BlobVocab)
+	}
+	out := make([]string, len(texts))
+	var src [][]int32
+	var at []int // src[i] translates texts[at[i]]
+	for i, text := range texts {
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		ids, err := t.tok.EncodeSource(text)
+		if err != nil {
+			return nil, fmt.Errorf("translate: sentence %d: %w", i+1, err)
+		}
+		src = append(src, ids)
+		at = append(at, i)
+	}
+	res, err := t.TranslateIDs(ctx, src, t.opts)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range res {
+		out[at[i]] = t.tok.DecodeTarget(r.IDs)
+	}
+	return out, nil
+}
+
+// Decode turns target ids into text (Hugging Face's current Marian decoding).
+func (t *Translator) Decode(ids []int32) (string, error) {
+	if t.tok == nil {
+		return "", fmt.Errorf("translate: %w", ErrNoTokenizer)
+	}
+	return t.tok.DecodeTarget(ids), nil
+}
+
+// Encode turns a source sentence into model ids (end token included).
+func (t *Translator) Encode(text string) ([]int32, error) {
+	if t.tok == nil {
+		return nil, fmt.Errorf("translate: %w", ErrNoTokenizer)
+	}
+	return t.tok.EncodeSource(text)
+}
+
+// TranslateIDs translates sentences given as source model ids (each ending
+// with the end token, no padding). Sentences are decoded in length-sorted
+// batches; results are in input order and equal translating each alone.
+// A cancelled ctx stops the search within one decoder step.
+func (t *Translator) TranslateIDs(ctx context.Context, src [][]int32, o SearchOptions) ([]Result, error) {
+	if err := t.checkOptions(o); err != nil {
+		return nil, fmt.Errorf("translate: %w", err)
+	}
+	maxSrc := t.enc.MaxLen()
+	for i, ids := range src {
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("translate: sentence %d has no ids: %w (a source sentence ends with the end token %d)", i+1, ErrInvalidInput, t.cfg.EOSID)
+		}
+		if len(ids) > maxSrc {
+			return nil, fmt.Errorf("translate: sentence %d has %d ids: %w (the model reads at most %d; split the text into sentences)", i+1, len(ids), ErrInvalidInput, maxSrc)
+		}
+		for _, id := range ids {
+			if id < 0 || int(id) >= t.cfg.VocabSize {
+				return nil, fmt.Errorf("translate: sentence %d: id %d: %w (the vocabulary has ids 0..%d)", i+1, id, ErrInvalidInput, t.cfg.VocabSize-1)
+			}
+		}
+	}
+	order := make([]int, len(src))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(src[order[a]]) < len(src[order[b]]) })
+	res := make([]Result, len(src))
+	for lo := 0; lo < len(order); lo += t.batchSize {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		batch := order[lo:min(lo+t.batchSize, len(order))]
+		sents := make([][]int32, len(batch))
+		for i, s := range batch {
+			sents[i] = src[s]
+		}
+		out, err := t.translateBatch(ctx, sents, o)
+		if err != nil {
+			return nil, err
+		}
+		for i, s := range batch {
+			res[s] = out[i]
+		}
+	}
+	return res, nil
+}
+
+// translateBatch encodes one batch, builds the decoder state (BeamSize rows
+// per sentence in beam search) and runs the search.
+func (t *Translator) translateBatch(ctx context.Context, src [][]int32, o SearchOptions) ([]Result, error) {
+	n := len(src)
+	seqLen := 0
+	lengths := make([]int, n)
+	for i, s := range src {
+		lengths[i] = len(s)
+		seqLen = max(seqLen, len(s))
+	}
+	ids := make([]int32, n*seqLen)
+	for i, s := range src {
+		row := ids[i*seqLen : (i+1)*seqLen]
+		copy(row, s)
+		for j := len(s); j < seqLen; j++ {
+			row[j] = int32(t.cfg.PadID)
+		}
+	}
+	memory := t.enc.Forward(ids, n, seqLen, lengths)
+	mem := t.dec.CrossAttn().Memory(memory, n, seqLen, lengths)
+
+	sp := t.spec(o)
+	maxLen := make([]int, n)
+	longest := 0
+	for i, s := range src {
+		maxLen[i] = t.maxLength(len(s), o)
+		longest = max(longest, maxLen[i])
+	}
+	sentence := make([]int, 0, n*sp.beams)
+	for i := range n {
+		for range sp.beams {
+			sentence = append(sentence, i)
+		}
+	}
+	st := &decoderStepper{dec: t.dec, state: t.dec.NewState(mem, sentence, longest)}
+	if sp.beams == 1 {
+		return greedySearch(ctx, st, sp, maxLen)
+	}
+	return beamSearch(ctx, st, sp, maxLen)
+}
+
+// spec resolves the search rules of o for this model.
+func (t *Translator) spec(o SearchOptions) *searchSpec {
+	sp := &searchSpec{
+		vocab:         t.dec.VocabSize(),
+		start:         int32(t.cfg.DecoderStartID),
+		eos:           int32(t.cfg.EOSID),
+		forcedEOS:     t.cfg.Generation.ForcedEOS,
+		beams:         o.BeamSize,
+		lengthPenalty: float64(o.LengthPenalty),
+		noRepeatNGram: o.NoRepeatNGram,
+		minNewTokens:  o.MinNewTokens,
+	}
+	for _, b := range t.cfg.Generation.BadWordsIDs {
+		if b >= 0 && b < sp.vocab {
+			sp.badWords = append(sp.badWords, int32(b))
+		}
+	}
+	return sp
+}
+
+// maxLength returns the HF max_length (decoder positions, start token
+// included) for a source of srcLen ids: 1 + the new-token limit after the
+// guard, within the decoder's position table.
+func (t *Translator) maxLength(srcLen int, o SearchOptions) int {
+	n := o.MaxNewTokens
+	if o.MaxLenRatio > 0 {
+		n = min(n, int(math.Ceil(float64(o.MaxLenRatio)*float64(srcLen)))+o.MaxLenExtra)
+	}
+	return max(2, min(1+max(n, 1), t.dec.MaxLen()+1))
+}
+
+// decoderStepper drives a decoder State for the search.
+type decoderStepper struct {
+	dec   *decoder.Decoder
+	state *decoder.State
+}
+
+func (d *decoderStepper) Step(tokens []int32, logits []float32) { d.dec.Step(d.state, tokens, logits) }
+
+func (d *decoderStepper) Reorder(parents []int) { d.state.Reorder(parents) }
