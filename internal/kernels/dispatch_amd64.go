@@ -9,14 +9,14 @@ var avx2 = &impl{
 	name: "avx2",
 	mr:   6, nr: 16, mc: 96, kc: 256, nc: 2048,
 	kernel:  kernelAVX2,
-	dotRows: dotRowsGeneric,
-	dot:     dotGeneric,
-	axpy:    axpyGeneric,
-	add:     addGeneric,
-	scale:   scaleGeneric,
-	sum:     sumGeneric,
-	max:     maxGeneric,
-	expSub:  expSubGeneric,
+	dotRows: dotRowsAVX2,
+	dot:     dotAVX2Go,
+	axpy:    axpyAVX2Go,
+	add:     addAVX2Go,
+	scale:   scaleAVX2Go,
+	sum:     sumAVX2Go,
+	max:     maxAVX2Go,
+	expSub:  expSubAVX2Go,
 }
 
 // avx512 uses the 14×32 AVX-512F micro-kernel and AVX2 vector kernels.
@@ -24,14 +24,14 @@ var avx512 = &impl{
 	name: "avx512",
 	mr:   14, nr: 32, mc: 112, kc: 256, nc: 2048,
 	kernel:  kernelAVX512,
-	dotRows: dotRowsGeneric,
-	dot:     dotGeneric,
-	axpy:    axpyGeneric,
-	add:     addGeneric,
-	scale:   scaleGeneric,
-	sum:     sumGeneric,
-	max:     maxGeneric,
-	expSub:  expSubGeneric,
+	dotRows: dotRowsAVX2,
+	dot:     dotAVX2Go,
+	axpy:    axpyAVX2Go,
+	add:     addAVX2Go,
+	scale:   scaleAVX2Go,
+	sum:     sumAVX2Go,
+	max:     maxAVX2Go,
+	expSub:  expSubAVX2Go,
 }
 
 // available lists the implementations this CPU can run, best last.
@@ -58,4 +58,114 @@ func kernelAVX2(k int, ap, bp, c []float32, ldc int, beta float32) {
 
 func kernelAVX512(k int, ap, bp, c []float32, ldc int, beta float32) {
 	kernel14x32AVX512(k, &ap[0], &bp[0], &c[0], ldc, beta)
+}
+
+// The vector kernels below run the assembly on the largest multiple of 8
+// elements and the generic code on the rest.
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+//go:noescape
+func sumAVX2(x *float32, n int) float32
+
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func addAVX2(dst, x *float32, n int)
+
+//go:noescape
+func scaleAVX2(alpha float32, x *float32, n int)
+
+//go:noescape
+func expSubAVX2(x *float32, n int, m float32) float32
+
+//go:noescape
+func dotRows4AVX2(k int, x, m *float32, ld int, out *float32)
+
+func dotAVX2Go(x, y []float32) float32 {
+	n := len(x) &^ 7
+	if n == 0 {
+		return dotGeneric(x, y)
+	}
+	return dotAVX2(&x[0], &y[0], n) + dotGeneric(x[n:], y[n:len(x)])
+}
+
+func sumAVX2Go(x []float32) float32 {
+	n := len(x) &^ 7
+	if n == 0 {
+		return sumGeneric(x)
+	}
+	return sumAVX2(&x[0], n) + sumGeneric(x[n:])
+}
+
+func maxAVX2Go(x []float32) float32 {
+	n := len(x) &^ 7
+	if n == 0 {
+		return maxGeneric(x)
+	}
+	m := maxAVX2(&x[0], n)
+	if n < len(x) {
+		m = max(m, maxGeneric(x[n:]))
+	}
+	return m
+}
+
+func axpyAVX2Go(alpha float32, x, y []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		axpyAVX2(alpha, &x[0], &y[0], n)
+	}
+	axpyGeneric(alpha, x[n:], y[n:len(x)])
+}
+
+func addAVX2Go(dst, x []float32) {
+	n := len(dst) &^ 7
+	if n > 0 {
+		addAVX2(&dst[0], &x[0], n)
+	}
+	addGeneric(dst[n:], x[n:len(dst)])
+}
+
+func scaleAVX2Go(alpha float32, x []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		scaleAVX2(alpha, &x[0], n)
+	}
+	scaleGeneric(alpha, x[n:])
+}
+
+func expSubAVX2Go(x []float32, m float32) float32 {
+	n := len(x) &^ 7
+	var s float32
+	if n > 0 {
+		s = expSubAVX2(&x[0], n, m)
+	}
+	return s + expSubGeneric(x[n:], m)
+}
+
+// dotRowsAVX2 computes four rows at a time in assembly; the k tail past a
+// multiple of 8 and the last len(out)%4 rows use the generic dot.
+func dotRowsAVX2(x, m []float32, ld int, out []float32) {
+	k := len(x)
+	k8 := k &^ 7
+	j := 0
+	if k8 > 0 {
+		for ; j+4 <= len(out); j += 4 {
+			dotRows4AVX2(k8, &x[0], &m[j*ld], ld, &out[j])
+			if k8 < k {
+				for r := range 4 {
+					row := m[(j+r)*ld : (j+r)*ld+k]
+					out[j+r] += dotGeneric(x[k8:], row[k8:])
+				}
+			}
+		}
+	}
+	for ; j < len(out); j++ {
+		out[j] = dotAVX2Go(x, m[j*ld:j*ld+k])
+	}
 }

@@ -1,0 +1,444 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Vector kernels with AVX2+FMA (used by both amd64 implementations). Each
+// processes n floats, n a multiple of 8; the Go wrappers do the tail.
+
+// HSUM reduces the 8 floats of Y0 to their sum in X0 (clobbers X1).
+#define HSUM \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS       X1, X0, X0 \
+	VMOVHLPS     X0, X0, X1 \
+	VADDPS       X1, X0, X0 \
+	VMOVSHDUP    X0, X1 \
+	VADDSS       X1, X0, X0
+
+// func dotAVX2(x, y *float32, n int) float32
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ   x+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX
+	SUBQ   $32, CX
+	JL     tail
+
+loop32:
+	VMOVUPS     (SI)(AX*4), Y4
+	VMOVUPS     32(SI)(AX*4), Y5
+	VMOVUPS     64(SI)(AX*4), Y6
+	VMOVUPS     96(SI)(AX*4), Y7
+	VFMADD231PS (DI)(AX*4), Y4, Y0
+	VFMADD231PS 32(DI)(AX*4), Y5, Y1
+	VFMADD231PS 64(DI)(AX*4), Y6, Y2
+	VFMADD231PS 96(DI)(AX*4), Y7, Y3
+	ADDQ        $32, AX
+	CMPQ        AX, CX
+	JLE         loop32
+
+tail:
+	ADDQ $32, CX
+
+loop8:
+	CMPQ        AX, CX
+	JGE         done
+	VMOVUPS     (SI)(AX*4), Y4
+	VFMADD231PS (DI)(AX*4), Y4, Y0
+	ADDQ        $8, AX
+	JMP         loop8
+
+done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumAVX2(x *float32, n int) float32
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX
+	SUBQ   $32, CX
+	JL     tail
+
+loop32:
+	VADDPS (SI)(AX*4), Y0, Y0
+	VADDPS 32(SI)(AX*4), Y1, Y1
+	VADDPS 64(SI)(AX*4), Y2, Y2
+	VADDPS 96(SI)(AX*4), Y3, Y3
+	ADDQ   $32, AX
+	CMPQ   AX, CX
+	JLE    loop32
+
+tail:
+	ADDQ $32, CX
+
+loop8:
+	CMPQ   AX, CX
+	JGE    done
+	VADDPS (SI)(AX*4), Y0, Y0
+	ADDQ   $8, AX
+	JMP    loop8
+
+done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func maxAVX2(x *float32, n int) float32 (n >= 8)
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	XORQ    AX, AX
+	SUBQ    $32, CX
+	JL      tail
+
+loop32:
+	VMAXPS (SI)(AX*4), Y0, Y0
+	VMAXPS 32(SI)(AX*4), Y1, Y1
+	VMAXPS 64(SI)(AX*4), Y2, Y2
+	VMAXPS 96(SI)(AX*4), Y3, Y3
+	ADDQ   $32, AX
+	CMPQ   AX, CX
+	JLE    loop32
+
+tail:
+	ADDQ $32, CX
+
+loop8:
+	CMPQ   AX, CX
+	JGE    done
+	VMAXPS (SI)(AX*4), Y0, Y0
+	ADDQ   $8, AX
+	JMP    loop8
+
+done:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VMAXSS       X1, X0, X0
+	VMOVSS       X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(alpha float32, x, y *float32, n int)
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Y15
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DI
+	MOVQ         n+24(FP), CX
+	XORQ         AX, AX
+	SUBQ         $32, CX
+	JL           tail
+
+loop32:
+	VMOVUPS     (DI)(AX*4), Y0
+	VMOVUPS     32(DI)(AX*4), Y1
+	VMOVUPS     64(DI)(AX*4), Y2
+	VMOVUPS     96(DI)(AX*4), Y3
+	VFMADD231PS (SI)(AX*4), Y15, Y0
+	VFMADD231PS 32(SI)(AX*4), Y15, Y1
+	VFMADD231PS 64(SI)(AX*4), Y15, Y2
+	VFMADD231PS 96(SI)(AX*4), Y15, Y3
+	VMOVUPS     Y0, (DI)(AX*4)
+	VMOVUPS     Y1, 32(DI)(AX*4)
+	VMOVUPS     Y2, 64(DI)(AX*4)
+	VMOVUPS     Y3, 96(DI)(AX*4)
+	ADDQ        $32, AX
+	CMPQ        AX, CX
+	JLE         loop32
+
+tail:
+	ADDQ $32, CX
+
+loop8:
+	CMPQ        AX, CX
+	JGE         done
+	VMOVUPS     (DI)(AX*4), Y0
+	VFMADD231PS (SI)(AX*4), Y15, Y0
+	VMOVUPS     Y0, (DI)(AX*4)
+	ADDQ        $8, AX
+	JMP         loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, x *float32, n int)
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+
+loop8:
+	CMPQ    AX, CX
+	JGE     done
+	VMOVUPS (DI)(AX*4), Y0
+	VADDPS  (SI)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ    $8, AX
+	JMP     loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(alpha float32, x *float32, n int)
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-24
+	VBROADCASTSS alpha+0(FP), Y15
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	XORQ         AX, AX
+
+loop8:
+	CMPQ    AX, CX
+	JGE     done
+	VMULPS  (SI)(AX*4), Y15, Y0
+	VMOVUPS Y0, (SI)(AX*4)
+	ADDQ    $8, AX
+	JMP     loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// Constants of exp (see exp32 in generic.go), each broadcast to 8 lanes.
+DATA expc<>+0(SB)/4, $0xc2aeac50
+DATA expc<>+4(SB)/4, $0xc2aeac50
+DATA expc<>+8(SB)/4, $0xc2aeac50
+DATA expc<>+12(SB)/4, $0xc2aeac50
+DATA expc<>+16(SB)/4, $0xc2aeac50
+DATA expc<>+20(SB)/4, $0xc2aeac50
+DATA expc<>+24(SB)/4, $0xc2aeac50
+DATA expc<>+28(SB)/4, $0xc2aeac50
+DATA expc<>+32(SB)/4, $0x42b0c0a5
+DATA expc<>+36(SB)/4, $0x42b0c0a5
+DATA expc<>+40(SB)/4, $0x42b0c0a5
+DATA expc<>+44(SB)/4, $0x42b0c0a5
+DATA expc<>+48(SB)/4, $0x42b0c0a5
+DATA expc<>+52(SB)/4, $0x42b0c0a5
+DATA expc<>+56(SB)/4, $0x42b0c0a5
+DATA expc<>+60(SB)/4, $0x42b0c0a5
+DATA expc<>+64(SB)/4, $0x3fb8aa3b
+DATA expc<>+68(SB)/4, $0x3fb8aa3b
+DATA expc<>+72(SB)/4, $0x3fb8aa3b
+DATA expc<>+76(SB)/4, $0x3fb8aa3b
+DATA expc<>+80(SB)/4, $0x3fb8aa3b
+DATA expc<>+84(SB)/4, $0x3fb8aa3b
+DATA expc<>+88(SB)/4, $0x3fb8aa3b
+DATA expc<>+92(SB)/4, $0x3fb8aa3b
+DATA expc<>+96(SB)/4, $0x3f000000
+DATA expc<>+100(SB)/4, $0x3f000000
+DATA expc<>+104(SB)/4, $0x3f000000
+DATA expc<>+108(SB)/4, $0x3f000000
+DATA expc<>+112(SB)/4, $0x3f000000
+DATA expc<>+116(SB)/4, $0x3f000000
+DATA expc<>+120(SB)/4, $0x3f000000
+DATA expc<>+124(SB)/4, $0x3f000000
+DATA expc<>+128(SB)/4, $0x3f318000
+DATA expc<>+132(SB)/4, $0x3f318000
+DATA expc<>+136(SB)/4, $0x3f318000
+DATA expc<>+140(SB)/4, $0x3f318000
+DATA expc<>+144(SB)/4, $0x3f318000
+DATA expc<>+148(SB)/4, $0x3f318000
+DATA expc<>+152(SB)/4, $0x3f318000
+DATA expc<>+156(SB)/4, $0x3f318000
+DATA expc<>+160(SB)/4, $0xb95e8083
+DATA expc<>+164(SB)/4, $0xb95e8083
+DATA expc<>+168(SB)/4, $0xb95e8083
+DATA expc<>+172(SB)/4, $0xb95e8083
+DATA expc<>+176(SB)/4, $0xb95e8083
+DATA expc<>+180(SB)/4, $0xb95e8083
+DATA expc<>+184(SB)/4, $0xb95e8083
+DATA expc<>+188(SB)/4, $0xb95e8083
+DATA expc<>+192(SB)/4, $0x39506967
+DATA expc<>+196(SB)/4, $0x39506967
+DATA expc<>+200(SB)/4, $0x39506967
+DATA expc<>+204(SB)/4, $0x39506967
+DATA expc<>+208(SB)/4, $0x39506967
+DATA expc<>+212(SB)/4, $0x39506967
+DATA expc<>+216(SB)/4, $0x39506967
+DATA expc<>+220(SB)/4, $0x39506967
+DATA expc<>+224(SB)/4, $0x3ab743ce
+DATA expc<>+228(SB)/4, $0x3ab743ce
+DATA expc<>+232(SB)/4, $0x3ab743ce
+DATA expc<>+236(SB)/4, $0x3ab743ce
+DATA expc<>+240(SB)/4, $0x3ab743ce
+DATA expc<>+244(SB)/4, $0x3ab743ce
+DATA expc<>+248(SB)/4, $0x3ab743ce
+DATA expc<>+252(SB)/4, $0x3ab743ce
+DATA expc<>+256(SB)/4, $0x3c088908
+DATA expc<>+260(SB)/4, $0x3c088908
+DATA expc<>+264(SB)/4, $0x3c088908
+DATA expc<>+268(SB)/4, $0x3c088908
+DATA expc<>+272(SB)/4, $0x3c088908
+DATA expc<>+276(SB)/4, $0x3c088908
+DATA expc<>+280(SB)/4, $0x3c088908
+DATA expc<>+284(SB)/4, $0x3c088908
+DATA expc<>+288(SB)/4, $0x3d2aa9c1
+DATA expc<>+292(SB)/4, $0x3d2aa9c1
+DATA expc<>+296(SB)/4, $0x3d2aa9c1
+DATA expc<>+300(SB)/4, $0x3d2aa9c1
+DATA expc<>+304(SB)/4, $0x3d2aa9c1
+DATA expc<>+308(SB)/4, $0x3d2aa9c1
+DATA expc<>+312(SB)/4, $0x3d2aa9c1
+DATA expc<>+316(SB)/4, $0x3d2aa9c1
+DATA expc<>+320(SB)/4, $0x3e2aaaaa
+DATA expc<>+324(SB)/4, $0x3e2aaaaa
+DATA expc<>+328(SB)/4, $0x3e2aaaaa
+DATA expc<>+332(SB)/4, $0x3e2aaaaa
+DATA expc<>+336(SB)/4, $0x3e2aaaaa
+DATA expc<>+340(SB)/4, $0x3e2aaaaa
+DATA expc<>+344(SB)/4, $0x3e2aaaaa
+DATA expc<>+348(SB)/4, $0x3e2aaaaa
+DATA expc<>+352(SB)/4, $0x3f000000
+DATA expc<>+356(SB)/4, $0x3f000000
+DATA expc<>+360(SB)/4, $0x3f000000
+DATA expc<>+364(SB)/4, $0x3f000000
+DATA expc<>+368(SB)/4, $0x3f000000
+DATA expc<>+372(SB)/4, $0x3f000000
+DATA expc<>+376(SB)/4, $0x3f000000
+DATA expc<>+380(SB)/4, $0x3f000000
+DATA expc<>+384(SB)/4, $0x3f800000
+DATA expc<>+388(SB)/4, $0x3f800000
+DATA expc<>+392(SB)/4, $0x3f800000
+DATA expc<>+396(SB)/4, $0x3f800000
+DATA expc<>+400(SB)/4, $0x3f800000
+DATA expc<>+404(SB)/4, $0x3f800000
+DATA expc<>+408(SB)/4, $0x3f800000
+DATA expc<>+412(SB)/4, $0x3f800000
+DATA expc<>+416(SB)/4, $0x0000007f
+DATA expc<>+420(SB)/4, $0x0000007f
+DATA expc<>+424(SB)/4, $0x0000007f
+DATA expc<>+428(SB)/4, $0x0000007f
+DATA expc<>+432(SB)/4, $0x0000007f
+DATA expc<>+436(SB)/4, $0x0000007f
+DATA expc<>+440(SB)/4, $0x0000007f
+DATA expc<>+444(SB)/4, $0x0000007f
+GLOBL expc<>(SB), RODATA|NOPTR, $448
+
+#define LO expc<>+0(SB)
+#define HI expc<>+32(SB)
+#define LOG2E expc<>+64(SB)
+#define HALF expc<>+96(SB)
+#define LN2HI expc<>+128(SB)
+#define LN2LO expc<>+160(SB)
+#define P0 expc<>+192(SB)
+#define P1 expc<>+224(SB)
+#define P2 expc<>+256(SB)
+#define P3 expc<>+288(SB)
+#define P4 expc<>+320(SB)
+#define P5 expc<>+352(SB)
+#define ONE expc<>+384(SB)
+#define BIAS expc<>+416(SB)
+
+// func expSubAVX2(x *float32, n int, m float32) float32
+TEXT ·expSubAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y15
+	VXORPS       Y5, Y5, Y5
+	XORQ         AX, AX
+
+loop8:
+	CMPQ         AX, CX
+	JGE          done
+	VMOVUPS      (SI)(AX*4), Y0
+	VSUBPS       Y15, Y0, Y0
+	VCMPPS       $1, LO, Y0, Y1 // Y1 = x < LO: result 0
+	VMINPS       HI, Y0, Y0
+	VMULPS       LOG2E, Y0, Y2
+	VADDPS       HALF, Y2, Y2
+	VROUNDPS     $1, Y2, Y2     // n = floor(x·log2e + 1/2)
+	VFNMADD231PS LN2HI, Y2, Y0
+	VFNMADD231PS LN2LO, Y2, Y0  // r = x - n·ln2
+	VMOVUPS      P0, Y3
+	VFMADD213PS  P1, Y0, Y3
+	VFMADD213PS  P2, Y0, Y3
+	VFMADD213PS  P3, Y0, Y3
+	VFMADD213PS  P4, Y0, Y3
+	VFMADD213PS  P5, Y0, Y3
+	VMULPS       Y0, Y0, Y4
+	VFMADD213PS  Y0, Y4, Y3     // p·r² + r
+	VADDPS       ONE, Y3, Y3
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       BIAS, Y2, Y2
+	VPSLLD       $23, Y2, Y2    // 2^n
+	VMULPS       Y2, Y3, Y3
+	VANDNPS      Y3, Y1, Y3
+	VMOVUPS      Y3, (SI)(AX*4)
+	VADDPS       Y3, Y5, Y5
+	ADDQ         $8, AX
+	JMP          loop8
+
+done:
+	VMOVUPS Y5, Y0
+	HSUM
+	VMOVSS  X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotRows4AVX2(k int, x, m *float32, ld int, out *float32)
+// sets out[r] = x·m[r*ld : r*ld+k] for r < 4; k is a multiple of 8.
+TEXT ·dotRows4AVX2(SB), NOSPLIT, $0-40
+	MOVQ   k+0(FP), CX
+	MOVQ   x+8(FP), SI
+	MOVQ   m+16(FP), R9
+	MOVQ   ld+24(FP), R8
+	MOVQ   out+32(FP), DI
+	SHLQ   $2, R8
+	LEAQ   (R9)(R8*1), R10
+	LEAQ   (R10)(R8*1), R11
+	LEAQ   (R11)(R8*1), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX
+
+loop8:
+	CMPQ        AX, CX
+	JGE         done
+	VMOVUPS     (SI)(AX*4), Y4
+	VFMADD231PS (R9)(AX*4), Y4, Y0
+	VFMADD231PS (R10)(AX*4), Y4, Y1
+	VFMADD231PS (R11)(AX*4), Y4, Y2
+	VFMADD231PS (R12)(AX*4), Y4, Y3
+	ADDQ        $8, AX
+	JMP         loop8
+
+done:
+	// Reduce the four accumulators to four sums in X0.
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
+	VZEROUPPER
+	RET
