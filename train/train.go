@@ -1,0 +1,521 @@
+// Package train trains deen's own German→English Transformer in pure Go:
+// a dev split that shares no sentence with training, a joint BPE
+// vocabulary (bpe.Train), token-count batches of length-sorted sentences,
+// the training forward and backward passes over the same nn ops as
+// inference, label-smoothed cross-entropy, AdamW with warm-up and
+// inverse-square-root decay, gradient clipping, and atomic checkpoints that
+// let a killed run resume and end with bit-identical weights.
+//
+// It knows nothing of search: dev BLEU is computed by a callback the
+// caller supplies (the command line uses package translate).
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/deen-mt/deen/bpe"
+	"github.com/deen-mt/deen/internal/modelfile"
+)
+
+// Options are the hyper-parameters and budget of a run. DefaultOptions
+// gives the recipe for the default model on a 2-core machine.
+type Options struct {
+	// Vocab is the joint BPE vocabulary size.
+	Vocab int `json:"vocab"`
+	// DModel, EncoderLayers, DecoderLayers, Heads and FFN shape the model.
+	DModel        int `json:"d_model"`
+	EncoderLayers int `json:"encoder_layers"`
+	DecoderLayers int `json:"decoder_layers"`
+	Heads         int `json:"heads"`
+	FFN           int `json:"ffn"`
+	// Activation is "relu", "swish" or "gelu".
+	Activation string `json:"activation"`
+	// MaxLen drops training pairs with more tokens than this on a side.
+	MaxLen int `json:"max_len"`
+
+	// BatchTokens bounds a batch's padded tokens (sentences × longest side).
+	BatchTokens int `json:"batch_tokens"`
+	// LR is the peak learning rate, reached after Warmup steps.
+	LR     float64 `json:"lr"`
+	Warmup int     `json:"warmup"`
+	// Beta1, Beta2, AdamEps and WeightDecay configure AdamW.
+	Beta1       float64 `json:"beta1"`
+	Beta2       float64 `json:"beta2"`
+	AdamEps     float64 `json:"adam_eps"`
+	WeightDecay float64 `json:"weight_decay"`
+	// Clip is the global gradient-norm bound (0 = off).
+	Clip float64 `json:"clip"`
+	// Dropout and Smoothing regularise.
+	Dropout   float64 `json:"dropout"`
+	Smoothing float64 `json:"smoothing"`
+	// Seed fixes initialisation, batch order and dropout.
+	Seed uint64 `json:"seed"`
+
+	// Hours is the wall-time budget of the whole run over all sessions.
+	Hours float64 `json:"hours"`
+	// MaxSteps stops after this many updates (0 = only the time budget).
+	MaxSteps int `json:"max_steps"`
+	// CheckpointMinutes is the interval between checkpoints.
+	CheckpointMinutes float64 `json:"checkpoint_minutes"`
+	// LogEvery is the interval, in steps, between progress lines.
+	LogEvery int `json:"log_every"`
+	// DevEvery is the interval, in steps, between dev evaluations (0 = only
+	// at the end); DevSentences caps the dev sentences translated then.
+	DevEvery     int `json:"dev_every"`
+	DevSentences int `json:"dev_sentences"`
+	// DevK is the dev split modulus (see SplitDev).
+	DevK int `json:"dev_k"`
+	// DType is how the final model file stores weights: f32, f16 or int8.
+	DType string `json:"dtype"`
+}
+
+// DefaultOptions returns the recipe of the default model (see
+// docs/training.md).
+func DefaultOptions() Options {
+	return Options{
+		Vocab: 8000, DModel: 256, EncoderLayers: 6, DecoderLayers: 2, Heads: 4, FFN: 1024,
+		Activation: "relu", MaxLen: 100,
+		BatchTokens: 6000, LR: 1e-3, Warmup: 1000, Beta1: 0.9, Beta2: 0.98, AdamEps: 1e-9,
+		WeightDecay: 0.0001, Clip: 1, Dropout: 0.1, Smoothing: 0.1, Seed: 1,
+		Hours: 5.5, CheckpointMinutes: 10, LogEvery: 50, DevEvery: 2000, DevSentences: 500, DevK: 50,
+		DType: "f16",
+	}
+}
+
+// Config returns the model configuration the options imply for a
+// vocabulary of v pieces (</s>=0, <unk>=1, <pad>=v-1, as bpe.Train lays
+// them out).
+func (o Options) Config(v int) modelfile.Config {
+	return modelfile.Config{
+		Arch: "transformer", VocabSize: v, DModel: o.DModel,
+		EncoderLayers: o.EncoderLayers, DecoderLayers: o.DecoderLayers,
+		EncoderHeads: o.Heads, DecoderHeads: o.Heads, EncoderFFN: o.FFN, DecoderFFN: o.FFN,
+		Activation: o.Activation, ScaleEmbedding: true, Positions: modelfile.PositionsMarian,
+		MaxPositions: 512, LayerNormEps: 1e-5,
+		PadID: v - 1, EOSID: bpe.TrainEOSID, UnkID: bpe.TrainUnkID, DecoderStartID: v - 1,
+		Generation: modelfile.Generation{NumBeams: 4, LengthPenalty: 1, MaxLength: 512, ForcedEOS: true, BadWordsIDs: []int{v - 1}},
+	}
+}
+
+// Validate checks the options and names the first bad one.
+func (o Options) Validate() error {
+	switch {
+	case o.Vocab < 16:
+		return fmt.Errorf("vocab %d is too small (want >= 16)", o.Vocab)
+	case o.DModel < 2 || o.Heads < 1 || o.DModel%o.Heads != 0 || o.DModel%2 != 0:
+		return fmt.Errorf("d_model %d must be even and divisible by heads %d", o.DModel, o.Heads)
+	case o.EncoderLayers < 1 || o.DecoderLayers < 1 || o.FFN < 1:
+		return fmt.Errorf("need at least one encoder and decoder layer and ffn >= 1")
+	case o.MaxLen < 2 || o.MaxLen > 512:
+		return fmt.Errorf("max_len %d, want 2..512", o.MaxLen)
+	case o.BatchTokens < o.MaxLen:
+		return fmt.Errorf("batch_tokens %d is below max_len %d", o.BatchTokens, o.MaxLen)
+	case o.LR <= 0 || o.Warmup < 1:
+		return fmt.Errorf("lr %g and warmup %d must be positive", o.LR, o.Warmup)
+	case o.Dropout < 0 || o.Dropout >= 1 || o.Smoothing < 0 || o.Smoothing >= 1:
+		return fmt.Errorf("dropout %g and smoothing %g must be in [0, 1)", o.Dropout, o.Smoothing)
+	case o.Hours <= 0 && o.MaxSteps <= 0:
+		return fmt.Errorf("set a time budget (hours) or a step budget (max_steps)")
+	case o.DevK < 2:
+		return fmt.Errorf("dev_k %d, want >= 2", o.DevK)
+	}
+	if _, err := modelfile.ParseDType(o.DType); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Evaluator translates German sentences with a model and returns a score
+// line (e.g. "BLEU 31.2 chrF 52.0") and the BLEU score. The command line
+// supplies one built on package translate.
+type Evaluator func(ctx context.Context, m *modelfile.Model, src, ref []string) (line string, bleu float64, err error)
+
+// Run is one training run: data from the line-aligned files srcPath and
+// tgtPath, everything written to outDir (tokenizer files, checkpoint,
+// final model file ModelName). When outDir holds a checkpoint the run
+// resumes from it (the options stored in it win over opts, except the
+// budgets Hours and MaxSteps). Progress goes to log; eval may be nil.
+// Cancelling ctx checkpoints and returns ctx's error.
+func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log io.Writer, eval Evaluator) error {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	ckPath := filepath.Join(outDir, CheckpointName)
+	var ck *Checkpoint
+	if _, err := os.Stat(ckPath); err == nil {
+		if ck, err = ReadCheckpoint(ckPath); err != nil {
+			return err
+		}
+		hours, steps := opts.Hours, opts.MaxSteps
+		opts = ck.Options
+		opts.Hours, opts.MaxSteps = hours, steps
+		fmt.Fprintf(log, "resuming from %s at step %d (epoch %d, batch %d, %.1f h spent)\n",
+			ckPath, ck.State.Step, ck.State.Epoch, ck.State.Batch, ck.State.Seconds/3600)
+	}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("train options: %w", err)
+	}
+	start := time.Now()
+	pairs, err := ReadPairs(srcPath, tgtPath)
+	if err != nil {
+		return err
+	}
+	trainPairs, devPairs, err := SplitDev(pairs, opts.DevK)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "data: %d pairs, %d train, %d dev (hash mod %d), %d dropped as overlapping dev\n",
+		len(pairs), len(trainPairs), len(devPairs), opts.DevK, len(pairs)-len(trainPairs)-len(devPairs))
+	tok, blobs, err := loadOrTrainTokenizer(outDir, trainPairs, opts.Vocab, log)
+	if err != nil {
+		return err
+	}
+	examples, dropped, err := Tokenize(tok, trainPairs, opts.MaxLen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "tokenised: %d training examples (%d longer than %d tokens dropped) in %s\n",
+		len(examples), dropped, opts.MaxLen, time.Since(start).Round(time.Second))
+	devEx, _, err := Tokenize(tok, devPairs, 512)
+	if err != nil {
+		return err
+	}
+	tr, err := newTrainer(opts, tok.VocabSize(), ck)
+	if err != nil {
+		return err
+	}
+	tr.examples, tr.devEx, tr.devPairs, tr.blobs, tr.log, tr.eval = examples, devEx, devPairs, blobs, log, eval
+	tr.ckPath = ckPath
+	if err := tr.loop(ctx); err != nil {
+		return err
+	}
+	return tr.finish(ctx, filepath.Join(outDir, ModelName))
+}
+
+// ModelName is the final model file's name inside the output folder.
+const ModelName = "model.deen"
+
+// loadOrTrainTokenizer reads the tokenizer files from outDir, or trains a
+// joint BPE vocabulary on both sides of pairs and writes them there.
+func loadOrTrainTokenizer(outDir string, pairs []Pair, vocab int, log io.Writer) (*bpe.Marian, map[string][]byte, error) {
+	names := []string{bpe.BlobSourceSPM, bpe.BlobTargetSPM, bpe.BlobVocab}
+	blobs := map[string][]byte{}
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(outDir, n))
+		if err != nil {
+			blobs = nil
+			break
+		}
+		blobs[n] = b
+	}
+	if blobs == nil {
+		t0 := time.Now()
+		text := make([]string, 0, 2*len(pairs))
+		for _, p := range pairs {
+			text = append(text, p.De, p.En)
+		}
+		spm, err := bpe.Train(text, bpe.TrainConfig{VocabSize: vocab, CharacterCoverage: 0.9999})
+		if err != nil {
+			return nil, nil, err
+		}
+		if blobs, err = bpe.MarianBlobs(spm); err != nil {
+			return nil, nil, err
+		}
+		for _, n := range names {
+			if err := writeFileAtomic(filepath.Join(outDir, n), blobs[n]); err != nil {
+				return nil, nil, err
+			}
+		}
+		fmt.Fprintf(log, "vocabulary: trained %d joint BPE pieces in %s\n", spm.Len(), time.Since(t0).Round(time.Second))
+	}
+	tok, err := bpe.NewMarianFromBlobs(blobs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokenizer files in %s: %w (delete them to retrain)", outDir, err)
+	}
+	return tok, blobs, nil
+}
+
+// writeFileAtomic writes data to path through a synced temporary file.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err = f.Write(data); err == nil {
+		if err = f.Sync(); err == nil {
+			err = f.Close()
+		}
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Tokenize encodes pairs; pairs with more than maxLen tokens on a side
+// (end-of-sentence included) are dropped and counted.
+func Tokenize(tok *bpe.Marian, pairs []Pair, maxLen int) (ex []Example, dropped int, err error) {
+	for _, p := range pairs {
+		s, err := tok.EncodeSource(p.De)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%q: %w", p.De, err)
+		}
+		t, err := tok.EncodeTarget(p.En)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%q: %w", p.En, err)
+		}
+		if len(s) > maxLen || len(t) > maxLen {
+			dropped++
+			continue
+		}
+		ex = append(ex, Example{Src: s, Tgt: t})
+	}
+	return ex, dropped, nil
+}
+
+// trainer is one run's mutable state.
+type trainer struct {
+	opts     Options
+	model    *Model
+	adam     *AdamW
+	state    State
+	pcg      *rand.PCG
+	rng      *rand.Rand
+	examples []Example
+	devEx    []Example
+	devPairs []Pair
+	blobs    map[string][]byte
+	log      io.Writer
+	eval     Evaluator
+	ckPath   string
+	batch    Batch
+}
+
+// newTrainer builds the model and optimizer fresh, or from ck.
+func newTrainer(opts Options, vocab int, ck *Checkpoint) (*trainer, error) {
+	tr := &trainer{opts: opts}
+	cfg := opts.Config(vocab)
+	var err error
+	if ck == nil {
+		if tr.model, err = NewModel(cfg, opts.Seed); err != nil {
+			return nil, err
+		}
+		tr.adam = NewAdamW(len(tr.model.Params.W), opts.Beta1, opts.Beta2, opts.AdamEps, opts.WeightDecay)
+		tr.pcg = rand.NewPCG(opts.Seed, 0xd409)
+	} else {
+		if ck.Config.VocabSize != vocab {
+			return nil, fmt.Errorf("the checkpoint's vocabulary has %d pieces but the tokenizer files %d; delete the output folder to start afresh", ck.Config.VocabSize, vocab)
+		}
+		if tr.model, err = bindModel(ck.Config, ck.Params); err != nil {
+			return nil, err
+		}
+		tr.adam, tr.state = ck.Adam, ck.State
+		tr.pcg = &rand.PCG{}
+		if err := tr.pcg.UnmarshalBinary(ck.State.RNG); err != nil {
+			return nil, fmt.Errorf("checkpoint RNG state: %w", err)
+		}
+	}
+	tr.rng = rand.New(tr.pcg)
+	tr.model.Dropout, tr.model.Smoothing = float32(opts.Dropout), float32(opts.Smoothing)
+	return tr, nil
+}
+
+// done reports whether the budget is spent.
+func (tr *trainer) done(elapsed float64) bool {
+	if tr.opts.MaxSteps > 0 && tr.state.Step >= tr.opts.MaxSteps {
+		return true
+	}
+	return tr.opts.Hours > 0 && elapsed >= tr.opts.Hours*3600
+}
+
+// loop trains until the budget is spent or ctx is cancelled, writing
+// checkpoints on the way and at the end.
+func (tr *trainer) loop(ctx context.Context) error {
+	sessionStart := time.Now()
+	base := tr.state.Seconds
+	elapsed := func() float64 { return base + time.Since(sessionStart).Seconds() }
+	lastCk := time.Now()
+	var winLoss float64
+	var winTok int
+	winStart := time.Now()
+	for !tr.done(elapsed()) {
+		batches := Batches(tr.examples, tr.opts.BatchTokens, tr.opts.Seed, tr.state.Epoch)
+		for tr.state.Batch < len(batches) && !tr.done(elapsed()) {
+			if err := ctx.Err(); err != nil {
+				tr.state.Seconds = elapsed()
+				if cerr := tr.checkpoint(); cerr != nil {
+					return cerr
+				}
+				return err
+			}
+			loss, ntok, gnorm, err := tr.step(batches[tr.state.Batch])
+			if err != nil {
+				return err
+			}
+			tr.state.Batch++
+			winLoss += loss
+			winTok += ntok
+			if tr.state.Step%tr.opts.LogEvery == 0 {
+				secs := time.Since(winStart).Seconds()
+				eta := math.Inf(1)
+				if tr.opts.Hours > 0 {
+					eta = tr.opts.Hours*3600 - elapsed()
+				}
+				if tr.opts.MaxSteps > 0 {
+					eta = min(eta, secs/float64(tr.opts.LogEvery)*float64(tr.opts.MaxSteps-tr.state.Step))
+				}
+				fmt.Fprintf(tr.log, "step %d epoch %d loss %.4f lr %.2e gnorm %.2f tok/s %.0f elapsed %s eta %s\n",
+					tr.state.Step, tr.state.Epoch, winLoss/float64(max(winTok, 1)),
+					LearningRate(tr.state.Step, tr.opts.Warmup, tr.opts.LR), gnorm, float64(winTok)/secs,
+					fmtDuration(elapsed()), fmtDuration(eta))
+				winLoss, winTok, winStart = 0, 0, time.Now()
+			}
+			if tr.opts.DevEvery > 0 && tr.state.Step%tr.opts.DevEvery == 0 {
+				if err := tr.devEval(ctx, tr.opts.DevSentences); err != nil {
+					return err
+				}
+			}
+			if time.Since(lastCk).Minutes() >= tr.opts.CheckpointMinutes {
+				tr.state.Seconds = elapsed()
+				if err := tr.checkpoint(); err != nil {
+					return err
+				}
+				lastCk = time.Now()
+			}
+		}
+		if tr.state.Batch >= len(batches) {
+			tr.state.Epoch++
+			tr.state.Batch = 0
+		}
+	}
+	tr.state.Seconds = elapsed()
+	return tr.checkpoint()
+}
+
+// step trains on one batch and returns its summed loss, target tokens and
+// gradient norm before clipping.
+func (tr *trainer) step(idx []int) (loss float64, ntok int, gnorm float64, err error) {
+	m := tr.model
+	MakeBatch(&tr.batch, tr.examples, idx, int32(m.Config.DecoderStartID))
+	m.Params.ZeroGrad()
+	loss, ntok, err = m.Forward(&tr.batch, tr.rng)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if ntok == 0 {
+		return 0, 0, 0, errors.New("train: a batch without target tokens")
+	}
+	m.Backward(&tr.batch, 1/float32(ntok))
+	gnorm = m.Params.ClipGrad(tr.opts.Clip)
+	if math.IsNaN(gnorm) || math.IsInf(gnorm, 0) {
+		return 0, 0, 0, fmt.Errorf("train: gradient norm %v at step %d; lower the learning rate or resume from the last checkpoint", gnorm, tr.state.Step+1)
+	}
+	tr.state.Step++
+	tr.adam.Step(m.Params, LearningRate(tr.state.Step, tr.opts.Warmup, tr.opts.LR))
+	tr.state.Tokens += int64(ntok)
+	return loss, ntok, gnorm, nil
+}
+
+// checkpoint writes the run's state atomically.
+func (tr *trainer) checkpoint() error {
+	rng, err := tr.pcg.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	tr.state.RNG = rng
+	return WriteCheckpoint(tr.ckPath, &Checkpoint{Config: tr.model.Config, Options: tr.opts, State: tr.state, Params: tr.model.Params, Adam: tr.adam})
+}
+
+// devEval prints the dev loss (all dev pairs) and, with an evaluator, the
+// dev scores of the first n dev pairs.
+func (tr *trainer) devEval(ctx context.Context, n int) error {
+	t0 := time.Now()
+	loss, tokens, err := tr.model.Loss(tr.devEx, tr.opts.BatchTokens)
+	if err != nil {
+		return err
+	}
+	line := fmt.Sprintf("dev step %d: loss %.4f ppl %.2f", tr.state.Step, loss/float64(tokens), math.Exp(loss/float64(tokens)))
+	if tr.eval != nil {
+		n = min(n, len(tr.devPairs))
+		if n <= 0 {
+			n = len(tr.devPairs)
+		}
+		src, ref := make([]string, n), make([]string, n)
+		for i, p := range tr.devPairs[:n] {
+			src[i], ref[i] = p.De, p.En
+		}
+		score, bleu, err := tr.eval(ctx, tr.modelFile(), src, ref)
+		if err != nil {
+			return err
+		}
+		tr.state.BestBLEU = max(tr.state.BestBLEU, bleu)
+		line += fmt.Sprintf(", %d sentences: %s", n, score)
+	}
+	fmt.Fprintf(tr.log, "%s (%s)\n", line, time.Since(t0).Round(time.Second))
+	return nil
+}
+
+// Loss returns the summed loss (no dropout) and target-token count of ex,
+// in batches of at most batchTokens padded tokens.
+func (m *Model) Loss(ex []Example, batchTokens int) (loss float64, tokens int, err error) {
+	var b Batch
+	for _, idx := range Batches(ex, batchTokens, 0, 0) {
+		MakeBatch(&b, ex, idx, int32(m.Config.DecoderStartID))
+		l, n, err := m.Forward(&b, nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		loss += l
+		tokens += n
+	}
+	return loss, tokens, nil
+}
+
+// modelFile returns the current weights as a model file (weights copied).
+func (tr *trainer) modelFile() *modelfile.Model {
+	return tr.model.ModelFile(tr.blobs)
+}
+
+// ModelFile returns the model's weights (copied) with the tokenizer blobs
+// as a model file.
+func (m *Model) ModelFile(blobs map[string][]byte) *modelfile.Model {
+	mf := &modelfile.Model{Config: m.Config, Tensors: map[string]*modelfile.Tensor{}, Blobs: blobs}
+	for _, p := range m.Params.List {
+		mf.Tensors[p.Name] = &modelfile.Tensor{Name: p.Name, Shape: p.Shape, Data: append([]float32(nil), p.W...)}
+	}
+	return mf
+}
+
+// finish writes the final model file and evaluates it on the whole dev set.
+func (tr *trainer) finish(ctx context.Context, path string) error {
+	dt, _ := modelfile.ParseDType(tr.opts.DType)
+	if err := modelfile.WriteFile(path, tr.modelFile(), modelfile.WriteOptions{DType: dt, ZstdLevel: 9}); err != nil {
+		return err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tr.log, "wrote %s (%.1f MB, %s) after %d steps, %.2f h\n", path, float64(st.Size())/1e6, tr.opts.DType, tr.state.Step, tr.state.Seconds/3600)
+	return tr.devEval(ctx, len(tr.devPairs))
+}
+
+// fmtDuration formats seconds as h:mm:ss.
+func fmtDuration(s float64) string {
+	if s < 0 || math.IsInf(s, 0) || math.IsNaN(s) {
+		s = 0
+	}
+	t := int(s)
+	return fmt.Sprintf("%d:%02d:%02d", t/3600, t/60%60, t%60)
+}
