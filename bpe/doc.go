@@ -26,7 +26,8 @@
 // # Exactness
 //
 // The unigram encoder is SentencePiece's EncodeOptimized (the default in
-// 0.1.9x): best path per byte position with float32 sums, first candidate
+// 0.1.9x): best path per byte position (float32 scores, candidates summed
+// and compared in float64 like the C++), first candidate
 // kept on equal scores, unknown characters scored min_score-10, runs of
 // unknown characters merged into one <unk> piece, user-defined symbols scored
 // length·max_score-0.1 and never normalised. The BPE encoder merges the

@@ -299,7 +299,8 @@ const unkPenalty = 10.0
 
 // encodeUnigram is the Viterbi segmentation of SentencePiece's
 // unigram::Model::EncodeOptimized (the default encoder of 0.1.9x): best path
-// scores per byte position, float32 sums, candidates visited by start then
+// scores per byte position (stored as float32, piece candidates summed and
+// compared in float64 as the C++ does), candidates visited by start then
 // length, the first of equal scores kept.
 func (m *Model) encodeUnigram(s string) []rawPiece {
 	type best struct {
@@ -329,13 +330,16 @@ func (m *Model) encodeUnigram(s string) []rawPiece {
 				continue
 			}
 			length := pos + 1 - start
-			score := p.Score
+			// As in C++, the score is a double (the user-defined
+			// branch subtracts the double 0.1), so the candidate is
+			// summed and compared in float64 and stored as float32.
+			score := float64(p.Score)
 			if p.Type == UserDefined {
-				score = float32(length)*m.maxScore - 0.1
+				score = float64(float32(length)*m.maxScore) - 0.1
 			}
-			cand := score + base
-			if t := &ends[pos+1]; !t.filled || cand > t.score {
-				*t = best{cand, start, id, true}
+			cand := score + float64(base)
+			if t := &ends[pos+1]; !t.filled || cand > float64(t.score) {
+				*t = best{float32(cand), start, id, true}
 			}
 			if length == mblen {
 				single = true

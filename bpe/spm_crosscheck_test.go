@@ -1,0 +1,194 @@
+package bpe
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// corpusDir finds the German–English corpus: $DEEN_CORPUS, else
+// ../shared/corpus beside the repository. It is never committed.
+func corpusDir(t testing.TB) string {
+	dirs := []string{os.Getenv("DEEN_CORPUS"), filepath.Join("..", "..", "shared", "corpus")}
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "tatoeba", "train.de")); err == nil {
+			return d
+		}
+	}
+	t.Skip("corpus not found: set DEEN_CORPUS or put it at ../shared/corpus beside the repository")
+	return ""
+}
+
+// corpusLines returns up to n lines of file, taking every step-th line from
+// line offset (0-based), skipping empty lines.
+func corpusLines(t testing.TB, file string, offset, step, n int) []string {
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for i := 0; sc.Scan() && len(out) < n; i++ {
+		if i >= offset && (i-offset)%step == 0 && sc.Text() != "" {
+			out = append(out, sc.Text())
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// crossCheckLines are 32,000 German and English corpus lines the models in
+// testdata/spm were not trained on, plus the one-line tokenizer vectors.
+func crossCheckLines(t testing.TB) []string {
+	dir := corpusDir(t)
+	var lines []string
+	for _, f := range []string{"tatoeba/train.de", "tatoeba/train.en", "multi30k/train.de", "multi30k/train.en"} {
+		lines = append(lines, corpusLines(t, filepath.Join(dir, f), 2, 3, 8000)...)
+	}
+	for _, v := range loadVectors(t) {
+		if !strings.Contains(v.Text, "\n") {
+			lines = append(lines, v.Text)
+		}
+	}
+	return lines
+}
+
+// runSPM runs a SentencePiece command with lines on stdin and returns its
+// output lines.
+func runSPM(t testing.TB, name string, input []string, args ...string) []string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Stdin = strings.NewReader(strings.Join(input, "\n") + "\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, stderr.String())
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(got) != len(input) {
+		t.Fatalf("%s printed %d lines for %d", name, len(got), len(input))
+	}
+	return got
+}
+
+// TestSPMCrossCheck encodes ≥32,000 corpus lines with Google's spm_encode
+// and with this package, for models trained by spm_train (testdata/spm, the
+// oracle models) and by Train, and requires identical pieces and ids line
+// for line; spm_decode must agree with DecodeIDs. It skips when the corpus
+// or spm_encode is absent (.ci/run installs the Debian package
+// sentencepiece).
+func TestSPMCrossCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	for _, tool := range []string{"spm_encode", "spm_decode"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not found (apt-get install sentencepiece)", tool)
+		}
+	}
+	lines := crossCheckLines(t)
+	tmp := t.TempDir()
+	models := map[string]string{
+		"oracle_source":   filepath.Join(oracleDir, "tiny-marian-A/source.spm"),
+		"oracle_target":   filepath.Join(oracleDir, "tiny-marian-A/target.spm"),
+		"oracle_jointbpe": filepath.Join(oracleDir, "joint_bpe.spm"),
+	}
+	spmModels, _ := filepath.Glob("testdata/spm/*.model")
+	for _, p := range spmModels {
+		models["spm_train_"+strings.TrimSuffix(filepath.Base(p), ".model")] = p
+	}
+	// Our trainer, on lines disjoint from the check lines.
+	dir := corpusDir(t)
+	var train []string
+	for _, f := range []string{"tatoeba/train.de", "tatoeba/train.en"} {
+		train = append(train, corpusLines(t, filepath.Join(dir, f), 0, 3, 30000)...)
+	}
+	ours, err := Train(train, TrainConfig{VocabSize: 4000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	models["train_bpe"] = filepath.Join(tmp, "train_bpe.model")
+	if err := os.WriteFile(models["train_bpe"], ours.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A BPE model with UNUSED pieces, to check resegmentation.
+	models["spm_train_bpe_unused"] = filepath.Join(tmp, "bpe_unused.model")
+	if err := os.WriteFile(models["spm_train_bpe_unused"], withUnusedPieces(t, "testdata/spm/bpe.model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range models {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Load(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantPieces := runSPM(t, "spm_encode", lines, "--model="+path, "--output_format=piece")
+			wantIDs := runSPM(t, "spm_encode", lines, "--model="+path, "--output_format=id")
+			wantText := runSPM(t, "spm_decode", wantIDs, "--model="+path, "--input_format=id")
+			bad := 0
+			for i, line := range lines {
+				toks := m.Encode(line)
+				pieces := make([]string, len(toks))
+				ids := make([]string, len(toks))
+				idv := make([]int32, len(toks))
+				for j, tk := range toks {
+					pieces[j], ids[j], idv[j] = tk.Piece, strconv.Itoa(int(tk.ID)), tk.ID
+				}
+				text, err := m.DecodeIDs(idv)
+				if got := strings.Join(pieces, " "); got != wantPieces[i] || strings.Join(ids, " ") != wantIDs[i] || err != nil || text != wantText[i] {
+					bad++
+					if bad <= 5 {
+						t.Errorf("line %d %q:\n ours %q %v %q\n spm  %q %v %q", i, line, got, ids, text, wantPieces[i], wantIDs[i], wantText[i])
+					}
+				}
+			}
+			if bad > 0 {
+				t.Errorf("%d of %d lines differ", bad, len(lines))
+			}
+			t.Logf("%d lines agree with spm_encode/spm_decode", len(lines)-bad)
+		})
+	}
+}
+
+// withUnusedPieces returns the model file with every 5th normal piece of
+// two or more characters marked UNUSED.
+func withUnusedPieces(t testing.TB, path string) []byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := parseModelProto(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, p := range mp.pieces {
+		if p.Type == Normal && len([]rune(p.Piece)) > 1 {
+			if n++; n%5 == 0 {
+				mp.pieces[i].Type = Unused
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatal(fmt.Sprintf("%s has too few pieces", path))
+	}
+	return marshalModelProto(mp)
+}
