@@ -1,0 +1,117 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// writeToyCorpus writes n made-up line-aligned pairs (a toy "language" of
+// numbers spelled out) to dir and returns the two paths.
+func writeToyCorpus(t testing.TB, dir string, n int) (string, string) {
+	de := []string{"null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"}
+	en := []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+	r := rand.New(rand.NewPCG(1, 2))
+	var src, tgt strings.Builder
+	for i := 0; i < n; i++ {
+		k := 1 + r.IntN(4)
+		var a, b []string
+		for j := 0; j < k; j++ {
+			w := r.IntN(10)
+			a, b = append(a, de[w]), append(b, en[w])
+		}
+		fmt.Fprintf(&src, "Ich sehe %s.\n", strings.Join(a, " "))
+		fmt.Fprintf(&tgt, "I see %s.\n", strings.Join(b, " "))
+	}
+	sp, tp := filepath.Join(dir, "c.de"), filepath.Join(dir, "c.en")
+	if err := os.WriteFile(sp, []byte(src.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tp, []byte(tgt.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return sp, tp
+}
+
+func toyOptions() Options {
+	o := DefaultOptions()
+	o.Vocab, o.DModel, o.Heads, o.FFN, o.EncoderLayers, o.DecoderLayers = 64, 16, 2, 32, 2, 1
+	o.BatchTokens, o.Warmup, o.LR, o.LogEvery, o.DevEvery, o.DevK = 200, 10, 3e-3, 5, 0, 7
+	o.Hours, o.DType = 0, "f32"
+	return o
+}
+
+// TestResumeIsExact trains N steps straight, and N/2 steps, then resumes
+// for the other N/2 from the checkpoint: the weights and moments must be
+// bit-identical.
+func TestResumeIsExact(t *testing.T) {
+	dir := t.TempDir()
+	sp, tp := writeToyCorpus(t, dir, 300)
+	o := toyOptions()
+	run := func(out string, steps int) *Checkpoint {
+		o.MaxSteps = steps
+		var log bytes.Buffer
+		if err := Run(context.Background(), o, sp, tp, out, &log, nil); err != nil {
+			t.Fatalf("%v\n%s", err, log.String())
+		}
+		ck, err := ReadCheckpoint(filepath.Join(out, CheckpointName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ck
+	}
+	const n = 24 // more than one epoch of toy batches
+	straight := run(filepath.Join(dir, "a"), n)
+	run(filepath.Join(dir, "b"), n/2)
+	resumed := run(filepath.Join(dir, "b"), n)
+	if straight.State.Step != n || resumed.State.Step != n {
+		t.Fatalf("steps %d and %d, want %d", straight.State.Step, resumed.State.Step, n)
+	}
+	if straight.State.Epoch < 1 {
+		t.Fatalf("the run stayed in epoch 0; make the test cross an epoch boundary")
+	}
+	if !slices.Equal(straight.Params.W, resumed.Params.W) || !slices.Equal(straight.Adam.V, resumed.Adam.V) {
+		t.Fatal("resumed run ended with different weights than the straight run")
+	}
+	if straight.State.Epoch != resumed.State.Epoch || straight.State.Batch != resumed.State.Batch {
+		t.Fatalf("data positions differ: %+v vs %+v", straight.State, resumed.State)
+	}
+}
+
+// TestCheckpointRejectsDamage flips a byte and truncates.
+func TestCheckpointRejectsDamage(t *testing.T) {
+	cfg := tinyConfig("relu")
+	m, err := NewModel(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), CheckpointName)
+	ck := &Checkpoint{Config: cfg, Options: DefaultOptions(), State: State{Step: 5}, Params: m.Params, Adam: NewAdamW(len(m.Params.W), .9, .98, 1e-9, 0)}
+	if err := WriteCheckpoint(path, ck); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.State.Step != 5 || !slices.Equal(back.Params.W, m.Params.W) {
+		t.Fatal("checkpoint round trip changed the state")
+	}
+	data, _ := os.ReadFile(path)
+	for name, bad := range map[string][]byte{
+		"flipped":   append(append([]byte(nil), data[:100]...), append([]byte{data[100] ^ 1}, data[101:]...)...),
+		"truncated": data[:len(data)/2],
+		"empty":     nil,
+	} {
+		os.WriteFile(path, bad, 0o644)
+		if _, err := ReadCheckpoint(path); err == nil {
+			t.Errorf("%s checkpoint accepted", name)
+		}
+	}
+}
