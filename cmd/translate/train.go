@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/train"
+	"github.com/deen-mt/deen/translate"
+)
+
+func init() {
+	register("train", "train a German→English model on a parallel corpus (resumable)", runTrain)
+}
+
+// runTrain trains a model into --out, resuming when --out holds a checkpoint.
+func runTrain(e *env, args []string) int {
+	o := train.DefaultOptions()
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	src := fs.String("src", "", "German training `file`, one sentence per line (required)")
+	tgt := fs.String("tgt", "", "English training `file`, line-aligned with --src (required)")
+	out := fs.String("out", "", "output `folder`: tokenizer files, checkpoint.bin, model.deen (required; a run resumes from its checkpoint)")
+	fs.IntVar(&o.DevK, "dev-mod", o.DevK, "a pair goes to dev when hash(normalised German) mod K == 0; training pairs sharing a sentence with dev are dropped")
+	fs.IntVar(&o.Vocab, "vocab", o.Vocab, "joint BPE vocabulary size")
+	fs.IntVar(&o.DModel, "d-model", o.DModel, "model width")
+	fs.IntVar(&o.EncoderLayers, "enc-layers", o.EncoderLayers, "encoder layers")
+	fs.IntVar(&o.DecoderLayers, "dec-layers", o.DecoderLayers, "decoder layers")
+	fs.IntVar(&o.Heads, "heads", o.Heads, "attention heads")
+	fs.IntVar(&o.FFN, "ffn", o.FFN, "feed-forward width")
+	fs.StringVar(&o.Activation, "activation", o.Activation, "feed-forward activation: relu, swish or gelu")
+	fs.IntVar(&o.MaxLen, "max-len", o.MaxLen, "drop training pairs with more tokens than this on a side")
+	fs.IntVar(&o.BatchTokens, "batch-tokens", o.BatchTokens, "tokens per batch (sentences × longest side)")
+	fs.Float64Var(&o.LR, "lr", o.LR, "peak learning rate")
+	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "warm-up steps (then inverse-square-root decay)")
+	fs.Float64Var(&o.WeightDecay, "weight-decay", o.WeightDecay, "AdamW decoupled weight decay of matrices")
+	fs.Float64Var(&o.Clip, "clip", o.Clip, "gradient norm clipping (0 = off)")
+	fs.Float64Var(&o.Dropout, "dropout", o.Dropout, "dropout")
+	fs.Float64Var(&o.Smoothing, "label-smoothing", o.Smoothing, "label smoothing")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initialisation, batch order, dropout)")
+	fs.Float64Var(&o.Hours, "hours", o.Hours, "wall-time budget of the whole run, all sessions together")
+	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many updates (0 = only --hours)")
+	fs.Float64Var(&o.CheckpointMinutes, "checkpoint-minutes", o.CheckpointMinutes, "minutes between checkpoints")
+	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "steps between progress lines")
+	fs.IntVar(&o.DevEvery, "dev-every", o.DevEvery, "steps between dev evaluations (0 = only at the end)")
+	fs.IntVar(&o.DevSentences, "dev-sentences", o.DevSentences, "dev sentences translated at each interval (the final evaluation uses all)")
+	fs.StringVar(&o.DType, "dtype", o.DType, "storage of the final model's weights: f32, f16 or int8")
+	beam := fs.Int("beam", 4, "beam size of dev evaluations")
+	threads := fs.Int("threads", 0, "cores for the matrix kernels (default: all)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *src == "" || *tgt == "" || *out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(e.stderr, "train: need --src FILE --tgt FILE --out DIR (and no other arguments)")
+		return exitUsage
+	}
+	if err := o.Validate(); err != nil {
+		fmt.Fprintln(e.stderr, "train:", err)
+		return exitUsage
+	}
+	var topts []translate.Option
+	if *threads > 0 {
+		topts = append(topts, translate.WithThreads(*threads))
+	}
+	eval := func(ctx context.Context, m *modelfile.Model, src, ref []string) (string, float64, error) {
+		tr, err := translate.New(m, append(topts, translate.WithBeamSize(*beam), translate.WithBatchSize(32))...)
+		if err != nil {
+			return "", 0, err
+		}
+		_, line, bleu, err := score(ctx, tr, src, ref)
+		return line, bleu, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := train.Run(ctx, o, *src, *tgt, *out, e.stderr, eval); err != nil {
+		fmt.Fprintln(e.stderr, "train:", err)
+		if ctx.Err() != nil {
+			fmt.Fprintln(e.stderr, "train: stopped; run the same command again to resume from the checkpoint")
+		}
+		return exitFailure
+	}
+	return exitOK
+}
