@@ -8,30 +8,32 @@ import "golang.org/x/sys/cpu"
 var avx2 = &impl{
 	name: "avx2",
 	mr:   6, nr: 16, mc: 96, kc: 256, nc: 2048,
-	kernel:  kernelAVX2,
-	dotRows: dotRowsAVX2,
-	dot:     dotAVX2Go,
-	axpy:    axpyAVX2Go,
-	add:     addAVX2Go,
-	scale:   scaleAVX2Go,
-	sum:     sumAVX2Go,
-	max:     maxAVX2Go,
-	expSub:  expSubAVX2Go,
+	kernel:     kernelAVX2,
+	dotRows:    dotRowsAVX2,
+	transpose8: transpose8Asm,
+	dot:        dotAVX2Go,
+	axpy:       axpyAVX2Go,
+	add:        addAVX2Go,
+	scale:      scaleAVX2Go,
+	sum:        sumAVX2Go,
+	max:        maxAVX2Go,
+	expSub:     expSubAVX2Go,
 }
 
 // avx512 uses the 14×32 AVX-512F micro-kernel and AVX2 vector kernels.
 var avx512 = &impl{
 	name: "avx512",
 	mr:   14, nr: 32, mc: 112, kc: 256, nc: 2048,
-	kernel:  kernelAVX512,
-	dotRows: dotRowsAVX2,
-	dot:     dotAVX2Go,
-	axpy:    axpyAVX2Go,
-	add:     addAVX2Go,
-	scale:   scaleAVX2Go,
-	sum:     sumAVX2Go,
-	max:     maxAVX2Go,
-	expSub:  expSubAVX2Go,
+	kernel:     kernelAVX512,
+	dotRows:    dotRowsAVX2,
+	transpose8: transpose8Asm,
+	dot:        dotAVX2Go,
+	axpy:       axpyAVX2Go,
+	add:        addAVX2Go,
+	scale:      scaleAVX2Go,
+	sum:        sumAVX2Go,
+	max:        maxAVX2Go,
+	expSub:     expSubAVX2Go,
 }
 
 // available lists the implementations this CPU can run, best last.
@@ -168,4 +170,11 @@ func dotRowsAVX2(x, m []float32, ld int, out []float32) {
 	for ; j < len(out); j++ {
 		out[j] = dotAVX2Go(x, m[j*ld:j*ld+k])
 	}
+}
+
+//go:noescape
+func transpose8AVX2(src *float32, lds int, dst *float32, ldd int, n int)
+
+func transpose8Asm(src []float32, lds int, dst []float32, ldd, n int) {
+	transpose8AVX2(&src[0], lds, &dst[0], ldd, n)
 }

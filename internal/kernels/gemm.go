@@ -80,7 +80,7 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // (variables so that tests can split small products too).
 var (
 	minParallelGemm = 1 << 21
-	minParallelGemv = 1 << 16
+	minParallelGemv = 1 << 19
 )
 
 type jobKind int
@@ -183,7 +183,7 @@ func (j *job) gemm(i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta = 1
 			}
-			packB(bp, j.transB, j.b, j.ldb, pc, kc, jc, nc, im.nr)
+			packB(im, bp, j.transB, j.b, j.ldb, pc, kc, jc, nc, im.nr)
 			for ic := i0; ic < i1; ic += im.mc {
 				mc := min(im.mc, i1-ic)
 				packA(ap, j.transA, j.a, j.lda, ic, mc, pc, kc, im.mr, j.alpha)
@@ -251,7 +251,7 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc, mr int, 
 
 // packB copies op(B)[p0:p0+kc, j0:j0+nc] into dst as micro-panels of nr
 // columns: panel r holds kc steps of nr values, columns past nc are zero.
-func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc, nr int) {
+func packB(im *impl, dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc, nr int) {
 	for jr := 0; jr < nc; jr += nr {
 		pan := dst[jr*kc : (jr+nr)*kc]
 		cols := min(nr, nc-jr)
@@ -263,7 +263,18 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc, nr int) 
 			}
 			continue
 		}
-		for t := range cols {
+		t, kc8 := 0, kc&^7
+		if kc8 > 0 {
+			for ; t+8 <= cols; t += 8 {
+				im.transpose8(b[(j0+jr+t)*ldb+p0:], ldb, pan[t:], nr, kc8)
+			}
+		}
+		for p := kc8; p < kc; p++ {
+			for t := range t {
+				pan[p*nr+t] = b[(j0+jr+t)*ldb+p0+p]
+			}
+		}
+		for ; t < cols; t++ {
 			src := b[(j0+jr+t)*ldb+p0 : (j0+jr+t)*ldb+p0+kc]
 			for p, v := range src {
 				pan[p*nr+t] = v
@@ -316,31 +327,32 @@ func (j *job) vector(v []float32, strided bool, ld int) []float32 {
 }
 
 // gemvChunk is how many outputs a matrix-vector part computes at a time
-// into a stack buffer before scaling them into C.
+// into a scratch buffer before scaling them into C.
 const gemvChunk = 256
 
 // gemvDot computes outputs [lo, hi) as dot products of x with mat's rows.
 func (j *job) gemvDot(lo, hi int) {
-	var t [gemvChunk]float32
+	buf := getBuf(gemvChunk)
 	for o := lo; o < hi; o += gemvChunk {
-		w := min(gemvChunk, hi-o)
-		j.im.dotRows(j.x, j.mat[o*j.ldm:], j.ldm, t[:w])
-		j.store(o, t[:w])
+		t := (*buf)[:min(gemvChunk, hi-o)]
+		j.im.dotRows(j.x, j.mat[o*j.ldm:], j.ldm, t)
+		j.store(o, t)
 	}
+	putBuf(buf)
 }
 
 // gemvAxpy computes outputs [lo, hi) as Σ_p x[p]·mat[p, lo:hi].
 func (j *job) gemvAxpy(lo, hi int) {
-	var t [gemvChunk]float32
+	buf := getBuf(gemvChunk)
 	for o := lo; o < hi; o += gemvChunk {
-		w := min(gemvChunk, hi-o)
-		acc := t[:w]
+		acc := (*buf)[:min(gemvChunk, hi-o)]
 		clear(acc)
 		for p, xp := range j.x {
-			j.im.axpy(xp, j.mat[p*j.ldm+o:p*j.ldm+o+w], acc)
+			j.im.axpy(xp, j.mat[p*j.ldm+o:p*j.ldm+o+len(acc)], acc)
 		}
 		j.store(o, acc)
 	}
+	putBuf(buf)
 }
 
 // store sets y[o+i] = alpha·t[i] + beta·y[o+i] (y = C with stride incy).

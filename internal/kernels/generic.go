@@ -6,15 +6,16 @@ import "math"
 var generic = &impl{
 	name: "generic",
 	mr:   4, nr: 4, mc: 128, kc: 256, nc: 1024,
-	kernel:  kernelGeneric,
-	dotRows: dotRowsGeneric,
-	dot:     dotGeneric,
-	axpy:    axpyGeneric,
-	add:     addGeneric,
-	scale:   scaleGeneric,
-	sum:     sumGeneric,
-	max:     maxGeneric,
-	expSub:  expSubGeneric,
+	kernel:     kernelGeneric,
+	dotRows:    dotRowsGeneric,
+	transpose8: transpose8Generic,
+	dot:        dotGeneric,
+	axpy:       axpyGeneric,
+	add:        addGeneric,
+	scale:      scaleGeneric,
+	sum:        sumGeneric,
+	max:        maxGeneric,
+	expSub:     expSubGeneric,
 }
 
 // kernelGeneric is the 4×4 micro-kernel in Go.
@@ -52,6 +53,14 @@ func kernelGeneric(k int, ap, bp, c []float32, ldc int, beta float32) {
 			} else {
 				row[t] = v + beta*row[t]
 			}
+		}
+	}
+}
+
+func transpose8Generic(src []float32, lds int, dst []float32, ldd, n int) {
+	for r := range 8 {
+		for c, v := range src[r*lds : r*lds+n] {
+			dst[c*ldd+r] = v
 		}
 	}
 }

@@ -31,6 +31,9 @@ type impl struct {
 	kernel func(k int, ap, bp, c []float32, ldc int, beta float32)
 	// dotRows sets out[j] = x·m[j*ld : j*ld+len(x)] for j < len(out).
 	dotRows func(x, m []float32, ld int, out []float32)
+	// transpose8 sets dst[c*ldd+r] = src[r*lds+c] for r < 8, c < n (n a
+	// multiple of 8): packing of transposed panels.
+	transpose8 func(src []float32, lds int, dst []float32, ldd, n int)
 
 	dot    func(x, y []float32) float32
 	axpy   func(alpha float32, x, y []float32)

@@ -442,3 +442,72 @@ done:
 	VMOVUPS      X0, (DI)
 	VZEROUPPER
 	RET
+
+// func transpose8AVX2(src *float32, lds int, dst *float32, ldd int, n int)
+// transposes 8 rows of n floats (n a multiple of 8, rows lds apart) into n
+// rows of 8 floats (ldd apart): dst[c*ldd + r] = src[r*lds + c].
+TEXT ·transpose8AVX2(SB), NOSPLIT, $0-40
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), R8
+	MOVQ dst+16(FP), DI
+	MOVQ ldd+24(FP), R9
+	MOVQ n+32(FP), CX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (R8)(R8*2), R10 // 3·lds
+	LEAQ (R9)(R9*2), R11 // 3·ldd
+	SHRQ $3, CX
+
+loop:
+	TESTQ CX, CX
+	JZ    done
+	LEAQ  (SI)(R8*4), DX
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R10*1), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (DX)(R8*1), Y5
+	VMOVUPS (DX)(R8*2), Y6
+	VMOVUPS (DX)(R10*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	LEAQ (DI)(R9*4), DX
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y9
+	VMOVUPS    Y8, (DI)
+	VMOVUPS    Y9, (DX)
+	VPERM2F128 $0x20, Y5, Y1, Y8
+	VPERM2F128 $0x31, Y5, Y1, Y9
+	VMOVUPS    Y8, (DI)(R9*1)
+	VMOVUPS    Y9, (DX)(R9*1)
+	VPERM2F128 $0x20, Y6, Y2, Y8
+	VPERM2F128 $0x31, Y6, Y2, Y9
+	VMOVUPS    Y8, (DI)(R9*2)
+	VMOVUPS    Y9, (DX)(R9*2)
+	VPERM2F128 $0x20, Y7, Y3, Y8
+	VPERM2F128 $0x31, Y7, Y3, Y9
+	VMOVUPS    Y8, (DI)(R11*1)
+	VMOVUPS    Y9, (DX)(R11*1)
+	ADDQ       $32, SI
+	LEAQ       (DI)(R9*8), DI
+	DECQ       CX
+	JMP        loop
+
+done:
+	VZEROUPPER
+	RET
