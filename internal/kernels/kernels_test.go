@@ -73,25 +73,47 @@ func checkGemm(t *testing.T, r *rand.Rand, tA, tB bool, tc gemmCase, pad int) {
 	}
 	want := slices.Clone(c)
 	if tc.beta == 0 {
-		// gonum must see the same C; NaN garbage is what we test on ours.
+		// The reference starts from zeros: only our result can see the NaNs.
 		for i := range m {
 			clear(want[i*ldc : i*ldc+n])
 		}
 	}
 	refGemm(tA, tB, m, n, k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
-	got := slices.Clone(c)
-	Gemm(tA, tB, m, n, k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
 	tol := 2e-6 * float64(k+4) * (math.Abs(float64(tc.alpha)) + math.Abs(float64(tc.beta)) + 1)
-	for i := range got {
-		row, col := i/ldc, i%ldc
-		if col >= n || row >= m {
-			if math.Float32bits(got[i]) != math.Float32bits(c[i]) {
-				t.Fatalf("%v: wrote outside C at row %d col %d", tc, row, col)
+	forEachConfig(func(config string) {
+		got := slices.Clone(c)
+		Gemm(tA, tB, m, n, k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+		for i := range got {
+			row, col := i/ldc, i%ldc
+			if col >= n || row >= m {
+				if math.Float32bits(got[i]) != math.Float32bits(c[i]) {
+					t.Fatalf("%s: transA=%v transB=%v %+v: wrote outside C at row %d col %d", config, tA, tB, tc, row, col)
+				}
+				continue
 			}
-			continue
+			if d := math.Abs(float64(got[i] - want[i])); !(d <= tol) {
+				t.Fatalf("%s: transA=%v transB=%v %+v pad=%d: C[%d,%d] = %v, gonum %v", config, tA, tB, tc, pad, row, col, got[i], want[i])
+			}
 		}
-		if d := math.Abs(float64(got[i] - want[i])); !(d <= tol) {
-			t.Fatalf("transA=%v transB=%v %+v pad=%d: C[%d,%d] = %v, gonum %v", tA, tB, tc, pad, row, col, got[i], want[i])
+	})
+}
+
+// forEachConfig runs f under every implementation this machine has, with 1
+// and 2 threads; with 2 threads even small products are split, to test the
+// split.
+func forEachConfig(f func(config string)) {
+	savedImpl, savedThreads, sg, sv := cur, Threads(), minParallelGemm, minParallelGemv
+	defer func() {
+		cur = savedImpl
+		SetThreads(savedThreads)
+		minParallelGemm, minParallelGemv = sg, sv
+	}()
+	minParallelGemm, minParallelGemv = 1, 1
+	for _, im := range impls {
+		for _, n := range []int{1, 2} {
+			cur = im
+			SetThreads(n)
+			f(fmt.Sprintf("%s/threads=%d", im.name, n))
 		}
 	}
 }
@@ -101,19 +123,17 @@ var small = []int{1, 2, 3, 7, 17, 63, 64, 65}
 var alphaBeta = [][2]float32{{1, 0}, {0.5, 1}, {-1.5, 0.25}}
 
 func TestGemmSmall(t *testing.T) {
-	forEachThreads(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(1, 2))
-		for _, m := range small {
-			for _, n := range small {
-				for _, k := range small {
-					for tr := range 4 {
-						ab := alphaBeta[(m+n+k+tr)%len(alphaBeta)]
-						checkGemm(t, r, tr&1 != 0, tr&2 != 0, gemmCase{m, n, k, ab[0], ab[1]}, (m+k)%3)
-					}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, m := range small {
+		for _, n := range small {
+			for _, k := range small {
+				for tr := range 4 {
+					ab := alphaBeta[(m+n+k+tr)%len(alphaBeta)]
+					checkGemm(t, r, tr&1 != 0, tr&2 != 0, gemmCase{m, n, k, ab[0], ab[1]}, (m+k)%3)
 				}
 			}
 		}
-	})
+	}
 }
 
 func TestGemmLarge(t *testing.T) {
@@ -123,40 +143,20 @@ func TestGemmLarge(t *testing.T) {
 		{1, 2048, 513, 0.5, 1}, {700, 1, 333, 1, 0}, {1, 1, 513, 2, 0.5},
 		{2, 1300, 127, 1, 0}, {1300, 2, 127, 1, 1},
 	}
-	forEachThreads(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(3, 4))
-		for i, tc := range shapes {
-			for tr := range 4 {
-				checkGemm(t, r, tr&1 != 0, tr&2 != 0, tc, i%3)
-			}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i, tc := range shapes {
+		for tr := range 4 {
+			checkGemm(t, r, tr&1 != 0, tr&2 != 0, tc, i%3)
 		}
-	})
+	}
 }
 
 // TestGemmAlphaZero checks that alpha == 0 or k == 0 only scales C.
 func TestGemmAlphaZero(t *testing.T) {
-	forEachImpl(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(5, 6))
-		for _, tc := range []gemmCase{{5, 7, 3, 0, 0}, {5, 7, 3, 0, 2}, {5, 7, 0, 1, 0.5}, {5, 7, 0, 1, 0}} {
-			checkGemm(t, r, false, true, tc, 1)
-		}
-	})
-}
-
-// forEachThreads runs f for every implementation with 1 and 2 threads; with
-// 2 threads even small products are split, to test the split.
-func forEachThreads(t *testing.T, f func(t *testing.T)) {
-	forEachImpl(t, func(t *testing.T) {
-		for _, n := range []int{1, 2} {
-			t.Run(fmt.Sprintf("threads=%d", n), func(t *testing.T) {
-				saved, sg, sv := Threads(), minParallelGemm, minParallelGemv
-				defer func() { SetThreads(saved); minParallelGemm, minParallelGemv = sg, sv }()
-				SetThreads(n)
-				minParallelGemm, minParallelGemv = 1, 1
-				f(t)
-			})
-		}
-	})
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []gemmCase{{5, 7, 3, 0, 0}, {5, 7, 3, 0, 2}, {5, 7, 0, 1, 0.5}, {5, 7, 0, 1, 0}} {
+		checkGemm(t, r, false, true, tc, 1)
+	}
 }
 
 func TestGemmPanics(t *testing.T) {
