@@ -5,24 +5,40 @@
 package crossattn
 
 import (
+	"fmt"
+
 	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/internal/nn"
 )
 
 // CrossAttn holds the cross-attention weights (dec.{i}.cross.{q,k,v,o}) of
 // every decoder layer. It is read-only after New and safe for concurrent use.
 type CrossAttn struct {
-	d, heads int
+	d      int
+	layers []nn.MultiHeadAttention
 }
 
 // New reads the cross-attention weights of every decoder layer of m and
 // checks their shapes; the error names the missing or misshaped tensor.
 // The weights are shared with m, not copied.
 func New(m *modelfile.Model) (*CrossAttn, error) {
-	panic("crossattn: not implemented yet")
+	c := m.Config
+	if c.DModel < 1 || c.DecoderLayers < 1 {
+		return nil, fmt.Errorf("crossattn: config has d_model %d and %d decoder layers, want both positive", c.DModel, c.DecoderLayers)
+	}
+	ca := &CrossAttn{d: c.DModel, layers: make([]nn.MultiHeadAttention, c.DecoderLayers)}
+	for i := range ca.layers {
+		a, err := nn.LoadMultiHeadAttention(m, fmt.Sprintf("dec.%d.cross", i), c.DModel, c.DecoderHeads)
+		if err != nil {
+			return nil, fmt.Errorf("crossattn: %w", err)
+		}
+		ca.layers[i] = a
+	}
+	return ca, nil
 }
 
 // Layers returns the number of decoder layers.
-func (c *CrossAttn) Layers() int { return 0 }
+func (c *CrossAttn) Layers() int { return len(c.layers) }
 
 // Memory is the keys and values of a batch of encoded sentences for every
 // decoder layer. It is immutable after CrossAttn.Memory and may be shared by
@@ -36,9 +52,30 @@ type Memory struct {
 
 // Memory projects the encoder output mem [batch·seqLen·d] (rows past
 // lengths[b] are padding) to the keys and values of every decoder layer.
-// lengths[b] (1..seqLen) is the number of real tokens of sentence b.
+// lengths[b] (1..seqLen) is the number of real tokens of sentence b; nil
+// means all seqLen.
 func (c *CrossAttn) Memory(mem []float32, batch, seqLen int, lengths []int) *Memory {
-	panic("crossattn: not implemented yet")
+	n := batch * seqLen
+	if len(mem) < n*c.d {
+		panic(fmt.Sprintf("crossattn: memory has %d values, want %d·%d·%d", len(mem), batch, seqLen, c.d))
+	}
+	m := &Memory{batch: batch, seqLen: seqLen, lengths: make([]int, batch)}
+	for b := range m.lengths {
+		m.lengths[b] = seqLen
+		if lengths != nil {
+			if lengths[b] < 1 || lengths[b] > seqLen {
+				panic(fmt.Sprintf("crossattn: sentence %d has length %d, want 1..%d", b, lengths[b], seqLen))
+			}
+			m.lengths[b] = lengths[b]
+		}
+	}
+	for i := range c.layers {
+		k, v := make([]float32, n*c.d), make([]float32, n*c.d)
+		c.layers[i].K.Forward(k, mem, n)
+		c.layers[i].V.Forward(v, mem, n)
+		m.k, m.v = append(m.k, k), append(m.v, v)
+	}
+	return m
 }
 
 // Batch returns the number of sentences in m.
@@ -63,5 +100,25 @@ type Scratch struct {
 // the result, before any residual or layer norm, to out [rows·d]. Rows of
 // the same sentence that are next to each other share one matrix product.
 func (c *CrossAttn) Attend(l int, m *Memory, x []float32, rows int, sentence []int, out []float32, s *Scratch) {
-	panic("crossattn: not implemented yet")
+	if len(m.k) != len(c.layers) {
+		panic(fmt.Sprintf("crossattn: memory has %d layers, the model %d", len(m.k), len(c.layers)))
+	}
+	a := &c.layers[l]
+	d := c.d
+	q, att := nn.Resize(&s.q, rows*d), nn.Resize(&s.att, rows*d)
+	a.Q.Forward(q, x, rows)
+	for r0 := 0; r0 < rows; {
+		sent := sentence[r0]
+		r1 := r0 + 1
+		for r1 < rows && sentence[r1] == sent {
+			r1++
+		}
+		// Keys past the sentence's length are padding with zero weight:
+		// attend over the real ones only.
+		tk, o := m.lengths[sent], sent*m.seqLen*d
+		probs := nn.Resize(&s.probs, a.Heads*(r1-r0)*tk)
+		nn.AttentionForward(att[r0*d:], probs, q[r0*d:], m.k[l][o:], m.v[l][o:], r1-r0, tk, d, a.Heads, tk, false)
+		r0 = r1
+	}
+	a.O.Forward(out, att, rows)
 }

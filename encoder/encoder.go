@@ -5,20 +5,87 @@
 package encoder
 
 import (
+	"fmt"
+	"sync"
+
 	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/internal/nn"
 )
 
 // Encoder is the encoder stack of a model. It is read-only after New and
 // safe for concurrent use; the weights are shared with the model, not copied.
 type Encoder struct {
-	d int
+	d       int
+	preNorm bool
+	embed   nn.Embedder
+	layers  []layer
+	final   *nn.LayerNorm // nil without FinalLayerNorm
+	work    sync.Pool     // *work
+}
+
+// layer is one encoder layer.
+type layer struct {
+	self          nn.MultiHeadAttention
+	selfLN, ffnLN nn.LayerNorm
+	ffn           nn.FeedForward
+}
+
+// work is the scratch of one Forward call.
+type work struct {
+	attn             nn.AttnScratch
+	tmp, out, hidden []float32
 }
 
 // New builds the encoder of m, checking the config and every tensor it needs
 // (embed.weight, enc.{i}.*, enc.pos.weight for learned positions, enc.ln.*
 // with FinalLayerNorm); the error names the missing or misshaped tensor.
 func New(m *modelfile.Model) (*Encoder, error) {
-	panic("encoder: not implemented yet")
+	e, err := build(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoder: %w", err)
+	}
+	return e, nil
+}
+
+func build(m *modelfile.Model) (*Encoder, error) {
+	c := m.Config
+	if c.DModel < 1 || c.EncoderLayers < 1 || c.EncoderFFN < 1 || c.VocabSize < 1 {
+		return nil, fmt.Errorf("config has d_model %d, %d layers, ffn %d, vocabulary %d; want all positive",
+			c.DModel, c.EncoderLayers, c.EncoderFFN, c.VocabSize)
+	}
+	act, err := nn.ParseActivation(c.Activation)
+	if err != nil {
+		return nil, err
+	}
+	d := c.DModel
+	e := &Encoder{d: d, preNorm: c.PreNorm, layers: make([]layer, c.EncoderLayers)}
+	if e.embed, err = nn.LoadEmbedder(m, c, "enc.pos.weight"); err != nil {
+		return nil, err
+	}
+	for i := range e.layers {
+		p := fmt.Sprintf("enc.%d.", i)
+		l := &e.layers[i]
+		if l.self, err = nn.LoadMultiHeadAttention(m, p+"self", d, c.EncoderHeads); err != nil {
+			return nil, err
+		}
+		if l.selfLN, err = nn.LoadLayerNorm(m, p+"self_ln", d, c.LayerNormEps); err != nil {
+			return nil, err
+		}
+		if l.ffn, err = nn.LoadFeedForward(m, p, d, c.EncoderFFN, act); err != nil {
+			return nil, err
+		}
+		if l.ffnLN, err = nn.LoadLayerNorm(m, p+"ffn_ln", d, c.LayerNormEps); err != nil {
+			return nil, err
+		}
+	}
+	if c.FinalLayerNorm {
+		ln, err := nn.LoadLayerNorm(m, "enc.ln", d, c.LayerNormEps)
+		if err != nil {
+			return nil, err
+		}
+		e.final = &ln
+	}
+	return e, nil
 }
 
 // Dim returns the model width d.
@@ -26,7 +93,7 @@ func (e *Encoder) Dim() int { return e.d }
 
 // MaxLen returns the longest source (in tokens, eos included) the position
 // encoding supports; Forward needs seqLen <= MaxLen.
-func (e *Encoder) MaxLen() int { return 0 }
+func (e *Encoder) MaxLen() int { return e.embed.MaxPos }
 
 // Forward encodes a batch of right-padded id sequences ids [batch·seqLen]
 // whose real lengths are lengths[b] (1..seqLen; nil means all seqLen) and
@@ -34,5 +101,34 @@ func (e *Encoder) MaxLen() int { return 0 }
 // Rows past lengths[b] are padding: their values are unspecified, and no
 // real row depends on them. Ids must be inside the vocabulary.
 func (e *Encoder) Forward(ids []int32, batch, seqLen int, lengths []int) []float32 {
-	panic("encoder: not implemented yet")
+	n, d := batch*seqLen, e.d
+	if len(ids) < n {
+		panic(fmt.Sprintf("encoder: %d ids for a batch of %d×%d", len(ids), batch, seqLen))
+	}
+	for b := 0; lengths != nil && b < batch; b++ {
+		if lengths[b] < 1 || lengths[b] > seqLen {
+			panic(fmt.Sprintf("encoder: sentence %d has length %d, want 1..%d", b, lengths[b], seqLen))
+		}
+	}
+	w, _ := e.work.Get().(*work)
+	if w == nil {
+		w = new(work)
+	}
+	defer e.work.Put(w)
+	x := make([]float32, n*d)
+	e.embed.Forward(x, ids[:n], seqLen, 0)
+	tmp, out := nn.Resize(&w.tmp, n*d), nn.Resize(&w.out, n*d)
+	for i := range e.layers {
+		l := &e.layers[i]
+		in := l.selfLN.SublayerInput(x, tmp, n, e.preNorm)
+		l.self.SelfAttention(out, in, batch, seqLen, lengths, false, &w.attn)
+		l.selfLN.SublayerOutput(x, out, n, e.preNorm)
+		in = l.ffnLN.SublayerInput(x, tmp, n, e.preNorm)
+		l.ffn.Forward(out, in, nn.Resize(&w.hidden, n*l.ffn.FC1.Out), n)
+		l.ffnLN.SublayerOutput(x, out, n, e.preNorm)
+	}
+	if e.final != nil {
+		e.final.Forward(x, x, n)
+	}
+	return x
 }

@@ -1,0 +1,123 @@
+package encoder
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/internal/nn/nntest"
+)
+
+// shapes are configs of other shapes than the oracle's: they keep the code
+// from depending on one checkpoint.
+func shapes() map[string]modelfile.Config {
+	out := map[string]modelfile.Config{}
+	c := nntest.Config()
+	out["marian-swish"] = c
+	c = nntest.Config()
+	c.DModel, c.EncoderHeads, c.DecoderHeads, c.EncoderLayers, c.DecoderLayers = 32, 2, 8, 3, 1
+	c.EncoderFFN, c.DecoderFFN, c.Activation, c.ScaleEmbedding = 40, 20, "relu", false
+	out["relu-noscale"] = c
+	c = nntest.Config()
+	c.DModel, c.EncoderHeads, c.DecoderHeads, c.EncoderFFN, c.DecoderFFN = 24, 3, 6, 64, 8
+	c.Activation, c.PreNorm, c.FinalLayerNorm, c.Positions = "gelu", true, true, modelfile.PositionsLearned
+	out["gelu-prenorm-learned"] = c
+	c = nntest.Config()
+	c.DModel, c.EncoderHeads, c.DecoderHeads, c.EncoderLayers = 12, 1, 2, 1
+	c.Positions, c.LayerNormEps = modelfile.PositionsInterleaved, 1e-6
+	out["interleaved-1head"] = c
+	return out
+}
+
+func randomIDs(rng *rand.Rand, n, vocab int) []int32 {
+	ids := make([]int32, n)
+	for i := range ids {
+		ids[i] = int32(rng.IntN(vocab))
+	}
+	return ids
+}
+
+func TestAgainstFloat64Reference(t *testing.T) {
+	for name, c := range shapes() {
+		t.Run(name, func(t *testing.T) {
+			m := nntest.RandomModel(c, 1)
+			e, err := New(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := &nntest.Ref{M: m, C: c}
+			rng := rand.New(rand.NewPCG(2, 3))
+			for _, n := range []int{1, 7, 19} {
+				ids := randomIDs(rng, n, c.VocabSize)
+				got := e.Forward(ids, 1, n, nil)
+				if diff, i, j := nntest.MaxDiff(got, ref.Encode(ids)); diff > 1e-4 {
+					t.Errorf("length %d: max |Δ| %g at [%d][%d]", n, diff, i, j)
+				}
+			}
+		})
+	}
+}
+
+// A padded batch gives each sentence's real rows as encoding it alone does.
+func TestPaddedBatchEqualsSingle(t *testing.T) {
+	for name, c := range shapes() {
+		t.Run(name, func(t *testing.T) {
+			m := nntest.RandomModel(c, 4)
+			e, err := New(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(5, 6))
+			lengths := []int{3, 9, 1, 6}
+			seqLen := 9
+			ids := make([]int32, len(lengths)*seqLen)
+			for i := range ids {
+				ids[i] = int32(c.PadID)
+			}
+			var singles [][]float32
+			for b, l := range lengths {
+				s := randomIDs(rng, l, c.VocabSize)
+				copy(ids[b*seqLen:], s)
+				singles = append(singles, e.Forward(s, 1, l, nil))
+			}
+			got := e.Forward(ids, len(lengths), seqLen, lengths)
+			d := c.DModel
+			for b, l := range lengths {
+				for i := 0; i < l*d; i++ {
+					if diff := got[b*seqLen*d+i] - singles[b][i]; diff > 1e-5 || diff < -1e-5 {
+						t.Fatalf("sentence %d value %d: batch %g, single %g", b, i, got[b*seqLen*d+i], singles[b][i])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	c := nntest.Config()
+	cases := []struct {
+		name, want string
+		edit       func(m *modelfile.Model)
+	}{
+		{"missing", `"enc.1.fc2.bias"`, func(m *modelfile.Model) { delete(m.Tensors, "enc.1.fc2.bias") }},
+		{"shape", `"enc.0.self.k.weight" has shape [16 15]`, func(m *modelfile.Model) {
+			t := m.Tensors["enc.0.self.k.weight"]
+			t.Shape, t.Data = []int{16, 15}, t.Data[:16*15]
+		}},
+		{"activation", `"tanh"`, func(m *modelfile.Model) { m.Config.Activation = "tanh" }},
+		{"heads", "not divisible", func(m *modelfile.Model) { m.Config.EncoderHeads = 3 }},
+		{"positions", `"rotary"`, func(m *modelfile.Model) { m.Config.Positions = "rotary" }},
+		{"learned", `"enc.pos.weight"`, func(m *modelfile.Model) { m.Config.Positions = modelfile.PositionsLearned }},
+		{"final norm", `"enc.ln.weight"`, func(m *modelfile.Model) { m.Config.FinalLayerNorm = true }},
+		{"embedding", `"embed.weight"`, func(m *modelfile.Model) { m.Config.VocabSize = 51 }},
+	}
+	for _, tc := range cases {
+		m := nntest.RandomModel(c, 7)
+		tc.edit(m)
+		_, err := New(m)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "encoder: ") {
+			t.Errorf("%s: error %v, want one mentioning %s", tc.name, err, tc.want)
+		}
+	}
+}

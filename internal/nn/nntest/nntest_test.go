@@ -1,0 +1,45 @@
+package nntest
+
+import (
+	"math"
+	"testing"
+
+	"github.com/deen-mt/deen/internal/modelfile"
+)
+
+func TestRandomModelIsValidAndDeterministic(t *testing.T) {
+	c := Config()
+	c.PreNorm, c.FinalLayerNorm, c.Positions = true, true, modelfile.PositionsLearned
+	a, b := RandomModel(c, 7), RandomModel(c, 7)
+	if err := modelfile.ValidateTensors(a); err != nil {
+		t.Fatal(err)
+	}
+	for name, ta := range a.Tensors {
+		if tb := b.Tensors[name]; len(tb.Data) != len(ta.Data) || tb.Data[0] != ta.Data[0] {
+			t.Fatalf("tensor %s differs between two models of one seed", name)
+		}
+	}
+	if w := a.Tensors["enc.0.self_ln.weight"].Data; w[0] < 0.8 || w[0] > 1.2 {
+		t.Errorf("layer norm weight %g, want near 1", w[0])
+	}
+}
+
+// With one head, zero weights except identity value/output projections
+// and no layer norm effect, attention of a single key returns that key's
+// value: a hand-checkable case of Ref.attention.
+func TestRefAttentionSingleKey(t *testing.T) {
+	c := Config()
+	c.DModel, c.DecoderHeads = 2, 1
+	m := RandomModel(c, 1)
+	set := func(name string, v ...float32) { copy(m.Tensors[name].Data, v) }
+	for _, p := range []string{"q", "k", "v", "o"} {
+		set("dec.0.cross."+p+".bias", 0, 0)
+	}
+	set("dec.0.cross.v.weight", 1, 0, 0, 1)
+	set("dec.0.cross.o.weight", 2, 0, 0, 3)
+	r := &Ref{M: m, C: c}
+	out := r.attention(Matrix{{0.3, -0.1}}, Matrix{{5, 7}}, "dec.0.cross", 1, false)
+	if math.Abs(out[0][0]-10) > 1e-6 || math.Abs(out[0][1]-21) > 1e-6 {
+		t.Errorf("attention over one key = %v, want [10 21]", out[0])
+	}
+}
