@@ -1,0 +1,188 @@
+package translate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deen-mt/deen/internal/modelfile"
+)
+
+// The benchmarks run an opus-mt-de-en-sized model with deterministic random
+// weights (vocab 58101, d 512, 6+6 layers, 8 heads, ffn 2048) on the 16
+// German sentences of testdata/bench_de.txt, tokenized with tiny-marian-A's
+// SentencePiece models (whose ids fit the larger vocabulary). Every
+// sentence gets exactly benchTokens target tokens (the end token is
+// forbidden before, forced at the end), so runs are comparable.
+//
+//	go test ./translate -run '^$' -bench . -benchtime 1x
+
+const benchTokens = 32
+
+var bench struct {
+	once  sync.Once
+	model *modelfile.Model
+	src   [][]int32
+	err   error
+}
+
+// opusSizedConfig is the architecture of Helsinki-NLP/opus-mt-de-en.
+func opusSizedConfig() modelfile.Config {
+	const v = 58101
+	return modelfile.Config{
+		Arch: "transformer", VocabSize: v, DModel: 512,
+		EncoderLayers: 6, DecoderLayers: 6, EncoderHeads: 8, DecoderHeads: 8,
+		EncoderFFN: 2048, DecoderFFN: 2048, Activation: "swish",
+		ScaleEmbedding: true, Positions: modelfile.PositionsMarian, MaxPositions: 512,
+		LayerNormEps: 1e-5, PadID: v - 1, EOSID: 0, UnkID: 1, DecoderStartID: v - 1,
+		Generation: modelfile.Generation{NumBeams: 4, LengthPenalty: 1, MaxLength: 512, ForcedEOS: true, BadWordsIDs: []int{v - 1}},
+	}
+}
+
+// randomWeights builds a model of cfg with deterministic random weights
+// (uniform with std 0.02, embeddings with std 1/√d, layer norms 1 and 0)
+// and, with tokenizer, the tokenizer blobs of tiny-marian-A.
+func randomWeights(cfg modelfile.Config, tokenizer bool) (*modelfile.Model, error) {
+	m := &modelfile.Model{Config: cfg, Tensors: map[string]*modelfile.Tensor{}, Blobs: map[string][]byte{}}
+	state := uint64(0x9E3779B97F4A7C15)
+	for _, s := range cfg.Tensors() {
+		n := 1
+		for _, d := range s.Shape {
+			n *= d
+		}
+		data := make([]float32, n)
+		switch {
+		case strings.HasSuffix(s.Name, "_ln.weight"):
+			for i := range data {
+				data[i] = 1
+			}
+		case strings.HasSuffix(s.Name, "_ln.bias"):
+		default:
+			scale := float32(0.02 * math.Sqrt(3)) // uniform with std 0.02
+			if s.Name == "embed.weight" {
+				scale = float32(1 / math.Sqrt(float64(cfg.DModel)) * math.Sqrt(3))
+			}
+			for i := range data {
+				state ^= state << 13
+				state ^= state >> 7
+				state ^= state << 17
+				data[i] = scale * (float32(state>>40)/float32(1<<23) - 1)
+			}
+		}
+		m.Tensors[s.Name] = &modelfile.Tensor{Name: s.Name, Shape: s.Shape, Data: data}
+	}
+	if !tokenizer {
+		return m, nil
+	}
+	for _, name := range []string{modelfile.BlobSourceSPM, modelfile.BlobTargetSPM, modelfile.BlobVocab} {
+		b, err := os.ReadFile(filepath.Join("../testdata/oracle/tiny-marian-A", name))
+		if err != nil {
+			return nil, err
+		}
+		m.Blobs[name] = b
+	}
+	return m, nil
+}
+
+// benchSetup builds the random model and tokenizes the sentences once.
+func benchSetup(b *testing.B) (*modelfile.Model, [][]int32) {
+	b.Helper()
+	bench.once.Do(func() {
+		if bench.model, bench.err = randomWeights(opusSizedConfig(), true); bench.err != nil {
+			return
+		}
+		tr, err := New(bench.model)
+		if err != nil {
+			bench.err = err
+			return
+		}
+		text, err := os.ReadFile("testdata/bench_de.txt")
+		if err != nil {
+			bench.err = err
+			return
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(text)), "\n") {
+			ids, err := tr.Encode(line)
+			if err != nil {
+				bench.err = err
+				return
+			}
+			bench.src = append(bench.src, ids)
+		}
+	})
+	if bench.err != nil {
+		b.Fatal(bench.err)
+	}
+	return bench.model, bench.src
+}
+
+func BenchmarkTranslate(b *testing.B) {
+	m, src := benchSetup(b)
+	for _, beams := range []int{1, 4} {
+		for _, batch := range []int{1, 16} {
+			b.Run(fmt.Sprintf("beam%d/batch%d", beams, batch), func(b *testing.B) {
+				tr, err := New(m, WithBatchSize(batch))
+				if err != nil {
+					b.Fatal(err)
+				}
+				o := SearchOptions{BeamSize: beams, LengthPenalty: 1, MaxNewTokens: benchTokens, MinNewTokens: benchTokens}
+				ctx := context.Background()
+				b.ResetTimer()
+				start := time.Now()
+				for range b.N {
+					res, err := tr.TranslateIDs(ctx, src, o)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(res[0].IDs) != benchTokens {
+						b.Fatalf("%d tokens, want %d", len(res[0].IDs), benchTokens)
+					}
+				}
+				sec := time.Since(start).Seconds()
+				b.ReportMetric(float64(b.N*len(src)*benchTokens)/sec, "tokens/s")
+				b.ReportMetric(float64(b.N*len(src))/sec, "sentences/s")
+				reportMemory(b)
+			})
+		}
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	m, _ := benchSetup(b)
+	path := filepath.Join(b.TempDir(), "opus-sized.deen")
+	if err := modelfile.WriteFile(path, m, modelfile.WriteOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Load(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
+	reportMemory(b)
+}
+
+// reportMemory reports the Go heap in use and the process's peak resident
+// set size so far (maxRSS covers the whole benchmark binary's life).
+func reportMemory(b *testing.B) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+	if rss := maxRSS(); rss > 0 {
+		b.ReportMetric(float64(rss)/(1<<20), "maxRSS-MiB")
+	}
+}

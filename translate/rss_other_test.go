@@ -1,0 +1,6 @@
+//go:build !linux
+
+package translate
+
+// maxRSS is unknown on this platform.
+func maxRSS() int64 { return 0 }
