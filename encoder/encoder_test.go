@@ -1,6 +1,7 @@
 package encoder
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -119,5 +120,26 @@ func TestNewErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "encoder: ") {
 			t.Errorf("%s: error %v, want one mentioning %s", tc.name, err, tc.want)
 		}
+	}
+}
+
+// BenchmarkEncoder encodes batches of 32-token sentences with an
+// opus-mt-sized random model and reports source tokens per second.
+func BenchmarkEncoder(b *testing.B) {
+	c := nntest.OpusMTConfig()
+	e, err := New(nntest.RandomModel(c, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const seqLen = 32
+	for _, batch := range []int{1, 16} {
+		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
+			ids := randomIDs(rand.New(rand.NewPCG(1, 2)), batch*seqLen, c.VocabSize)
+			b.ResetTimer()
+			for b.Loop() {
+				e.Forward(ids, batch, seqLen, nil)
+			}
+			b.ReportMetric(float64(b.N*batch*seqLen)/b.Elapsed().Seconds(), "tokens/s")
+		})
 	}
 }

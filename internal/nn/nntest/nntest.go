@@ -24,6 +24,17 @@ func Config() modelfile.Config {
 	}
 }
 
+// OpusMTConfig returns the shape of Helsinki-NLP/opus-mt-de-en (vocabulary
+// 58101, d 512, 6+6 layers, 8 heads, ffn 2048, swish), for benchmarks.
+func OpusMTConfig() modelfile.Config {
+	c := Config()
+	c.VocabSize, c.DModel, c.EncoderLayers, c.DecoderLayers = 58101, 512, 6, 6
+	c.EncoderHeads, c.DecoderHeads, c.EncoderFFN, c.DecoderFFN = 8, 8, 2048, 2048
+	c.MaxPositions, c.PadID, c.DecoderStartID = 512, 58100, 58100
+	c.Generation.MaxLength = 512
+	return c
+}
+
 // RandomModel returns a model with config c and every tensor c implies
 // (final_logits_bias included) filled with random values of sensible scale:
 // linear weights ±1/sqrt(in), biases ±0.1, layer-norm weights 1±0.2,
