@@ -135,7 +135,7 @@ func BenchmarkTranslate(b *testing.B) {
 				o := SearchOptions{BeamSize: beams, LengthPenalty: 1, MaxNewTokens: benchTokens, MinNewTokens: benchTokens}
 				ctx := context.Background()
 				b.ResetTimer()
-				start := time.Now()
+				start, cpu0 := time.Now(), cpuTime()
 				for range b.N {
 					res, err := tr.TranslateIDs(ctx, src, o)
 					if err != nil {
@@ -147,6 +147,10 @@ func BenchmarkTranslate(b *testing.B) {
 				}
 				sec := time.Since(start).Seconds()
 				b.ReportMetric(float64(b.N*len(src)*benchTokens)/sec, "tokens/s")
+				if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+					// Throughput per CPU-second: comparable on a busy machine.
+					b.ReportMetric(float64(b.N*len(src)*benchTokens)/cpu, "tokens/cpu-s")
+				}
 				b.ReportMetric(float64(b.N*len(src))/sec, "sentences/s")
 				reportMemory(b)
 			})

@@ -2,7 +2,10 @@
 
 package translate
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
 // maxRSS returns the peak resident set size of this process in bytes.
 func maxRSS() int64 {
@@ -11,4 +14,13 @@ func maxRSS() int64 {
 		return 0
 	}
 	return ru.Maxrss * 1024 // Linux reports KiB
+}
+
+// cpuTime returns the user+system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
