@@ -126,8 +126,21 @@ func TestActivations(t *testing.T) {
 	for _, k := range known {
 		out := []float32{0}
 		k.a.Forward(out, []float32{float32(k.x)})
-		if math.Abs(float64(out[0])-k.want) > 1e-7 {
+		if math.Abs(float64(out[0])-k.want) > 5e-7*max(1, math.Abs(k.want)) {
 			t.Errorf("%v(%g) = %g, want %g", k.a, k.x, out[0], k.want)
+		}
+	}
+	// SiLU over a wide range (past exp's float32 range) against float64.
+	xs := make([]float32, 1000)
+	for i := range xs {
+		xs[i] = float32(i-500) * 0.23
+	}
+	ys := make([]float32, len(xs))
+	SiLU.Forward(ys, xs)
+	for i, v := range xs {
+		want := float64(v) / (1 + math.Exp(-float64(v)))
+		if d := math.Abs(float64(ys[i]) - want); d > 5e-7*max(1, math.Abs(want)) {
+			t.Fatalf("silu(%g) = %g, want %g", v, ys[i], want)
 		}
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
