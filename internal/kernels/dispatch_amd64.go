@@ -10,6 +10,7 @@ var avx2 = &impl{
 	mr:   6, nr: 16, mc: 96, kc: 256, nc: 2048,
 	kernel:     kernelAVX2,
 	dotRows:    dotRowsAVX2,
+	dotX4:      dotX4AVX2,
 	transpose8: transpose8Asm,
 	dot:        dotAVX2Go,
 	axpy:       axpyAVX2Go,
@@ -26,6 +27,7 @@ var avx512 = &impl{
 	mr:   14, nr: 32, mc: 112, kc: 256, nc: 2048,
 	kernel:     kernelAVX512,
 	dotRows:    dotRowsAVX2,
+	dotX4:      dotX4AVX512,
 	transpose8: transpose8Asm,
 	dot:        dotAVX2Go,
 	axpy:       axpyAVX2Go,
@@ -177,4 +179,47 @@ func transpose8AVX2(src *float32, lds int, dst *float32, ldd int, n int)
 
 func transpose8Asm(src []float32, lds int, dst []float32, ldd, n int) {
 	transpose8AVX2(&src[0], lds, &dst[0], ldd, n)
+}
+
+//go:noescape
+func dot4x4AVX512(k int, x *float32, ldx int, w *float32, ldw int, out *float32)
+
+//go:noescape
+func dot4x2AVX2(k int, x *float32, ldx int, w *float32, ldw int, out *float32)
+
+func dotX4AVX512(k int, x []float32, ldx int, w []float32, ldw, n int, out []float32, ldo int) {
+	dotX4Blocks(k, x, ldx, w, ldw, n, out, ldo, 16, 4, dot4x4AVX512)
+}
+
+func dotX4AVX2(k int, x []float32, ldx int, w []float32, ldw, n int, out []float32, ldo int) {
+	dotX4Blocks(k, x, ldx, w, ldw, n, out, ldo, 8, 2, dot4x2AVX2)
+}
+
+// dotX4Blocks runs an assembly kernel computing 4×nw dot products on k
+// rounded down to a multiple of kstep, and adds the k tail and the last
+// n%nw rows with the vector dot.
+func dotX4Blocks(k int, x []float32, ldx int, w []float32, ldw, n int, out []float32, ldo int,
+	kstep, nw int, kern func(k int, x *float32, ldx int, w *float32, ldw int, out *float32)) {
+	kb := k - k%kstep
+	var t [16]float32
+	j := 0
+	if kb > 0 {
+		for ; j+nw <= n; j += nw {
+			kern(kb, &x[0], ldx, &w[j*ldw], ldw, &t[0])
+			for i := range 4 {
+				for jj := range nw {
+					v := t[i*nw+jj]
+					if kb < k {
+						v += dotGeneric(x[i*ldx+kb:i*ldx+k], w[(j+jj)*ldw+kb:(j+jj)*ldw+k])
+					}
+					out[i*ldo+j+jj] = v
+				}
+			}
+		}
+	}
+	for ; j < n; j++ {
+		for i := range 4 {
+			out[i*ldo+j] = dotAVX2Go(x[i*ldx:i*ldx+k], w[j*ldw:j*ldw+k])
+		}
+	}
 }

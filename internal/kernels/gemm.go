@@ -40,6 +40,8 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 	if m == 1 || n == 1 {
 		j.setupGemv()
+	} else if m <= maxDotRows && transB && !transA {
+		j.kind, j.units = kindDotRows, n
 	} else {
 		j.kind = kindGemm
 		j.splitN = n >= m
@@ -89,7 +91,14 @@ const (
 	kindGemm     jobKind = iota
 	kindGemvDot          // y[j] = x·rows[j]: mat holds one output per row
 	kindGemvAxpy         // y = Σ_p x[p]·mat[p]: mat holds one output per column
+	kindDotRows          // C = A·Bᵀ for a few rows of A, as dot products with B's rows
 )
+
+// maxDotRows is the largest m for which A·Bᵀ runs as dot products (each row
+// of B read once for all rows of A) rather than through packed panels: the
+// packing costs as much as reading B, which is all the dot products need
+// when m is small.
+const maxDotRows = 8
 
 // job is one Gemm call, split into parts that the worker pool runs.
 type job struct {
@@ -165,6 +174,8 @@ func (j *job) run(p int) {
 		j.gemvDot(lo, hi)
 	case kindGemvAxpy:
 		j.gemvAxpy(lo, hi)
+	case kindDotRows:
+		j.dotRows(lo, hi)
 	}
 }
 
@@ -288,6 +299,33 @@ func packB(im *impl, dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc
 	}
 }
 
+// dotRows computes C[:, lo:hi] = alpha·A·Bᵀ + beta·C[:, lo:hi] for m <=
+// maxDotRows, four rows of A at a time against chunks of B's rows that stay
+// in cache while every group of four reads them.
+func (j *job) dotRows(lo, hi int) {
+	buf := getBuf(4*gemvChunk + 4*j.k)
+	t := (*buf)[:4*gemvChunk]
+	pad := (*buf)[4*gemvChunk:]
+	for o := lo; o < hi; o += gemvChunk {
+		w := min(gemvChunk, hi-o)
+		for i := 0; i < j.m; i += 4 {
+			x, ldx, rows := j.a[i*j.lda:], j.lda, min(4, j.m-i)
+			if rows < 4 {
+				clear(pad)
+				for r := range rows {
+					copy(pad[r*j.k:(r+1)*j.k], j.a[(i+r)*j.lda:])
+				}
+				x, ldx = pad, j.k
+			}
+			j.im.dotX4(j.k, x, ldx, j.b[o*j.ldb:], j.ldb, w, t, gemvChunk)
+			for r := range rows {
+				j.scaleInto(j.c[(i+r)*j.ldc+o:], 1, t[r*gemvChunk:r*gemvChunk+w])
+			}
+		}
+	}
+	putBuf(buf)
+}
+
 // setupGemv turns a product with m == 1 or n == 1 into a matrix-vector
 // product: a vector x of length k against a matrix mat whose outputs are
 // either its rows (kindGemvDot) or its columns (kindGemvAxpy), written to
@@ -356,13 +394,15 @@ func (j *job) gemvAxpy(lo, hi int) {
 }
 
 // store sets y[o+i] = alpha·t[i] + beta·y[o+i] (y = C with stride incy).
-func (j *job) store(o int, t []float32) {
-	y := j.c[o*j.incy:]
+func (j *job) store(o int, t []float32) { j.scaleInto(j.c[o*j.incy:], j.incy, t) }
+
+// scaleInto sets y[i*inc] = alpha·t[i] + beta·y[i*inc].
+func (j *job) scaleInto(y []float32, inc int, t []float32) {
 	for i, v := range t {
 		if j.beta == 0 {
-			y[i*j.incy] = j.alpha * v
+			y[i*inc] = j.alpha * v
 		} else {
-			y[i*j.incy] = j.alpha*v + j.beta*y[i*j.incy]
+			y[i*inc] = j.alpha*v + j.beta*y[i*inc]
 		}
 	}
 }

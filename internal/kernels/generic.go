@@ -8,6 +8,7 @@ var generic = &impl{
 	mr:   4, nr: 4, mc: 128, kc: 256, nc: 1024,
 	kernel:     kernelGeneric,
 	dotRows:    dotRowsGeneric,
+	dotX4:      dotX4Generic,
 	transpose8: transpose8Generic,
 	dot:        dotGeneric,
 	axpy:       axpyGeneric,
@@ -68,6 +69,12 @@ func transpose8Generic(src []float32, lds int, dst []float32, ldd, n int) {
 func dotRowsGeneric(x, m []float32, ld int, out []float32) {
 	for j := range out {
 		out[j] = dotGeneric(x, m[j*ld:j*ld+len(x)])
+	}
+}
+
+func dotX4Generic(k int, x []float32, ldx int, w []float32, ldw, n int, out []float32, ldo int) {
+	for i := range 4 {
+		dotRowsGeneric(x[i*ldx:i*ldx+k], w, ldw, out[i*ldo:i*ldo+n])
 	}
 }
 

@@ -31,6 +31,10 @@ type impl struct {
 	kernel func(k int, ap, bp, c []float32, ldc int, beta float32)
 	// dotRows sets out[j] = x·m[j*ld : j*ld+len(x)] for j < len(out).
 	dotRows func(x, m []float32, ld int, out []float32)
+	// dotX4 sets out[i*ldo+j] = x_i·w_j for i < 4, j < n, where
+	// x_i = x[i*ldx : i*ldx+k] and w_j = w[j*ldw : j*ldw+k]: reads each w_j
+	// once for four vectors.
+	dotX4 func(k int, x []float32, ldx int, w []float32, ldw, n int, out []float32, ldo int)
 	// transpose8 sets dst[c*ldd+r] = src[r*lds+c] for r < 8, c < n (n a
 	// multiple of 8): packing of transposed panels.
 	transpose8 func(src []float32, lds int, dst []float32, ldd, n int)

@@ -1,0 +1,169 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Dot products of 4 vectors x_i with several rows w_j of a matrix, reading
+// each row once for all four: the x·Wᵀ product for a few rows of x.
+
+// RED4 reduces the four 8-float accumulators a, b, c, d (Y0..Y15 only) to
+// [Σa, Σb, Σc, Σd] in the X register of a, clobbering b, c and X15.
+#define RED4(ya, yb, yc, yd, xa) \
+	VHADDPS      yb, ya, ya \
+	VHADDPS      yd, yc, yc \
+	VHADDPS      yc, ya, ya \
+	VEXTRACTF128 $1, ya, X15 \
+	VADDPS       X15, xa, xa
+
+// HALVE adds the upper 256 bits of a Z accumulator to its lower half.
+#define HALVE(z, y) \
+	VEXTRACTF64X4 $1, z, Y24 \
+	VADDPS        Y24, y, y
+
+// func dot4x4AVX512(k int, x *float32, ldx int, w *float32, ldw int, out *float32)
+// sets out[4i+j] = x[i*ldx : i*ldx+k]·w[j*ldw : j*ldw+k] for i, j < 4; k is
+// a multiple of 16. Accumulator of (i, j) is Z(4i+j); x_i in Z16+i, w_j in Z20+j.
+TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), R9
+	MOVQ ldx+16(FP), R8
+	MOVQ w+24(FP), R13
+	MOVQ ldw+32(FP), DI
+	MOVQ out+40(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, DI
+	LEAQ (R9)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (R13)(DI*1), R14
+	LEAQ (R14)(DI*1), R15
+	LEAQ (R15)(DI*1), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ AX, AX
+
+loop:
+	CMPQ    AX, CX
+	JGE     done
+	VMOVUPS (R9)(AX*4), Z16
+	VMOVUPS (R10)(AX*4), Z17
+	VMOVUPS (R11)(AX*4), Z18
+	VMOVUPS (R12)(AX*4), Z19
+	VMOVUPS (R13)(AX*4), Z20
+	VMOVUPS (R14)(AX*4), Z21
+	VMOVUPS (R15)(AX*4), Z22
+	VMOVUPS (BX)(AX*4), Z23
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z23, Z16, Z3
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z22, Z17, Z6
+	VFMADD231PS Z23, Z17, Z7
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z22, Z18, Z10
+	VFMADD231PS Z23, Z18, Z11
+	VFMADD231PS Z20, Z19, Z12
+	VFMADD231PS Z21, Z19, Z13
+	VFMADD231PS Z22, Z19, Z14
+	VFMADD231PS Z23, Z19, Z15
+	ADDQ $16, AX
+	JMP  loop
+
+done:
+	HALVE(Z0, Y0)
+	HALVE(Z1, Y1)
+	HALVE(Z2, Y2)
+	HALVE(Z3, Y3)
+	HALVE(Z4, Y4)
+	HALVE(Z5, Y5)
+	HALVE(Z6, Y6)
+	HALVE(Z7, Y7)
+	HALVE(Z8, Y8)
+	HALVE(Z9, Y9)
+	HALVE(Z10, Y10)
+	HALVE(Z11, Y11)
+	HALVE(Z12, Y12)
+	HALVE(Z13, Y13)
+	HALVE(Z14, Y14)
+	HALVE(Z15, Y15)
+	// Last row first: RED4 clobbers X15, the accumulator of (3, 3).
+	RED4(Y12, Y13, Y14, Y15, X12)
+	VMOVUPS X12, 48(DX)
+	RED4(Y8, Y9, Y10, Y11, X8)
+	VMOVUPS X8, 32(DX)
+	RED4(Y4, Y5, Y6, Y7, X4)
+	VMOVUPS X4, 16(DX)
+	RED4(Y0, Y1, Y2, Y3, X0)
+	VMOVUPS X0, 0(DX)
+	VZEROUPPER
+	RET
+
+// func dot4x2AVX2(k int, x *float32, ldx int, w *float32, ldw int, out *float32)
+// sets out[2i+j] = x[i*ldx : i*ldx+k]·w[j*ldw : j*ldw+k] for i < 4, j < 2; k
+// is a multiple of 8. Accumulator of (i, j) is Y(2i+j); x_i in Y8+i, w_j in Y12+j.
+TEXT ·dot4x2AVX2(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), R9
+	MOVQ ldx+16(FP), R8
+	MOVQ w+24(FP), R13
+	MOVQ ldw+32(FP), DI
+	MOVQ out+40(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, DI
+	LEAQ (R9)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (R13)(DI*1), R14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+
+loop:
+	CMPQ    AX, CX
+	JGE     done
+	VMOVUPS (R9)(AX*4), Y8
+	VMOVUPS (R10)(AX*4), Y9
+	VMOVUPS (R11)(AX*4), Y10
+	VMOVUPS (R12)(AX*4), Y11
+	VMOVUPS (R13)(AX*4), Y12
+	VMOVUPS (R14)(AX*4), Y13
+	VFMADD231PS Y12, Y8, Y0
+	VFMADD231PS Y13, Y8, Y1
+	VFMADD231PS Y12, Y9, Y2
+	VFMADD231PS Y13, Y9, Y3
+	VFMADD231PS Y12, Y10, Y4
+	VFMADD231PS Y13, Y10, Y5
+	VFMADD231PS Y12, Y11, Y6
+	VFMADD231PS Y13, Y11, Y7
+	ADDQ $8, AX
+	JMP  loop
+
+done:
+	RED4(Y0, Y1, Y2, Y3, X0)
+	VMOVUPS X0, (DX)
+	RED4(Y4, Y5, Y6, Y7, X4)
+	VMOVUPS X4, 16(DX)
+	VZEROUPPER
+	RET
