@@ -98,7 +98,7 @@ const (
 // of B read once for all rows of A) rather than through packed panels: the
 // packing costs as much as reading B, which is all the dot products need
 // when m is small.
-const maxDotRows = 8
+const maxDotRows = 16
 
 // job is one Gemm call, split into parts that the worker pool runs.
 type job struct {
