@@ -26,7 +26,7 @@ var avx512 = &impl{
 	name: "avx512",
 	mr:   14, nr: 32, mc: 112, kc: 256, nc: 2048,
 	kernel:     kernelAVX512,
-	dotRows:    dotRowsAVX2,
+	dotRows:    dotRowsAVX512,
 	dotX4:      dotX4AVX512,
 	transpose8: transpose8Asm,
 	dot:        dotAVX2Go,
@@ -152,19 +152,31 @@ func expSubAVX2Go(x []float32, m float32) float32 {
 	return s + expSubGeneric(x[n:], m)
 }
 
-// dotRowsAVX2 computes four rows at a time in assembly; the k tail past a
-// multiple of 8 and the last len(out)%4 rows use the generic dot.
+//go:noescape
+func dotRows8AVX512(k int, x, m *float32, ld int, out *float32)
+
 func dotRowsAVX2(x, m []float32, ld int, out []float32) {
+	dotRowBlocks(x, m, ld, out, 8, 4, dotRows4AVX2)
+}
+
+func dotRowsAVX512(x, m []float32, ld int, out []float32) {
+	dotRowBlocks(x, m, ld, out, 16, 8, dotRows8AVX512)
+}
+
+// dotRowBlocks runs an assembly kernel computing nr dot products at a time
+// on k rounded down to a multiple of kstep; the k tail and the last
+// len(out)%nr rows use the vector dot.
+func dotRowBlocks(x, m []float32, ld int, out []float32, kstep, nr int,
+	kern func(k int, x, m *float32, ld int, out *float32)) {
 	k := len(x)
-	k8 := k &^ 7
+	kb := k - k%kstep
 	j := 0
-	if k8 > 0 {
-		for ; j+4 <= len(out); j += 4 {
-			dotRows4AVX2(k8, &x[0], &m[j*ld], ld, &out[j])
-			if k8 < k {
-				for r := range 4 {
-					row := m[(j+r)*ld : (j+r)*ld+k]
-					out[j+r] += dotGeneric(x[k8:], row[k8:])
+	if kb > 0 {
+		for ; j+nr <= len(out); j += nr {
+			kern(kb, &x[0], &m[j*ld], ld, &out[j])
+			if kb < k {
+				for r := range nr {
+					out[j+r] += dotGeneric(x[kb:], m[(j+r)*ld+kb:(j+r)*ld+k])
 				}
 			}
 		}

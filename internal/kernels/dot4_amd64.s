@@ -167,3 +167,55 @@ done:
 	VMOVUPS X4, 16(DX)
 	VZEROUPPER
 	RET
+
+// func dotRows8AVX512(k int, x, m *float32, ld int, out *float32)
+// sets out[r] = x·m[r*ld : r*ld+k] for r < 8; k is a multiple of 16. Eight
+// rows in flight keep enough loads outstanding to reach memory bandwidth.
+TEXT ·dotRows8AVX512(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ m+16(FP), R9
+	MOVQ ld+24(FP), R8
+	MOVQ out+32(FP), DX
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R10 // 3·ld
+	LEAQ (R9)(R8*4), R11 // row 4
+	SHRQ $4, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+loop:
+	VMOVUPS     (SI), Z16
+	VFMADD231PS (R9), Z16, Z0
+	VFMADD231PS (R9)(R8*1), Z16, Z1
+	VFMADD231PS (R9)(R8*2), Z16, Z2
+	VFMADD231PS (R9)(R10*1), Z16, Z3
+	VFMADD231PS (R11), Z16, Z4
+	VFMADD231PS (R11)(R8*1), Z16, Z5
+	VFMADD231PS (R11)(R8*2), Z16, Z6
+	VFMADD231PS (R11)(R10*1), Z16, Z7
+	ADDQ        $64, SI
+	ADDQ        $64, R9
+	ADDQ        $64, R11
+	DECQ        CX
+	JNZ         loop
+	HALVE(Z0, Y0)
+	HALVE(Z1, Y1)
+	HALVE(Z2, Y2)
+	HALVE(Z3, Y3)
+	HALVE(Z4, Y4)
+	HALVE(Z5, Y5)
+	HALVE(Z6, Y6)
+	HALVE(Z7, Y7)
+	RED4(Y4, Y5, Y6, Y7, X4)
+	VMOVUPS X4, 16(DX)
+	RED4(Y0, Y1, Y2, Y3, X0)
+	VMOVUPS X0, (DX)
+	VZEROUPPER
+	RET
