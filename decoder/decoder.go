@@ -123,9 +123,8 @@ func (d *Decoder) CrossAttn() *crossattn.CrossAttn { return d.cross }
 type selfAttention func(l int, out, in []float32)
 
 // run applies the decoder layers (and the final layer norm) to the n rows
-// of x in place, row r reading memory sentence sentence[r], then writes the
-// logits [n·V].
-func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int, w *work, self selfAttention, logits []float32) {
+// of x in place, row r reading memory sentence sentence[r].
+func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int, w *work, self selfAttention) {
 	dm, pre := d.d, d.preNorm
 	tmp, out := nn.Resize(&w.tmp, n*dm), nn.Resize(&w.out, n*dm)
 	for i := range d.layers {
@@ -143,8 +142,12 @@ func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int,
 	if d.final != nil {
 		d.final.Forward(x, x, n)
 	}
-	// Output projection tied to the embedding: one Gemm for all rows.
-	v := d.vocab
+}
+
+// project writes the logits [n·V] of the n decoder outputs x: the output
+// projection tied to the embedding, one Gemm for all rows, plus the bias.
+func (d *Decoder) project(logits, x []float32, n int) {
+	v, dm := d.vocab, d.d
 	kernels.Gemm(false, true, n, v, dm, 1, x, dm, d.embed.Table, dm, 0, logits, v)
 	if d.bias != nil {
 		for r := 0; r < n; r++ {
@@ -170,19 +173,28 @@ func (d *Decoder) Forward(mem *crossattn.Memory, ids []int32, batch, tgtLen int,
 			panic(fmt.Sprintf("decoder: sequence %d has length %d, want 1..%d", b, tgtLens[b], tgtLen))
 		}
 	}
+	x := d.teacherForced(mem, ids[:n], batch, tgtLen, tgtLens)
+	logits := make([]float32, n*d.vocab)
+	d.project(logits, x, n)
+	return logits
+}
+
+// teacherForced returns the decoder outputs [batch·tgtLen·d] (before the
+// output projection) of Forward's arguments.
+func (d *Decoder) teacherForced(mem *crossattn.Memory, ids []int32, batch, tgtLen int, tgtLens []int) []float32 {
+	n := batch * tgtLen
 	var w work
 	x := nn.Resize(&w.x, n*d.d)
-	d.embed.Forward(x, ids[:n], tgtLen, 0)
+	d.embed.Forward(x, ids, tgtLen, 0)
 	sentence := make([]int, n)
 	for r := range sentence {
 		sentence[r] = r / tgtLen
 	}
-	logits := make([]float32, n*d.vocab)
 	self := func(l int, out, in []float32) {
 		d.layers[l].self.SelfAttention(out, in, batch, tgtLen, tgtLens, true, &w.attn)
 	}
-	d.run(x, n, mem, sentence, &w, self, logits)
-	return logits
+	d.run(x, n, mem, sentence, &w, self)
+	return x
 }
 
 // State is the incremental decoding state of R rows (hypotheses). Row r
@@ -299,7 +311,8 @@ func (d *Decoder) Step(s *State, tokens []int32, logits []float32) {
 	}
 	x := nn.Resize(&s.x, rows*dm)
 	d.embed.Forward(x, tokens[:rows], 1, t)
-	d.run(x, rows, s.mem, s.sentence[:rows], &s.work, s.self, logits[:rows*d.vocab])
+	d.run(x, rows, s.mem, s.sentence[:rows], &s.work, s.self)
+	d.project(logits[:rows*d.vocab], x, rows)
 	s.len++
 }
 
