@@ -102,20 +102,22 @@ const maxDotRows = 16
 
 // job is one Gemm call, split into parts that the worker pool runs.
 type job struct {
-	im              *impl
-	kind            jobKind
-	transA, transB  bool
-	m, n, k         int
-	alpha, beta     float32
-	a, b, c         []float32
-	lda, ldb, ldc   int
-	splitN          bool // gemm: parts split n (else m)
-	units           int  // how many indivisible units (micro-tiles, gemv rows) there are to split
+	im             *impl
+	kind           jobKind
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	splitN         bool // gemm: parts split n (else m)
+	units          int  // how many indivisible units (micro-tiles, gemv rows) there are to split
+	// Matrix-vector jobs: nout outputs of x against mat (stride ldm),
+	// written to c with stride incy; xbuf holds x when it was gathered.
 	x               []float32
 	mat             []float32
 	ldm, nout, incy int
 	xbuf            *[]float32
-	wg              sync.WaitGroup
+	wg              sync.WaitGroup // parts still running
 	parts           int
 }
 

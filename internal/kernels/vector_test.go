@@ -151,3 +151,19 @@ func TestTopK(t *testing.T) {
 		}
 	}
 }
+
+func TestArgMaxTies(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		x := make([]float32, 37)
+		for i := range x {
+			x[i] = float32(i % 5)
+		}
+		x[9], x[30] = 7, 7
+		if got := ArgMax(x); got != 9 {
+			t.Fatalf("ArgMax = %d, want 9 (first of two maxima)", got)
+		}
+		if got := Max(x); got != 7 {
+			t.Fatalf("Max = %v, want 7", got)
+		}
+	})
+}
