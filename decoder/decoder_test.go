@@ -276,6 +276,7 @@ func BenchmarkDecoderStep(b *testing.B) {
 			}
 			logits := make([]float32, rows*c.VocabSize)
 			s := dec.NewState(mem, sentence, steps)
+			cpu0 := nntest.CPUTime()
 			b.ResetTimer()
 			for b.Loop() {
 				if s.Len() == steps {
@@ -284,6 +285,9 @@ func BenchmarkDecoderStep(b *testing.B) {
 				dec.Step(s, tokens, logits)
 			}
 			b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "tokens/s")
+			if cpu := (nntest.CPUTime() - cpu0).Seconds(); cpu > 0 {
+				b.ReportMetric(float64(b.N*rows)/cpu, "tokens/cpu-s")
+			}
 		})
 	}
 }

@@ -135,11 +135,15 @@ func BenchmarkEncoder(b *testing.B) {
 	for _, batch := range []int{1, 16} {
 		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
 			ids := randomIDs(rand.New(rand.NewPCG(1, 2)), batch*seqLen, c.VocabSize)
+			cpu0 := nntest.CPUTime()
 			b.ResetTimer()
 			for b.Loop() {
 				e.Forward(ids, batch, seqLen, nil)
 			}
 			b.ReportMetric(float64(b.N*batch*seqLen)/b.Elapsed().Seconds(), "tokens/s")
+			if cpu := (nntest.CPUTime() - cpu0).Seconds(); cpu > 0 {
+				b.ReportMetric(float64(b.N*batch*seqLen)/cpu, "tokens/cpu-s")
+			}
 		})
 	}
 }
