@@ -370,6 +370,9 @@ func marshalModelProto(m *modelProto) []byte {
 	ts.varint(41, int64(t.BosID))
 	ts.varint(42, int64(t.EosID))
 	ts.varint(43, int64(t.PadID))
+	if t.hasUnkSurface {
+		ts.bytes(44, []byte(t.UnkSurface))
+	}
 	out.bytes(2, ts.b)
 	n := m.normalizer
 	var ns wireWriter
