@@ -60,3 +60,29 @@ func BenchmarkGemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVector measures the vector kernels the ops build softmax and
+// layer norm from, on a model-width row, and TopK on a vocabulary row.
+func BenchmarkVector(b *testing.B) {
+	r := rand.New(rand.NewPCG(2, 2))
+	x, y := randSlice(r, 512), randSlice(r, 512)
+	logits := randSlice(r, 58101)
+	idx := make([]int32, 8)
+	for _, bm := range []struct {
+		name string
+		f    func()
+	}{
+		{"Dot/512", func() { Dot(x, y) }},
+		{"Axpy/512", func() { Axpy(0.5, x, y) }},
+		{"Max/512", func() { Max(x) }},
+		{"ExpSub/512", func() { copy(y, x); ExpSub(y, 1) }},
+		{"Max/58101", func() { Max(logits) }},
+		{"TopK8/58101", func() { TopK(logits, 8, idx) }},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			for b.Loop() {
+				bm.f()
+			}
+		})
+	}
+}

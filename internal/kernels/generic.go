@@ -187,26 +187,34 @@ func expSubGeneric(x []float32, m float32) float32 {
 }
 
 // topK fills idx (len k) with the indices of the k largest values of x,
-// descending, ties to the lower index: an insertion into a sorted list that
-// most values skip after one comparison with the current k-th best.
-func topK(x []float32, idx []int32) {
+// descending, ties to the lower index: an insertion into a sorted list.
+// Once the list is full, blocks whose maximum (found with the vector
+// kernel blockMax) does not beat the current k-th best are skipped whole.
+func topK(x []float32, idx []int32, blockMax func([]float32) float32) {
+	const block = 64
 	k := len(idx)
 	if k == 0 {
 		return
 	}
 	n := 0
-	for i, v := range x {
-		if n == k && !(v > x[idx[k-1]]) {
+	for b0 := 0; b0 < len(x); b0 += block {
+		blk := x[b0:min(b0+block, len(x))]
+		if n == k && !(blockMax(blk) > x[idx[k-1]]) {
 			continue
 		}
-		pos := min(n, k-1)
-		for pos > 0 && v > x[idx[pos-1]] {
-			idx[pos] = idx[pos-1]
-			pos--
-		}
-		idx[pos] = int32(i)
-		if n < k {
-			n++
+		for i, v := range blk {
+			if n == k && !(v > x[idx[k-1]]) {
+				continue
+			}
+			pos := min(n, k-1)
+			for pos > 0 && v > x[idx[pos-1]] {
+				idx[pos] = idx[pos-1]
+				pos--
+			}
+			idx[pos] = int32(b0 + i)
+			if n < k {
+				n++
+			}
 		}
 	}
 }

@@ -135,7 +135,7 @@ func TopK(x []float32, k int, idx []int32) {
 	if k < 0 || k > len(x) || len(idx) < k {
 		panic(fmt.Sprintf("kernels: TopK with k=%d, len(x)=%d, len(idx)=%d; need 0 <= k <= len(x) and len(idx) >= k", k, len(x), len(idx)))
 	}
-	topK(x, idx[:k])
+	topK(x, idx[:k], cur.max)
 }
 
 func sameLen(fn string, a, b int) {

@@ -128,11 +128,18 @@ func TestExpSub(t *testing.T) {
 }
 
 func TestTopK(t *testing.T) {
+	forEachImpl(t, testTopK)
+}
+
+func testTopK(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, n := range []int{0, 1, 5, 100, 58101} {
+	for _, n := range []int{0, 1, 5, 100, 300, 58101} {
 		x := make([]float32, n)
 		for i := range x {
 			x[i] = float32(r.IntN(50)) // many ties
+			if n == 300 {
+				x[i] = float32(i / 3) // ascending: every value enters the list
+			}
 		}
 		order := make([]int32, n)
 		for i := range order {
