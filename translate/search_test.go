@@ -328,3 +328,22 @@ func TestTopK(t *testing.T) {
 		}
 	}
 }
+
+func TestBeamDoneWhenRunningOnlyTies(t *testing.T) {
+	// One beam, length penalty 0: after step 1 the finished [eos] and the
+	// running [a] have the same score, and HF stops on a tie
+	// (best running ≤ worst finished).
+	m := newFake(t, fV, []int{0}, func(_ int, fed []int32, out []float32) {
+		logProbs(out, map[int32]float64{fEOS: 0.4, fA: 0.4, fPad: 1e-4})
+	})
+	res, err := beamSearch(context.Background(), m, fakeSpec(1, 0), []int{10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.steps != 1 {
+		t.Fatalf("%d steps, want 1 (stop on a tie)", m.steps)
+	}
+	if want := []int32{fEOS}; !slices.Equal(res[0].IDs, want) {
+		t.Fatalf("ids %v, want %v", res[0].IDs, want)
+	}
+}

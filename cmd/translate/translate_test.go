@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/marian"
+)
+
+// The CLI tests run the real binary, built once, on a model file converted
+// from the oracle checkpoint tiny-marian-A, and compare with refs_A.json.
+
+type cliBeamRef struct {
+	IDs             []int32 `json:"ids"`
+	Score           float64 `json:"score"`
+	Text            string  `json:"text"`
+	MinCandidateGap float64 `json:"min_candidate_gap"`
+}
+
+type cliRefs struct {
+	Meta struct {
+		MaxNewTokens int `json:"max_new_tokens"`
+	} `json:"meta"`
+	Sentences []struct {
+		SourceText string  `json:"source_text"`
+		InputIDs   []int32 `json:"input_ids"`
+		Greedy     struct {
+			IDs           []int32 `json:"ids"`
+			MinTop2Margin float64 `json:"min_top2_margin"`
+		} `json:"greedy"`
+		Beam4 cliBeamRef `json:"beam4_lp1.0"`
+		Beam5 cliBeamRef `json:"beam5_lp0.6"`
+	} `json:"sentences"`
+}
+
+var fixture struct {
+	once            sync.Once
+	bin, model, dir string
+	refs            cliRefs
+	err             error
+}
+
+// setup builds the binary and the model file once for all tests.
+func setup(t *testing.T) (bin, model string, refs *cliRefs) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	fixture.once.Do(func() {
+		fixture.dir, fixture.err = os.MkdirTemp("", "translate-cli-")
+		if fixture.err != nil {
+			return
+		}
+		fixture.bin = filepath.Join(fixture.dir, "translate")
+		out, err := exec.Command("go", "build", "-o", fixture.bin, ".").CombinedOutput()
+		if err != nil {
+			fixture.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		m, err := marian.Load("../../testdata/oracle/tiny-marian-A")
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		fixture.model = filepath.Join(fixture.dir, "tiny-A.deen")
+		if fixture.err = modelfile.WriteFile(fixture.model, m, modelfile.WriteOptions{}); fixture.err != nil {
+			return
+		}
+		b, err := os.ReadFile("../../testdata/oracle/refs_A.json")
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		fixture.err = json.Unmarshal(b, &fixture.refs)
+	})
+	if fixture.err != nil {
+		t.Fatal(fixture.err)
+	}
+	return fixture.bin, fixture.model, &fixture.refs
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixture.dir != "" {
+		os.RemoveAll(fixture.dir)
+	}
+	os.Exit(code)
+}
+
+// runBin runs the binary with stdin and returns stdout, stderr and the exit code.
+func runBin(t *testing.T, bin, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+type cliLine struct {
+	Text  string  `json:"text"`
+	IDs   []int32 `json:"ids"`
+	Score float64 `json:"score"`
+}
+
+func parseJSONLines(t *testing.T, s string) []cliLine {
+	t.Helper()
+	var lines []cliLine
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l cliLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("bad JSON line %q: %v", sc.Text(), err)
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+// refIDs strips the start token of a reference sequence.
+func refIDs(ids []int32) []int32 { return ids[1:] }
+
+func TestCLIJSONSourceIDsMatchReferences(t *testing.T) {
+	bin, model, refs := setup(t)
+	var in strings.Builder
+	for _, s := range refs.Sentences {
+		for j, id := range s.InputIDs {
+			if j > 0 {
+				in.WriteByte(' ')
+			}
+			fmt.Fprint(&in, id)
+		}
+		in.WriteByte('\n')
+	}
+	maxLen := fmt.Sprint(refs.Meta.MaxNewTokens)
+	for _, c := range []struct {
+		name string
+		args []string
+		ref  func(i int) (ids []int32, score float64, exact bool)
+	}{
+		{"greedy", []string{"--beam", "1"}, func(i int) ([]int32, float64, bool) {
+			g := refs.Sentences[i].Greedy
+			return refIDs(g.IDs), math.NaN(), g.MinTop2Margin >= 1e-4
+		}},
+		{"beam4 lp1.0", []string{"--beam", "4", "--length-penalty", "1"}, func(i int) ([]int32, float64, bool) {
+			b := refs.Sentences[i].Beam4
+			return refIDs(b.IDs), b.Score, b.MinCandidateGap >= 1e-4
+		}},
+		{"beam5 lp0.6", []string{"--beam", "5", "--length-penalty", "0.6"}, func(i int) ([]int32, float64, bool) {
+			b := refs.Sentences[i].Beam5
+			return refIDs(b.IDs), b.Score, b.MinCandidateGap >= 1e-4
+		}},
+	} {
+		args := append([]string{"--model", model, "--json", "--src-ids", "--max-len", maxLen, "--max-len-ratio", "0"}, c.args...)
+		stdout, stderr, code := runBin(t, bin, in.String(), args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
+		}
+		lines := parseJSONLines(t, stdout)
+		if len(lines) != len(refs.Sentences) {
+			t.Fatalf("%s: %d output lines for %d inputs", c.name, len(lines), len(refs.Sentences))
+		}
+		for i, l := range lines {
+			ids, score, exact := c.ref(i)
+			if exact && !slices.Equal(l.IDs, ids) {
+				t.Errorf("%s sentence %d: ids %v, want %v", c.name, i, l.IDs, ids)
+			}
+			if !math.IsNaN(score) && math.Abs(l.Score-score) > 5e-4 {
+				t.Errorf("%s sentence %d: score %v, want %v", c.name, i, l.Score, score)
+			}
+			if want := strings.TrimSpace(strings.ReplaceAll(refsText(refs, c.name, i), "▁", " ")); exact && want != "" && l.Text != want {
+				t.Errorf("%s sentence %d: text %q, want %q", c.name, i, l.Text, want)
+			}
+		}
+	}
+}
+
+// refsText is the reference text of a beam setting ("" for greedy, whose
+// text the other settings already cover).
+func refsText(refs *cliRefs, name string, i int) string {
+	switch name {
+	case "beam4 lp1.0":
+		return refs.Sentences[i].Beam4.Text
+	case "beam5 lp0.6":
+		return refs.Sentences[i].Beam5.Text
+	}
+	return ""
+}
+
+func TestCLITextModes(t *testing.T) {
+	bin, model, refs := setup(t)
+	// The model's defaults are beam 4, length penalty 1; the reference
+	// texts are made with 32 new tokens and no guard.
+	common := []string{"--model", model, "--max-len", fmt.Sprint(refs.Meta.MaxNewTokens), "--max-len-ratio", "0"}
+	want := func(i int) string {
+		return strings.TrimSpace(strings.ReplaceAll(refs.Sentences[i].Beam4.Text, "▁", " "))
+	}
+	s0, s4 := refs.Sentences[0], refs.Sentences[4]
+	// Arguments.
+	stdout, stderr, code := runBin(t, bin, "", append(common, s4.SourceText)...)
+	if code != 0 || stdout != want(4)+"\n" {
+		t.Fatalf("args: exit %d, stdout %q, want %q; stderr %s", code, stdout, want(4)+"\n", stderr)
+	}
+	// Stdin line by line, empty lines kept.
+	stdout, stderr, code = runBin(t, bin, s0.SourceText+"\n\n"+s4.SourceText+"\n", common...)
+	if wantOut := want(0) + "\n\n" + want(4) + "\n"; code != 0 || stdout != wantOut {
+		t.Fatalf("stdin: exit %d, stdout %q, want %q; stderr %s", code, stdout, wantOut, stderr)
+	}
+	// JSON from text.
+	stdout, stderr, code = runBin(t, bin, s0.SourceText+"\n"+s4.SourceText+"\n", append(common, "--json")...)
+	lines := parseJSONLines(t, stdout)
+	if code != 0 || len(lines) != 2 || lines[0].Text != want(0) || !slices.Equal(lines[1].IDs, refIDs(s4.Beam4.IDs)) {
+		t.Fatalf("json: exit %d, %+v; stderr %s", code, lines, stderr)
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	bin, model, _ := setup(t)
+	for _, c := range []struct {
+		name     string
+		stdin    string
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{"no model", "", []string{"Hallo"}, 1, "no default model is embedded yet; pass --model FILE"},
+		{"bad flag", "", []string{"--bogus"}, 2, "flag provided but not defined"},
+		{"bad beam", "", []string{"--model", model, "--beam", "0", "Hallo"}, 2, "beam size"},
+		{"missing file", "", []string{"--model", filepath.Join(t.TempDir(), "none.deen"), "Hallo"}, 1, "none.deen"},
+		{"not a model", "", []string{"--model", "translate.go", "Hallo"}, 1, "translate.go"},
+		{"bad ids", "5 x 0\n", []string{"--model", model, "--json", "--src-ids"}, 1, `line 1: "x" is not a token id`},
+		{"id out of range", "99999999 0\n", []string{"--model", model, "--json", "--src-ids"}, 1, "id 99999999"},
+		{"nbest without json", "", []string{"--model", model, "--nbest"}, 2, "--nbest needs --json"},
+	} {
+		_, stderr, code := runBin(t, bin, c.stdin, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.inStderr) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", c.name, code, stderr, c.code, c.inStderr)
+		}
+	}
+}
