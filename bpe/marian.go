@@ -171,6 +171,15 @@ func (mt *Marian) encode(m *Model, text string) ([]int32, error) {
 // (pieces target.spm does not know are kept verbatim), any ▁ left is replaced
 // by a space, and the result is stripped of surrounding whitespace.
 func (mt *Marian) DecodeTarget(ids []int32) string {
+	return mt.decode(mt.Target, ids)
+}
+
+// DecodeSource is DecodeTarget with source.spm (to show source ids as text).
+func (mt *Marian) DecodeSource(ids []int32) string {
+	return mt.decode(mt.Source, ids)
+}
+
+func (mt *Marian) decode(m *Model, ids []int32) string {
 	pieces := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if id == mt.eos || id == mt.unk || id == mt.pad || mt.IDToPiece(id) == "" {
@@ -178,7 +187,7 @@ func (mt *Marian) DecodeTarget(ids []int32) string {
 		}
 		pieces = append(pieces, mt.pieces[id])
 	}
-	s := mt.Target.DecodePieces(pieces)
+	s := m.DecodePieces(pieces)
 	s = strings.ReplaceAll(s, spaceSymbol, " ")
 	return strings.TrimFunc(s, isPythonSpace)
 }
