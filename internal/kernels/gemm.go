@@ -200,7 +200,7 @@ func (j *job) gemm(i0, i1, j0, j1 int) {
 			packB(im, bp, j.transB, j.b, j.ldb, pc, kc, jc, nc, im.nr)
 			for ic := i0; ic < i1; ic += im.mc {
 				mc := min(im.mc, i1-ic)
-				packA(ap, j.transA, j.a, j.lda, ic, mc, pc, kc, im.mr, j.alpha)
+				packA(im, ap, j.transA, j.a, j.lda, ic, mc, pc, kc, im.mr, j.alpha)
 				for jr := 0; jr < nc; jr += im.nr {
 					nr := min(im.nr, nc-jr)
 					bpan := bp[jr*kc : (jr+im.nr)*kc]
@@ -234,32 +234,22 @@ func (j *job) gemm(i0, i1, j0, j1 int) {
 
 // packA copies alpha·op(A)[i0:i0+mc, p0:p0+kc] into dst as micro-panels of
 // mr rows: panel r holds kc steps of mr values, rows past mc are zero.
-func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc, mr int, alpha float32) {
+func packA(im *impl, dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc, mr int, alpha float32) {
 	for ir := 0; ir < mc; ir += mr {
 		pan := dst[ir*kc : (ir+mr)*kc]
 		rows := min(mr, mc-ir)
 		if trans {
 			for p := range kc {
-				src := a[(p0+p)*lda+i0+ir : (p0+p)*lda+i0+ir+rows]
 				d := pan[p*mr : p*mr+mr]
-				for i, v := range src {
-					d[i] = alpha * v
-				}
+				copy(d, a[(p0+p)*lda+i0+ir:(p0+p)*lda+i0+ir+rows])
 				clear(d[rows:])
 			}
-			continue
+		} else {
+			packRows(im, pan, a[(i0+ir)*lda+p0:], lda, rows, kc, mr)
 		}
-		for i := range rows {
-			src := a[(i0+ir+i)*lda+p0 : (i0+ir+i)*lda+p0+kc]
-			for p, v := range src {
-				pan[p*mr+i] = alpha * v
-			}
-		}
-		for i := rows; i < mr; i++ {
-			for p := range kc {
-				pan[p*mr+i] = 0
-			}
-		}
+	}
+	if alpha != 1 {
+		im.scale(alpha, dst[:ceilDiv(mc, mr)*mr*kc])
 	}
 }
 
@@ -269,35 +259,41 @@ func packB(im *impl, dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc
 	for jr := 0; jr < nc; jr += nr {
 		pan := dst[jr*kc : (jr+nr)*kc]
 		cols := min(nr, nc-jr)
-		if !trans {
-			for p := range kc {
-				d := pan[p*nr : p*nr+nr]
-				copy(d, b[(p0+p)*ldb+j0+jr:(p0+p)*ldb+j0+jr+cols])
-				clear(d[cols:])
-			}
+		if trans {
+			packRows(im, pan, b[(j0+jr)*ldb+p0:], ldb, cols, kc, nr)
 			continue
 		}
-		t, kc8 := 0, kc&^7
-		if kc8 > 0 {
-			for ; t+8 <= cols; t += 8 {
-				im.transpose8(b[(j0+jr+t)*ldb+p0:], ldb, pan[t:], nr, kc8)
-			}
+		for p := range kc {
+			d := pan[p*nr : p*nr+nr]
+			copy(d, b[(p0+p)*ldb+j0+jr:(p0+p)*ldb+j0+jr+cols])
+			clear(d[cols:])
 		}
+	}
+}
+
+// packRows transposes rows vectors of kc values (src[t*ld : t*ld+kc]) into
+// a panel of kc steps of width values (pan[p*width+t]), zero past rows.
+// Blocks of 8 rows go through the 8×8 transpose; a last partial block
+// overlaps the one before it (rewriting equal values) when rows >= 8.
+func packRows(im *impl, pan, src []float32, ld, rows, kc, width int) {
+	kc8 := kc &^ 7
+	if rows >= 8 && kc8 > 0 {
+		for t := 0; t < rows; t += 8 {
+			t = min(t, rows-8)
+			im.transpose8(src[t*ld:], ld, pan[t:], width, kc8)
+		}
+	} else {
+		kc8 = 0
+	}
+	for t := range rows {
+		row := src[t*ld : t*ld+kc]
 		for p := kc8; p < kc; p++ {
-			for t := range t {
-				pan[p*nr+t] = b[(j0+jr+t)*ldb+p0+p]
-			}
+			pan[p*width+t] = row[p]
 		}
-		for ; t < cols; t++ {
-			src := b[(j0+jr+t)*ldb+p0 : (j0+jr+t)*ldb+p0+kc]
-			for p, v := range src {
-				pan[p*nr+t] = v
-			}
-		}
-		for t := cols; t < nr; t++ {
-			for p := range kc {
-				pan[p*nr+t] = 0
-			}
+	}
+	if rows < width {
+		for p := range kc {
+			clear(pan[p*width+rows : p*width+width])
 		}
 	}
 }
