@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Param is one named trainable tensor: a view of the weights and of the
@@ -48,14 +49,31 @@ func NewParams(names []string, shapes [][]int, decay []bool) *Params {
 	return ps
 }
 
-// Get returns the tensor called name; it panics when there is none, which
-// is a programming error (names come from the model's Config).
-func (ps *Params) Get(name string) *Param {
+// Get returns the weights of the tensor called name, which must have
+// exactly shape when given (Params is an nn.Getter).
+func (ps *Params) Get(name string, shape ...int) ([]float32, error) {
 	p, ok := ps.byName[name]
 	if !ok {
-		panic(fmt.Sprintf("train: no parameter %q", name))
+		return nil, fmt.Errorf("no parameter %q", name)
 	}
-	return p
+	if len(shape) > 0 && !slices.Equal(shape, p.Shape) {
+		return nil, fmt.Errorf("parameter %q has shape %v, want %v", name, p.Shape, shape)
+	}
+	return p.W, nil
+}
+
+// Grads returns an nn.Getter of the gradients, by tensor name.
+func (ps *Params) Grads() GradGetter { return GradGetter{ps} }
+
+// GradGetter reads gradients instead of weights.
+type GradGetter struct{ ps *Params }
+
+// Get returns the gradient of the tensor called name (see Params.Get).
+func (g GradGetter) Get(name string, shape ...int) ([]float32, error) {
+	if _, err := g.ps.Get(name, shape...); err != nil {
+		return nil, err
+	}
+	return g.ps.byName[name].G, nil
 }
 
 // ZeroGrad clears every gradient.
