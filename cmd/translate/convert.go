@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/marian"
+)
+
+func init() {
+	register("convert", "import a Hugging Face opus-mt checkpoint: convert marian HF_DIR OUT_MODEL [--dtype f32|f16|int8]", runConvert)
+}
+
+// runConvert imports a checkpoint directory and writes a model file.
+// Flags may come before, between or after the arguments.
+func runConvert(e *env, args []string) int {
+	flags := flag.NewFlagSet("convert", flag.ContinueOnError)
+	flags.SetOutput(e.stderr)
+	flags.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: translate convert marian HF_DIR OUT_MODEL [--dtype f32|f16|int8] [--level N] [--force]")
+		fmt.Fprintln(e.stderr, "  HF_DIR holds config.json, model.safetensors or pytorch_model.bin, source.spm, target.spm, vocab.json")
+		flags.PrintDefaults()
+	}
+	dtype := flags.String("dtype", "f32", "weight storage: f32, f16 or int8 (per-row scales)")
+	level := flags.Int("level", 0, "zstd level 1..22 (0: default)")
+	force := flags.Bool("force", false, "overwrite OUT_MODEL if it exists")
+	var pos []string
+	for {
+		if err := flags.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitOK
+			}
+			return exitUsage
+		}
+		if flags.NArg() == 0 {
+			break
+		}
+		pos = append(pos, flags.Arg(0))
+		args = flags.Args()[1:]
+	}
+	if len(pos) != 3 || pos[0] != "marian" {
+		flags.Usage()
+		return exitUsage
+	}
+	dt, err := modelfile.ParseDType(*dtype)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "convert:", err)
+		return exitUsage
+	}
+	in, out := pos[1], pos[2]
+	if _, err := os.Stat(out); err == nil && !*force {
+		fmt.Fprintf(e.stderr, "convert: %s exists; use --force to overwrite it\n", out)
+		return exitFailure
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintln(e.stderr, "convert:", err)
+		return exitFailure
+	}
+	m, err := marian.Load(in)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "convert:", err)
+		return exitFailure
+	}
+	if err := modelfile.WriteFile(out, m, modelfile.WriteOptions{DType: dt, ZstdLevel: *level}); err != nil {
+		fmt.Fprintln(e.stderr, "convert:", err)
+		return exitFailure
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "convert:", err)
+		return exitFailure
+	}
+	params := 0
+	for _, t := range m.Tensors {
+		params += len(t.Data)
+	}
+	c := m.Config
+	fmt.Fprintf(e.stdout, "%s: %s, %d+%d layers, d=%d, vocab %d, %.1fM parameters, %s, %.1f MB\n",
+		out, c.Activation, c.EncoderLayers, c.DecoderLayers, c.DModel, c.VocabSize, float64(params)/1e6, dt, float64(st.Size())/1e6)
+	return exitOK
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/marian"
+)
+
+// runConvertArgs runs "translate convert ARGS" in process.
+func runConvertArgs(args ...string) (stdout, stderr string, code int) {
+	var out, errb bytes.Buffer
+	code = run(&env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}, append([]string{"convert"}, args...))
+	return out.String(), errb.String(), code
+}
+
+func TestConvertMarian(t *testing.T) {
+	const hf = "../../testdata/oracle/tiny-marian-A"
+	want, err := marian.Load(hf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "tiny.deen")
+	stdout, stderr, code := runConvertArgs("marian", hf, out)
+	if code != exitOK || strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, "f32") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	got, err := modelfile.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range want.Tensors {
+		if g := got.Tensors[name]; g == nil || !bytes.Equal(f32bytes(g.Data), f32bytes(w.Data)) {
+			t.Fatalf("tensor %s differs after convert", name)
+		}
+	}
+	if _, stderr, code := runConvertArgs("marian", hf, out); code != exitFailure || !strings.Contains(stderr, "exists; use --force") {
+		t.Errorf("overwrite without --force: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := runConvertArgs("marian", hf, out, "--dtype", "int8", "--force"); code != exitOK {
+		t.Fatalf("--force int8: exit %d, %q", code, stderr)
+	}
+	if got, err = modelfile.ReadFile(out); err != nil {
+		t.Fatal(err)
+	}
+	w, g := want.Tensors["embed.weight"].Data, got.Tensors["embed.weight"].Data
+	d := want.Config.DModel
+	for r := 0; r < len(w)/d; r++ {
+		var scale float64
+		for _, v := range w[r*d : (r+1)*d] {
+			scale = math.Max(scale, math.Abs(float64(v))/127)
+		}
+		for i := r * d; i < (r+1)*d; i++ {
+			if math.Abs(float64(w[i]-g[i])) > scale*0.5001 {
+				t.Fatalf("int8 embed[%d] = %g, want %g ± %g", i, g[i], w[i], scale/2)
+			}
+		}
+	}
+}
+
+// f32bytes views float32 bits for exact comparison.
+func f32bytes(v []float32) []byte {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		u := math.Float32bits(x)
+		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+	}
+	return b
+}
+
+func TestConvertErrors(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.deen")
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"marian", "../../testdata/oracle/tiny-marian-A"}, exitUsage, "usage"},
+		{[]string{"fairseq", "x", out}, exitUsage, "usage"},
+		{[]string{"marian", "x", out, "--dtype", "f8"}, exitUsage, `unknown dtype "f8"`},
+		{[]string{"marian", "--bogus", "x", out}, exitUsage, "bogus"},
+		{[]string{"marian", dir, out}, exitFailure, "has no config.json"},
+	}
+	for _, tc := range cases {
+		_, stderr, code := runConvertArgs(tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d containing %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a failed convert left an output file")
+	}
+}
