@@ -220,7 +220,7 @@ func FuzzCharsmap(f *testing.F) {
 		if err != nil {
 			return
 		}
-		s, align := n.normalize(text)
+		s, align := n.normalize(text, nil)
 		if !utf8.ValidString(s) || len(align) != len(s)+1 {
 			t.Fatalf("normalize(%q) = %q with %d offsets", text, s, len(align))
 		}

@@ -1,11 +1,12 @@
 package bpe
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -204,25 +205,39 @@ func (m *Model) IDToPiece(id int32) string {
 // Normalize returns text as the model sees it: normalised, with ▁ for spaces
 // and the dummy prefix.
 func (m *Model) Normalize(text string) string {
-	s, _ := m.norm.normalize(text)
+	s, _ := m.norm.normalize(text, nil)
 	return s
 }
 
 // Encode splits text into pieces exactly as SentencePiece's Encode does,
 // with the original-text byte offsets of every piece.
 func (m *Model) Encode(text string) []Token {
-	normalized, align := m.norm.normalize(text)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	var normalized string
+	normalized, sc.align = m.norm.normalize(text, sc.align)
 	if normalized == "" {
 		return nil
 	}
-	var raw []rawPiece
 	if m.kind == Unigram {
-		raw = m.encodeUnigram(normalized)
+		m.encodeUnigram(normalized, sc)
 	} else {
-		raw = m.encodeBPE(normalized)
+		m.encodeBPE(normalized, sc)
 	}
-	return m.populate(normalized, align, raw)
+	return m.populate(normalized, sc.align, sc.raw)
 }
+
+// scratch holds the buffers of one Encode call; they are reused through
+// scratchPool, so a Model stays safe for concurrent use.
+type scratch struct {
+	align  []int
+	ends   []unigramBest
+	syms   []bpeSymbol
+	agenda bpeAgenda
+	raw    []rawPiece
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // EncodePieces returns the pieces of text.
 func (m *Model) EncodePieces(text string) []string {
@@ -302,16 +317,12 @@ const unkPenalty = 10.0
 // scores per byte position (stored as float32, piece candidates summed and
 // compared in float64 as the C++ does), candidates visited by start then
 // length, the first of equal scores kept.
-func (m *Model) encodeUnigram(s string) []rawPiece {
-	type best struct {
-		score  float32
-		start  int
-		id     int32
-		filled bool
-	}
+func (m *Model) encodeUnigram(s string, sc *scratch) {
 	n := len(s)
 	unkScore := m.minScore - unkPenalty
-	ends := make([]best, n+1)
+	ends := slices.Grow(sc.ends[:0], n+1)[:n+1]
+	clear(ends)
+	sc.ends = ends
 	for start := 0; start < n; {
 		base := ends[start].score
 		mblen := min(oneCharLen(s[start]), n-start)
@@ -339,7 +350,7 @@ func (m *Model) encodeUnigram(s string) []rawPiece {
 			}
 			cand := score + float64(base)
 			if t := &ends[pos+1]; !t.filled || cand > float64(t.score) {
-				*t = best{float32(cand), start, id, true}
+				*t = unigramBest{float32(cand), start, id, true}
 			}
 			if length == mblen {
 				single = true
@@ -348,21 +359,25 @@ func (m *Model) encodeUnigram(s string) []rawPiece {
 		if !single {
 			cand := unkScore + base
 			if t := &ends[start+mblen]; !t.filled || cand > t.score {
-				*t = best{cand, start, m.unkID, true}
+				*t = unigramBest{cand, start, m.unkID, true}
 			}
 		}
 		start += mblen
 	}
-	count := 0
+	out := sc.raw[:0]
 	for e := n; e > 0; e = ends[e].start {
-		count++
+		out = append(out, rawPiece{ends[e].start, e, ends[e].id})
 	}
-	out := make([]rawPiece, count)
-	for e := n; e > 0; e = ends[e].start {
-		count--
-		out[count] = rawPiece{ends[e].start, e, ends[e].id}
-	}
-	return out
+	slices.Reverse(out)
+	sc.raw = out
+}
+
+// unigramBest is the best path ending at one byte position.
+type unigramBest struct {
+	score  float32
+	start  int
+	id     int32
+	filled bool
 }
 
 // bpeSymbol is a symbol of the BPE merge loop: a byte range of the text in a
@@ -381,28 +396,57 @@ type bpePair struct {
 }
 
 // bpeAgenda is a max-heap of pairs: higher score first, then leftmost
-// (SentencePiece's SymbolPairComparator).
+// (SentencePiece's SymbolPairComparator). It is hand-written rather than
+// container/heap to avoid boxing every pair.
 type bpeAgenda []bpePair
 
-func (a bpeAgenda) Len() int { return len(a) }
-func (a bpeAgenda) Less(i, j int) bool {
+func (a bpeAgenda) less(i, j int) bool {
 	return a[i].score > a[j].score || (a[i].score == a[j].score && a[i].left < a[j].left)
 }
-func (a bpeAgenda) Swap(i, j int) { a[i], a[j] = a[j], a[i] }
-func (a *bpeAgenda) Push(x any)   { *a = append(*a, x.(bpePair)) }
-func (a *bpeAgenda) Pop() any {
-	old := *a
-	x := old[len(old)-1]
-	*a = old[:len(old)-1]
-	return x
+
+func (a *bpeAgenda) push(p bpePair) {
+	*a = append(*a, p)
+	h := *a
+	for i := len(h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+func (a *bpeAgenda) pop() bpePair {
+	h := *a
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for i := 0; ; {
+		l, r, best := 2*i+1, 2*i+2, i
+		if l < len(h) && h.less(l, best) {
+			best = l
+		}
+		if r < len(h) && h.less(r, best) {
+			best = r
+		}
+		if best == i {
+			break
+		}
+		h[i], h[best] = h[best], h[i]
+		i = best
+	}
+	*a = h
+	return top
 }
 
 // encodeBPE is SentencePiece's bpe::Model::SampleEncode without dropout:
 // start from characters (user-defined symbols kept whole), repeatedly merge
 // the adjacent pair whose merged piece has the highest score (leftmost on
 // ties), then split merged pieces of type UNUSED back into their parts.
-func (m *Model) encodeBPE(s string) []rawPiece {
-	syms := make([]bpeSymbol, 0, len(s))
+func (m *Model) encodeBPE(s string, sc *scratch) {
+	syms := sc.syms[:0]
 	for pos := 0; pos < len(s); {
 		l, freeze := 0, false
 		if m.norm.userDefined != nil {
@@ -417,10 +461,12 @@ func (m *Model) encodeBPE(s string) []rawPiece {
 		pos += l
 	}
 	syms[len(syms)-1].next = -1
+	sc.syms = syms
 	// revMerge records, for merged pieces of type UNUSED, the two pieces
 	// they were made of (the last merge seen wins, as in SentencePiece).
 	var revMerge map[string][2]string
-	agenda := make(bpeAgenda, 0, len(syms))
+	agenda := sc.agenda[:0]
+	defer func() { sc.agenda = agenda[:0] }()
 	add := func(left, right int) {
 		if left < 0 || right < 0 || syms[left].freeze || syms[right].freeze {
 			return
@@ -430,7 +476,7 @@ func (m *Model) encodeBPE(s string) []rawPiece {
 		if !ok {
 			return
 		}
-		heap.Push(&agenda, bpePair{left, right, m.pieces[id].Score, len(piece)})
+		agenda.push(bpePair{left, right, m.pieces[id].Score, len(piece)})
 		if m.pieces[id].Type == Unused {
 			if revMerge == nil {
 				revMerge = map[string][2]string{}
@@ -441,8 +487,8 @@ func (m *Model) encodeBPE(s string) []rawPiece {
 	for i := 1; i < len(syms); i++ {
 		add(i-1, i)
 	}
-	for agenda.Len() > 0 {
-		top := heap.Pop(&agenda).(bpePair)
+	for len(agenda) > 0 {
+		top := agenda.pop()
 		l, r := &syms[top.left], &syms[top.right]
 		if l.begin == l.end || r.begin == r.end || (l.end-l.begin)+(r.end-r.begin) != top.size {
 			continue // stale: one side was merged elsewhere
@@ -456,7 +502,7 @@ func (m *Model) encodeBPE(s string) []rawPiece {
 		add(l.prev, top.left)
 		add(top.left, l.next)
 	}
-	var out []rawPiece
+	out := sc.raw[:0]
 	var resegment func(begin, end int)
 	resegment = func(begin, end int) {
 		w := s[begin:end]
@@ -478,7 +524,7 @@ func (m *Model) encodeBPE(s string) []rawPiece {
 	for i := 0; i >= 0; i = syms[i].next {
 		resegment(syms[i].begin, syms[i].end)
 	}
-	return out
+	sc.raw = out
 }
 
 // DecodePieces turns pieces back into text (SentencePiece's DecodePieces):
@@ -555,7 +601,7 @@ func (m *Model) decode(pieces []string, ids []int32) string {
 	}
 	flushBytes()
 	if m.denorm != nil {
-		s, _ := m.denorm.normalize(text.String())
+		s, _ := m.denorm.normalize(text.String(), nil)
 		return s
 	}
 	return text.String()

@@ -1,7 +1,6 @@
 package bpe
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,6 +50,22 @@ func (t dartsTrie) longestPrefix(s string) (value, length int) {
 	return value, length
 }
 
+// hasPath says whether the trie has a key starting with the bytes a, b.
+func (t dartsTrie) hasPath(a, b byte) bool {
+	if len(t) == 0 {
+		return false
+	}
+	pos := dartsOffset(t[0])
+	for _, c := range []byte{a, b} {
+		pos ^= uint32(c)
+		if int(pos) >= len(t) || dartsLabel(t[pos]) != uint32(c) {
+			return false
+		}
+		pos ^= dartsOffset(t[pos])
+	}
+	return true
+}
+
 // normalizer applies a NormalizerSpec: the precompiled character map
 // (leftmost-longest rewriting, e.g. nmt_nfkc), whitespace removal, the dummy
 // prefix and the replacement of ' ' by ▁. It mirrors SentencePiece's
@@ -58,15 +73,21 @@ func (t dartsTrie) longestPrefix(s string) (value, length int) {
 type normalizer struct {
 	spec        NormalizerSpec
 	trie        dartsTrie
-	replacement []byte // NUL-terminated replacement strings the trie values point into
+	replacement string // NUL-terminated replacement strings the trie values point into
 	userDefined *pieceTrie
 	asSuffix    bool // TrainerSpec.treat_whitespace_as_suffix
+	// ASCII fast path: ascii[b] is prefix() of the one-byte string b, valid
+	// whenever asciiAlone[b] and the next byte is ASCII too (no rule
+	// starts with b followed by an ASCII byte).
+	ascii      [128]string
+	asciiAlone [128]bool
 }
 
 func newNormalizer(spec NormalizerSpec, userDefined *pieceTrie, asSuffix bool) (*normalizer, error) {
 	n := &normalizer{spec: spec, userDefined: userDefined, asSuffix: asSuffix}
 	blob := spec.PrecompiledCharsmap
 	if len(blob) == 0 {
+		n.initASCII()
 		return n, nil
 	}
 	if len(blob) <= 4 {
@@ -81,11 +102,25 @@ func newNormalizer(spec NormalizerSpec, userDefined *pieceTrie, asSuffix bool) (
 	for i := range n.trie {
 		n.trie[i] = binary.LittleEndian.Uint32(blob[4*i:])
 	}
-	n.replacement = blob[size:]
-	if !utf8.Valid(n.replacement) {
+	n.replacement = string(blob[size:])
+	if !utf8.ValidString(n.replacement) {
 		return nil, errors.New("precompiled charsmap is broken: replacement strings are not valid UTF-8")
 	}
+	n.initASCII()
 	return n, nil
+}
+
+// initASCII fills the ASCII fast path.
+func (n *normalizer) initASCII() {
+	for b := range n.ascii {
+		n.ascii[b], _ = n.prefix(string(rune(b)))
+		n.asciiAlone[b] = n.userDefined == nil
+		for c := 0; c < 0x80 && n.asciiAlone[b]; c++ {
+			if n.trie.hasPath(byte(b), byte(c)) {
+				n.asciiAlone[b] = false
+			}
+		}
+	}
 }
 
 // prefix returns the normalised form of the first character (or rule match)
@@ -98,10 +133,10 @@ func (n *normalizer) prefix(s string) (string, int) {
 	}
 	if v, l := n.trie.longestPrefix(s); l > 0 && v < len(n.replacement) {
 		r := n.replacement[v:]
-		if end := bytes.IndexByte(r, 0); end >= 0 {
+		if end := strings.IndexByte(r, 0); end >= 0 {
 			r = r[:end]
 		}
-		return string(r), l
+		return r, l
 	}
 	r, size := utf8.DecodeRuneInString(s)
 	if r == utf8.RuneError && size <= 1 {
@@ -111,10 +146,11 @@ func (n *normalizer) prefix(s string) (string, int) {
 }
 
 // normalize returns the normalised text and, for each byte of it plus one
-// past the end, the byte offset in s it came from.
-func (n *normalizer) normalize(s string) (string, []int) {
+// past the end, the byte offset in s it came from (appended to align[:0]).
+func (n *normalizer) normalize(s string, align []int) (string, []int) {
+	align = align[:0]
 	if s == "" {
-		return "", []int{0}
+		return "", append(align, 0)
 	}
 	consumed := 0
 	if n.spec.RemoveExtraWhitespaces {
@@ -128,11 +164,10 @@ func (n *normalizer) normalize(s string) (string, []int) {
 		}
 	}
 	if s == "" {
-		return "", []int{consumed}
+		return "", append(align, consumed)
 	}
 	var out strings.Builder
 	out.Grow(len(s) * 3)
-	align := make([]int, 0, len(s)*3+4)
 	addWS := func() {
 		if n.spec.EscapeWhitespaces {
 			out.WriteString(spaceSymbol)
@@ -147,7 +182,13 @@ func (n *normalizer) normalize(s string) (string, []int) {
 	}
 	prevSpace := n.spec.RemoveExtraWhitespaces
 	for s != "" {
-		p, l := n.prefix(s)
+		var p string
+		var l int
+		if b := s[0]; b < 0x80 && n.asciiAlone[b] && (len(s) == 1 || s[1] < 0x80) {
+			p, l = n.ascii[b], 1
+		} else {
+			p, l = n.prefix(s)
+		}
 		for prevSpace && strings.HasPrefix(p, " ") {
 			p = p[1:]
 		}

@@ -90,7 +90,7 @@ func Train(sentences []string, cfg TrainConfig) (*Model, error) {
 		if len(s) > maxTrainSentenceBytes || !utf8.ValidString(s) {
 			continue
 		}
-		text, _ := norm.normalize(s)
+		text, _ := norm.normalize(s, nil)
 		for _, w := range splitWords(text) {
 			wordFreq[w]++
 		}
