@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -515,5 +516,38 @@ func TestReadHugeClaims(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 100<<20 {
 		t.Errorf("Read allocated %d MiB for a forged header", alloc>>20)
+	}
+}
+
+// BenchmarkWriteRead writes and reads a model of about 13M parameters
+// (vocab 32000, d 256, 3+3 layers) and reports the throughput in weight
+// megabytes (float32) per second.
+func BenchmarkWriteRead(b *testing.B) {
+	c := tinyConfig()
+	c.VocabSize, c.DModel, c.EncoderLayers, c.DecoderLayers, c.EncoderFFN, c.DecoderFFN = 32000, 256, 3, 3, 1024, 1024
+	m := randomModel(c, 14)
+	params := 0
+	for _, t := range m.Tensors {
+		params += len(t.Data)
+	}
+	for _, dt := range []DType{F32, F16, Int8} {
+		b.Run(dt.String(), func(b *testing.B) {
+			var file []byte
+			var write, read float64
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				file = encode(b, m, WriteOptions{DType: dt})
+				t1 := time.Now()
+				if _, err := Read(bytes.NewReader(file)); err != nil {
+					b.Fatal(err)
+				}
+				write += t1.Sub(t0).Seconds()
+				read += time.Since(t1).Seconds()
+			}
+			mb := float64(4*params) / 1e6 * float64(b.N)
+			b.ReportMetric(mb/write, "write-MB/s")
+			b.ReportMetric(mb/read, "read-MB/s")
+			b.ReportMetric(float64(len(file))/1e6, "file-MB")
+		})
 	}
 }
