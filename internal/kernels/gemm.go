@@ -145,7 +145,7 @@ func (j *job) do() {
 		}
 		parts = min(t, work/limit+1, j.units)
 		if j.kind != kindGemm {
-			parts = min(parts, ceilDiv(j.units, 64))
+			parts = min(parts, ceilDiv(j.units, gemvChunk))
 		}
 	}
 	j.parts = max(parts, 1)
@@ -156,9 +156,18 @@ func (j *job) do() {
 	runParallel(j)
 }
 
-// span returns the units [lo, hi) of part p.
+// span returns the units [lo, hi) of part p. Matrix-vector parts start at
+// multiples of gemvChunk, so that every output is computed by the same
+// instructions whatever the number of parts: results do not depend on the
+// thread count. (GEMM parts start at whole tiles, which does the same.)
 func (j *job) span(p int) (lo, hi int) {
-	return j.units * p / j.parts, j.units * (p + 1) / j.parts
+	if j.kind == kindGemm {
+		return j.units * p / j.parts, j.units * (p + 1) / j.parts
+	}
+	chunks := ceilDiv(j.units, gemvChunk)
+	lo = chunks * p / j.parts * gemvChunk
+	hi = min(chunks*(p+1)/j.parts*gemvChunk, j.units)
+	return lo, hi
 }
 
 // run computes part p of the job.

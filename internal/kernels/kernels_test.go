@@ -198,3 +198,57 @@ func TestSetThreads(t *testing.T) {
 		t.Fatalf("SetThreads(3) gave %d threads", Threads())
 	}
 }
+
+// TestGemmConcurrent runs split products from several goroutines at once:
+// the shared worker pool must keep their parts apart.
+func TestGemmConcurrent(t *testing.T) {
+	saved, sg := Threads(), minParallelGemm
+	defer func() { SetThreads(saved); minParallelGemm = sg }()
+	SetThreads(2)
+	minParallelGemm = 1
+	r := rand.New(rand.NewPCG(13, 14))
+	const m, n, k = 70, 90, 50
+	a, b := randSlice(r, m*k), randSlice(r, k*n)
+	want := make([]float32, m*n)
+	Gemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+	errs := make(chan string, 4)
+	for range 4 {
+		go func() {
+			c := make([]float32, m*n)
+			for range 50 {
+				Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+				if !slices.Equal(c, want) {
+					errs <- "concurrent Gemm gave a different result"
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for range 4 {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
+	}
+}
+
+// TestGemmThreadsDeterministic checks that splitting a product across cores
+// does not change a single bit of the result.
+func TestGemmThreadsDeterministic(t *testing.T) {
+	saved, sg, sv := Threads(), minParallelGemm, minParallelGemv
+	defer func() { SetThreads(saved); minParallelGemm, minParallelGemv = sg, sv }()
+	minParallelGemm, minParallelGemv = 1, 1
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, s := range []struct{ m, n, k int }{{513, 300, 700}, {300, 513, 70}, {20, 999, 64}, {1, 3000, 100}} {
+		a, b := randSlice(r, s.m*s.k), randSlice(r, s.n*s.k)
+		var got [2][]float32
+		for i, th := range []int{1, 2} {
+			SetThreads(th)
+			got[i] = make([]float32, s.m*s.n)
+			Gemm(false, true, s.m, s.n, s.k, 1, a, s.k, b, s.k, 0, got[i], s.n)
+		}
+		if !slices.Equal(got[0], got[1]) {
+			t.Fatalf("%v: results with 1 and 2 threads differ", s)
+		}
+	}
+}
