@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/deen-mt/deen/internal/modelfile"
 )
 
 // Marian is the tokenizer of a MarianMT (opus-mt) model: SentencePiece models
@@ -22,11 +24,12 @@ type Marian struct {
 	eos, unk, pad  int32
 }
 
-// Blob names of a Marian tokenizer inside a model file.
+// Blob names of a Marian tokenizer inside a model file (the model file
+// format's names).
 const (
-	BlobSourceSPM = "source.spm"
-	BlobTargetSPM = "target.spm"
-	BlobVocab     = "vocab.json"
+	BlobSourceSPM = modelfile.BlobSourceSPM
+	BlobTargetSPM = modelfile.BlobTargetSPM
+	BlobVocab     = modelfile.BlobVocab
 )
 
 // NewMarian builds the tokenizer from the contents of source.spm, target.spm
