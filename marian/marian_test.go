@@ -416,3 +416,39 @@ func TestTensorView(t *testing.T) {
 		t.Errorf("size-1 dims may have any stride: %v", err)
 	}
 }
+
+// TestTorchSavedHalfCheckpoint loads tiny-B (testdata/marian/tiny-B/make.py):
+// another shape, relu, no generation_config.json, float16 written by
+// torch.save itself, embedding only under embed_tokens/lm_head (one storage),
+// stored position tables, no final_logits_bias. Its tensors must equal the
+// float32 safetensors copy written beside it.
+func TestTorchSavedHalfCheckpoint(t *testing.T) {
+	const dir = "../testdata/marian/tiny-B"
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := load(dir, "expected_f32.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Tensors) != len(want.Tensors) {
+		t.Fatalf("%d tensors, want %d", len(got.Tensors), len(want.Tensors))
+	}
+	for name, w := range want.Tensors {
+		if g := got.Tensors[name]; g == nil || !equalShape(g.Shape, w.Shape) || !equalData(g.Data, w.Data) {
+			t.Fatalf("tensor %s differs between the torch.save f16 file and its f32 copy", name)
+		}
+	}
+	var hc map[string]any
+	readJSON(t, filepath.Join(dir, "config.json"), &hc)
+	c := got.Config
+	if c.Activation != "relu" || c.ScaleEmbedding || c.EncoderLayers != int(hc["encoder_layers"].(float64)) ||
+		c.Generation.NumBeams != int(hc["num_beams"].(float64)) || c.Generation.MaxLength != int(hc["max_length"].(float64)) ||
+		!c.Generation.ForcedEOS || c.PadID != int(hc["pad_token_id"].(float64)) {
+		t.Errorf("config %+v does not match %v", c, hc)
+	}
+	if _, ok := got.Tensors["final_logits_bias"]; ok {
+		t.Error("final_logits_bias appeared from nowhere")
+	}
+}
