@@ -164,26 +164,46 @@ func dotRowsAVX512(x, m []float32, ld int, out []float32) {
 }
 
 // dotRowBlocks runs an assembly kernel computing nr dot products at a time
-// on k rounded down to a multiple of kstep; the k tail and the last
-// len(out)%nr rows use the vector dot.
+// on k rounded down to a multiple of kstep, then adds the k tail. The last
+// len(out)%nr rows run through the kernel too, copied into zero-padded
+// scratch, so that every row gets the same arithmetic: a row's result does
+// not depend on where it sits (see dotX4Blocks, which matches it).
 func dotRowBlocks(x, m []float32, ld int, out []float32, kstep, nr int,
 	kern func(k int, x, m *float32, ld int, out *float32)) {
 	k := len(x)
 	kb := k - k%kstep
-	j := 0
-	if kb > 0 {
-		for ; j+nr <= len(out); j += nr {
-			kern(kb, &x[0], &m[j*ld], ld, &out[j])
-			if kb < k {
-				for r := range nr {
-					out[j+r] += dotGeneric(x[kb:], m[(j+r)*ld+kb:(j+r)*ld+k])
-				}
-			}
+	if kb == 0 {
+		for j := range out {
+			out[j] = dotAVX2Go(x, m[j*ld:j*ld+k])
+		}
+		return
+	}
+	full := len(out) - len(out)%nr
+	for j := 0; j < full; j += nr {
+		kern(kb, &x[0], &m[j*ld], ld, &out[j])
+	}
+	if full < len(out) {
+		buf := getBuf(nr * (kb + 1))
+		t, pad := (*buf)[:nr], (*buf)[nr:]
+		padRows(pad, m[full*ld:], ld, len(out)-full, kb, nr)
+		kern(kb, &x[0], &pad[0], kb, &t[0])
+		copy(out[full:], t)
+		putBuf(buf)
+	}
+	if kb < k {
+		for j := range out {
+			out[j] += dotGeneric(x[kb:], m[j*ld+kb:j*ld+k])
 		}
 	}
-	for ; j < len(out); j++ {
-		out[j] = dotAVX2Go(x, m[j*ld:j*ld+k])
+}
+
+// padRows copies rows rows of kb values (stride ld) into pad (stride kb)
+// and zeroes pad's rows up to nr.
+func padRows(pad, src []float32, ld, rows, kb, nr int) {
+	for r := range rows {
+		copy(pad[r*kb:(r+1)*kb], src[r*ld:r*ld+kb])
 	}
+	clear(pad[rows*kb : nr*kb])
 }
 
 //go:noescape
@@ -208,30 +228,39 @@ func dotX4AVX2(k int, x []float32, ldx int, w []float32, ldw, n int, out []float
 }
 
 // dotX4Blocks runs an assembly kernel computing 4×nw dot products on k
-// rounded down to a multiple of kstep, and adds the k tail and the last
-// n%nw rows with the vector dot.
+// rounded down to a multiple of kstep and adds the k tail, with the same
+// arithmetic per output as dotRowBlocks: the last n%nw rows go through the
+// kernel from zero-padded scratch too.
 func dotX4Blocks(k int, x []float32, ldx int, w []float32, ldw, n int, out []float32, ldo int,
 	kstep, nw int, kern func(k int, x *float32, ldx int, w *float32, ldw int, out *float32)) {
 	kb := k - k%kstep
-	var t [16]float32
-	j := 0
-	if kb > 0 {
-		for ; j+nw <= n; j += nw {
+	if kb == 0 {
+		for i := range 4 {
+			for j := range n {
+				out[i*ldo+j] = dotAVX2Go(x[i*ldx:i*ldx+k], w[j*ldw:j*ldw+k])
+			}
+		}
+		return
+	}
+	buf := getBuf(4*nw + nw*kb)
+	t, pad := (*buf)[:4*nw], (*buf)[4*nw:]
+	for j := 0; j < n; j += nw {
+		cols := min(nw, n-j)
+		if cols == nw {
 			kern(kb, &x[0], ldx, &w[j*ldw], ldw, &t[0])
-			for i := range 4 {
-				for jj := range nw {
-					v := t[i*nw+jj]
-					if kb < k {
-						v += dotGeneric(x[i*ldx+kb:i*ldx+k], w[(j+jj)*ldw+kb:(j+jj)*ldw+k])
-					}
-					out[i*ldo+j+jj] = v
+		} else {
+			padRows(pad, w[j*ldw:], ldw, cols, kb, nw)
+			kern(kb, &x[0], ldx, &pad[0], kb, &t[0])
+		}
+		for i := range 4 {
+			for jj := range cols {
+				v := t[i*nw+jj]
+				if kb < k {
+					v += dotGeneric(x[i*ldx+kb:i*ldx+k], w[(j+jj)*ldw+kb:(j+jj)*ldw+k])
 				}
+				out[i*ldo+j+jj] = v
 			}
 		}
 	}
-	for ; j < n; j++ {
-		for i := range 4 {
-			out[i*ldo+j] = dotAVX2Go(x[i*ldx:i*ldx+k], w[j*ldw:j*ldw+k])
-		}
-	}
+	putBuf(buf)
 }

@@ -252,3 +252,27 @@ func TestGemmThreadsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmRowsIndependent checks that in x·Wᵀ with up to maxDotRows rows a
+// row's result does not depend on the other rows: a sentence's logits are
+// the same bits alone and in a batch.
+func TestGemmRowsIndependent(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, s := range []struct{ n, k int }{{37, 7}, {1000, 100}, {300, 512}, {45, 129}} {
+		m := maxDotRows
+		x, w := randSlice(r, m*s.k), randSlice(r, s.n*s.k)
+		forEachConfig(func(config string) {
+			all := make([]float32, m*s.n)
+			Gemm(false, true, m, s.n, s.k, 1, x, s.k, w, s.k, 0, all, s.n)
+			for _, rows := range []int{1, 2, 5, 13} {
+				for i0 := 0; i0+rows <= m; i0 += 7 {
+					part := make([]float32, rows*s.n)
+					Gemm(false, true, rows, s.n, s.k, 1, x[i0*s.k:], s.k, w, s.k, 0, part, s.n)
+					if !slices.Equal(part, all[i0*s.n:(i0+rows)*s.n]) {
+						t.Fatalf("%s: n=%d k=%d: rows %d..%d alone differ from the same rows in a batch of %d", config, s.n, s.k, i0, i0+rows, m)
+					}
+				}
+			}
+		})
+	}
+}
