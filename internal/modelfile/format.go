@@ -391,7 +391,10 @@ func ReadFile(path string) (*Model, error) {
 // anything is allocated.
 func Read(r io.Reader) (*Model, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
-	pre, _ := br.Peek(16)
+	pre, err := br.Peek(16)
+	if err != nil && err != io.EOF && len(pre) < 12 {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
 	if len(pre) == 0 {
 		return nil, fmt.Errorf("read model: empty file: %w", ErrNotModel)
 	}

@@ -551,3 +551,25 @@ func BenchmarkWriteRead(b *testing.B) {
 		})
 	}
 }
+
+// failingReader fails after its data.
+type failingReader struct{ data []byte }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, errors.New("disk on fire")
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+func TestReadPassesReaderErrors(t *testing.T) {
+	valid := encode(t, randomModel(tinyConfig(), 15), WriteOptions{})
+	for _, n := range []int{0, 5, 200, len(valid) - 10} {
+		_, err := Read(&failingReader{data: valid[:n]})
+		if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+			t.Errorf("failing after %d bytes: %v", n, err)
+		}
+	}
+}
