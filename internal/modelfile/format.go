@@ -30,6 +30,7 @@ const (
 	maxBlobBytes   = 1 << 30  // one tokenizer file
 	maxBlobs       = 64
 	allocFloor     = 1 << 22 // values allocated before any data arrives
+	budgetRatio    = 16      // up-front float32 bytes allowed per byte of input
 	maxZstdWindow  = 64 << 20
 )
 
@@ -418,7 +419,7 @@ func Read(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("read model: %w", err)
 	}
 	defer zr.Close()
-	body := &bodyReader{r: zr}
+	body := &bodyReader{r: zr, budget: budgetRatio * inputSize(r)}
 	m, err := readBody(body)
 	if err != nil {
 		return nil, fmt.Errorf("read model: %w", err)
@@ -431,6 +432,9 @@ func Read(r io.Reader) (*Model, error) {
 type bodyReader struct {
 	r   io.Reader
 	pos int64
+	// budget is how many bytes of tensors may still be allocated at their
+	// full size before their data arrives (a multiple of the input size).
+	budget int64
 }
 
 // readFull fills p or fails with an error saying what was being read.
@@ -578,14 +582,20 @@ func readBytes(b *bodyReader, n int64, what string) ([]byte, error) {
 }
 
 // readTensor decodes one tensor from the stream into a float32 slice,
-// checking its checksum. The slice grows (doubling from allocFloor) as data
-// arrives, so a header cannot make the reader allocate memory the stream
-// does not back.
+// checking its checksum. A tensor is allocated at full size while the
+// input-size budget lasts (the usual case: weights barely compress), else
+// the slice grows (doubling from allocFloor) as data arrives, so a header
+// cannot make the reader allocate memory the input does not back.
 func readTensor(b *bodyReader, e entry, dt DType) ([]float32, error) {
 	n, _ := numElements(e.Shape)
 	crc := crc32.New(castagnoli)
 	what := "tensor " + e.Name
-	data := make([]float32, 0, min(n, allocFloor))
+	first := min(n, allocFloor)
+	if int64(n)*4 <= b.budget {
+		first = n
+		b.budget -= int64(n) * 4
+	}
+	data := make([]float32, 0, first)
 	buf := make([]byte, 4*chunkValues)
 	var scales []float32
 	cols := 0
@@ -673,4 +683,18 @@ func growTo(data []float32, need, total int) []float32 {
 	grown := make([]float32, len(data), c)
 	copy(grown, data)
 	return grown
+}
+
+// inputSize returns the size of r in bytes when r knows it (files,
+// bytes.Reader, strings.Reader, io.SectionReader), else 0.
+func inputSize(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Size() int64 }:
+		return v.Size()
+	case interface{ Stat() (os.FileInfo, error) }:
+		if st, err := v.Stat(); err == nil && st.Mode().IsRegular() {
+			return st.Size()
+		}
+	}
+	return 0
 }
