@@ -147,3 +147,39 @@ func BenchmarkEncoder(b *testing.B) {
 		})
 	}
 }
+
+// Forward may run concurrently on one Encoder (scratch comes from a pool).
+func TestConcurrentForward(t *testing.T) {
+	c := nntest.Config()
+	e, err := New(nntest.RandomModel(c, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	inputs := make([][]int32, 8)
+	want := make([][]float32, len(inputs))
+	for i := range inputs {
+		inputs[i] = randomIDs(rng, 3+i, c.VocabSize)
+		want[i] = e.Forward(inputs[i], 1, len(inputs[i]), nil)
+	}
+	got := make([][]float32, len(inputs))
+	done := make(chan int)
+	for i := range inputs {
+		go func() {
+			for range 20 {
+				got[i] = e.Forward(inputs[i], 1, len(inputs[i]), nil)
+			}
+			done <- i
+		}()
+	}
+	for range inputs {
+		<-done
+	}
+	for i := range inputs {
+		for j := range want[i] {
+			if got[i][j] != want[i][j] {
+				t.Fatalf("input %d value %d: concurrent %g, alone %g", i, j, got[i][j], want[i][j])
+			}
+		}
+	}
+}
