@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -64,7 +65,11 @@ func setup(t *testing.T) (bin, model string, refs *cliRefs) {
 			return
 		}
 		fixture.bin = filepath.Join(fixture.dir, "translate")
-		out, err := exec.Command("go", "build", "-o", fixture.bin, ".").CombinedOutput()
+		goCmd, err := exec.LookPath("go")
+		if err != nil { // go test without go on PATH: use the toolchain running the test
+			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		out, err := exec.Command(goCmd, "build", "-o", fixture.bin, ".").CombinedOutput()
 		if err != nil {
 			fixture.err = fmt.Errorf("go build: %v\n%s", err, out)
 			return
