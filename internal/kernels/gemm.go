@@ -97,9 +97,13 @@ const (
 // maxDotRows is the largest m for which A·Bᵀ runs as dot products (each row
 // of B read once for four rows of A, from cache-sized chunks) rather than
 // through packed panels. Packing a transposed B costs about as much as
-// reading it, so for small m the dot products win; measured on AVX-512 with
-// k=512, they match or beat the packed path up to m=32 for n from 512 to 58101.
-const maxDotRows = 32
+// reading it, so for small m the dot products win: measured on AVX-512 they
+// match or beat the packed path up to m=64 for n from 512 to 58101 and k of
+// 512 and 2048, and lose from m=128 on.
+const maxDotRows = 64
+
+// dotChunkFloats bounds the chunk of B the dot-product path keeps in cache.
+const dotChunkFloats = 1 << 17
 
 // job is one Gemm call, split into parts that the worker pool runs.
 type job struct {
@@ -314,8 +318,11 @@ func (j *job) dotRows(lo, hi int) {
 	buf := getBuf(4*gemvChunk + 4*j.k)
 	t := (*buf)[:4*gemvChunk]
 	pad := (*buf)[4*gemvChunk:]
-	for o := lo; o < hi; o += gemvChunk {
-		w := min(gemvChunk, hi-o)
+	// Rows of B per chunk: up to 256, fewer when rows are long, so that a
+	// chunk (at most dotChunkFloats) stays in L2 for all groups of A's rows.
+	step := min(gemvChunk, max(8, dotChunkFloats/j.k))
+	for o := lo; o < hi; o += step {
+		w := min(step, hi-o)
 		for i := 0; i < j.m; i += 4 {
 			x, ldx, rows := j.a[i*j.lda:], j.lda, min(4, j.m-i)
 			if rows < 4 {
