@@ -53,8 +53,8 @@ func runTranslate(e *env, args []string) int {
 	nbest := fs.Bool("nbest", false, "with --json, add the n-best list of beam search")
 	beam := fs.Int("beam", 0, "beam size, 1 = greedy (default: the model's)")
 	lp := fs.Float64("length-penalty", 0, "length penalty exponent of beam scores (default: the model's)")
-	maxLen := fs.Int("max-len", 0, "most target tokens generated, end token included (default: the model's)")
-	ratio := fs.Float64("max-len-ratio", 2, "runaway guard: at most ceil(R·source ids)+extra tokens; 0 turns the guard off")
+	maxLen := fs.Int("max-len", 0, "most target tokens generated, end token included, as HF max_new_tokens (default: the model's); turns the guard off unless --max-len-ratio is given")
+	ratio := fs.Float64("max-len-ratio", 2, "runaway guard: at most ceil(R·source ids)+extra tokens (source ids include the end token); 0 turns the guard off")
 	extra := fs.Int("max-len-extra", 10, "runaway guard: the extra of --max-len-ratio")
 	noRepeat := fs.Int("no-repeat-ngram", 0, "forbid repeating n-grams of this size (0 = off)")
 	threads := fs.Int("threads", 0, "cores for the matrix kernels (default: all)")
@@ -78,6 +78,9 @@ func runTranslate(e *env, args []string) int {
 	if *model == "" {
 		fmt.Fprintln(e.stderr, "translate: "+errNoDefaultModel)
 		return exitFailure
+	}
+	if set["max-len"] && !set["max-len-ratio"] {
+		*ratio = 0 // an explicit --max-len is the limit (HF max_new_tokens), not the guard
 	}
 	opts := []translate.Option{translate.WithLengthGuard(float32(*ratio), *extra), translate.WithBatchSize(*batch), translate.WithNoRepeatNGram(*noRepeat)}
 	if set["beam"] {

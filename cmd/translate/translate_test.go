@@ -177,7 +177,8 @@ func TestCLIJSONSourceIDsMatchReferences(t *testing.T) {
 			return refIDs(b.IDs), b.Score, b.MinCandidateGap >= 1e-4
 		}},
 	} {
-		args := append([]string{"--model", model, "--json", "--src-ids", "--max-len", maxLen, "--max-len-ratio", "0"}, c.args...)
+		// An explicit --max-len replaces the length guard, as for parity checks.
+		args := append([]string{"--model", model, "--json", "--src-ids", "--max-len", maxLen}, c.args...)
 		stdout, stderr, code := runBin(t, bin, in.String(), args...)
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
@@ -261,6 +262,42 @@ func TestCLIErrors(t *testing.T) {
 		_, stderr, code := runBin(t, bin, c.stdin, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.inStderr) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", c.name, code, stderr, c.code, c.inStderr)
+		}
+	}
+}
+
+func TestCLILengthGuard(t *testing.T) {
+	bin, model, refs := setup(t)
+	s := refs.Sentences[1] // greedy runs to the length limit
+	var in strings.Builder
+	for _, id := range s.InputIDs {
+		fmt.Fprint(&in, id, " ")
+	}
+	want := refIDs(s.Greedy.IDs) // 32 tokens, the last the forced eos
+	for _, c := range []struct {
+		name  string
+		args  []string
+		limit int
+	}{
+		// The model's max_length is 512; the default guard allows 2·n+10.
+		{"default guard", nil, 2*len(s.InputIDs) + 10},
+		// An explicit ratio keeps the guard below --max-len: ceil(0.5·n).
+		{"explicit ratio", []string{"--max-len", "32", "--max-len-ratio", "0.5", "--max-len-extra", "0"}, (len(s.InputIDs) + 1) / 2},
+	} {
+		args := append([]string{"--model", model, "--json", "--src-ids", "--beam", "1"}, c.args...)
+		stdout, stderr, code := runBin(t, bin, in.String()+"\n", args...)
+		lines := parseJSONLines(t, stdout)
+		if code != 0 || len(lines) != 1 {
+			t.Fatalf("%s: exit %d, %d lines; stderr %s", c.name, code, len(lines), stderr)
+		}
+		ids := lines[0].IDs
+		if len(ids) == 0 || len(ids) > c.limit || ids[len(ids)-1] != 0 {
+			t.Fatalf("%s: ids %v, want at most %d ending in eos", c.name, ids, c.limit)
+		}
+		// Greedy choices do not depend on the limit: the output is a prefix
+		// of the reference's up to the forced end token.
+		if n := min(len(ids), len(want)) - 1; !slices.Equal(ids[:n], want[:n]) {
+			t.Fatalf("%s: ids %v, want a prefix of %v", c.name, ids, want)
 		}
 	}
 }
