@@ -11,8 +11,12 @@ import (
 // when transA, B is stored n×k when transB). As in BLAS, beta == 0
 // overwrites C without reading it, so C may hold garbage (even NaN).
 //
-// Products with m == 1 or n == 1 take a matrix-vector path; large products
-// are split across Threads() cores.
+// Products with m == 1 or n == 1 take a matrix-vector path, and X·Wᵀ with
+// up to 64 rows of X runs as dot products that read W once; the rest goes
+// through packed, cache-blocked panels. Large products are split across
+// Threads() cores. Results do not depend on the thread count, and in the
+// dot-product range (m from 1 to 64, transB, not transA) a row of C does not
+// depend on the other rows.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernels: Gemm with negative size m=%d n=%d k=%d", m, n, k))
