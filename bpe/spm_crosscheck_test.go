@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,8 +51,49 @@ func corpusLines(t testing.TB, file string, offset, step, n int) []string {
 	return out
 }
 
+// trickyLines returns n random lines (fixed seed) mixing German words, runs
+// of spaces, malformed UTF-8 bytes and characters from blocks the
+// normaliser rewrites: Latin-1, combining marks, punctuation and spaces,
+// enclosed and fullwidth forms, math letters, emoji, variation selectors,
+// tags, CJK, Hangul, Greek, Cyrillic, Arabic, control characters.
+func trickyLines(n int, seed int64) []string {
+	r := rand.New(rand.NewSource(seed))
+	blocks := [][2]rune{{0x20, 0x7e}, {0x20, 0x7e}, {0xa0, 0x17f}, {0x300, 0x36f}, {0x2000, 0x206f},
+		{0x2460, 0x24ff}, {0x3000, 0x30ff}, {0xff00, 0xffef}, {0x1d400, 0x1d7ff}, {0x1f300, 0x1f6ff},
+		{0x1, 0x1f}, {0xfe00, 0xfe0f}, {0x4e00, 0x4e80}, {0x1100, 0x11ff}, {0xac00, 0xac40},
+		{0x2150, 0x218f}, {0x370, 0x3ff}, {0x400, 0x4ff}, {0x600, 0x6ff}, {0xe0000, 0xe007f},
+		{0xfb00, 0xfb4f}, {0x1e00, 0x1eff}}
+	words := []string{"der ", "Hund ", "und ", "A", "a", "ß", "ü", "é", "1.000", "€"}
+	out := make([]string, n)
+	for i := range out {
+		var b strings.Builder
+		for l := 1 + r.Intn(30); l > 0; l-- {
+			switch x := r.Intn(20); {
+			case x == 0:
+				b.WriteString(" ")
+			case x == 1:
+				b.WriteString("  ")
+			case x == 2:
+				b.WriteByte(byte(0x80 + r.Intn(0x80)))
+			case x < 6:
+				b.WriteString(words[r.Intn(len(words))])
+			default:
+				bl := blocks[r.Intn(len(blocks))]
+				c := bl[0] + rune(r.Intn(int(bl[1]-bl[0]+1)))
+				if c == '\n' || c == '\r' {
+					c = ' '
+				}
+				b.WriteRune(c)
+			}
+		}
+		out[i] = b.String()
+	}
+	return out
+}
+
 // crossCheckLines are 32,000 German and English corpus lines the models in
-// testdata/spm were not trained on, plus the one-line tokenizer vectors.
+// testdata/spm were not trained on, the one-line tokenizer vectors and
+// 4,000 random tricky lines.
 func crossCheckLines(t testing.TB) []string {
 	dir := corpusDir(t)
 	var lines []string
@@ -63,7 +105,7 @@ func crossCheckLines(t testing.TB) []string {
 			lines = append(lines, v.Text)
 		}
 	}
-	return lines
+	return append(lines, trickyLines(4000, 1)...)
 }
 
 // runSPM runs a SentencePiece command with lines on stdin and returns its
@@ -85,7 +127,7 @@ func runSPM(t testing.TB, name string, input []string, args ...string) []string 
 	return got
 }
 
-// TestSPMCrossCheck encodes ≥32,000 corpus lines with Google's spm_encode
+// TestSPMCrossCheck encodes ≥32,000 corpus lines (and tricky random ones) with Google's spm_encode
 // and with this package, for models trained by spm_train (testdata/spm, the
 // oracle models) and by Train, and requires identical pieces and ids line
 // for line; spm_decode must agree with DecodeIDs. It skips when the corpus

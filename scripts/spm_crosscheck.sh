@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times Google's spm_encode against `translate tokenize --spm` on the same
-# 32,000 German and English corpus lines (the lines TestSPMCrossCheck uses),
+# 32,000 German and English corpus lines (the corpus lines TestSPMCrossCheck uses),
 # checks that both print the same pieces, and reports CPU seconds (user+sys,
 # best of 3, model loading included) and the ratio spm/ours (>1: we are
 # faster). Needs spm_encode (apt-get install sentencepiece) and the corpus at
