@@ -61,6 +61,30 @@ func BenchmarkGemm(b *testing.B) {
 	}
 }
 
+// BenchmarkGemmImpl compares the implementations this machine has on one
+// core: the packed path (512³) and the matrix-vector path (x·Wᵀ, W 58101×512).
+func BenchmarkGemmImpl(b *testing.B) {
+	defer func(saved *impl, threads int) { cur = saved; SetThreads(threads) }(cur, Threads())
+	SetThreads(1)
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, s := range []struct{ m, n, k int }{{512, 512, 512}, {1, 58101, 512}} {
+		a, w, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), make([]float32, s.m*s.n)
+		transB, ldb := s.m == 1, s.n
+		if transB {
+			ldb = s.k
+		}
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, im.name), func(b *testing.B) {
+				cur = im
+				for b.Loop() {
+					Gemm(false, transB, s.m, s.n, s.k, 1, a, s.k, w, ldb, 0, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GFLOPS")
+			})
+		}
+	}
+}
+
 // BenchmarkVector measures the vector kernels the ops build softmax and
 // layer norm from, on a model-width row, and TopK on a vocabulary row.
 func BenchmarkVector(b *testing.B) {
