@@ -59,17 +59,20 @@ const negSentinel = float32(-1e9)
 var negInf = float32(math.Inf(-1))
 
 // processLogits applies the logits processors in Hugging Face's order to
-// the scores of one row whose decoder length (start token included) is
-// curLen: no-repeat-ngram, bad words, min new tokens, forced EOS.
-// hist is the row's generated ids without the start token. It reports
-// whether forced EOS replaced the row.
-func (sp *searchSpec) processLogits(scores []float32, hist []int32, curLen, maxLen int) (forced bool) {
+// one row of raw logits whose log-softmax normaliser is lse, for a row whose
+// decoder length (start token included) is curLen: no-repeat-ngram, bad
+// words, min new tokens, forced EOS. They act as on log-probabilities
+// x − lse: banned tokens get −∞, and forced EOS leaves only eos, with
+// log-probability exactly 0 (logit lse). hist is the row's generated ids
+// without the start token.
+func (sp *searchSpec) processLogits(logits []float32, lse float32, hist []int32, curLen, maxLen int) {
+	scores := logits
 	if sp.forcedEOS && curLen == maxLen-1 {
 		for i := range scores {
 			scores[i] = negInf
 		}
-		scores[sp.eos] = 0
-		return true
+		scores[sp.eos] = lse
+		return
 	}
 	if sp.noRepeatNGram > 0 {
 		banNGrams(scores, sp.start, hist, sp.noRepeatNGram)
@@ -80,7 +83,6 @@ func (sp *searchSpec) processLogits(scores []float32, hist []int32, curLen, maxL
 	if curLen-1 < sp.minNewTokens {
 		scores[sp.eos] = negInf
 	}
-	return false
 }
 
 // banNGrams forbids every token that would repeat an n-gram of the
@@ -152,12 +154,10 @@ func greedySearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int)
 		for r, s := range alive {
 			row := logits[r*sp.vocab : (r+1)*sp.vocab]
 			lse := logSumExp(row, scratch)
-			forced := sp.processLogits(row, hist[s], curLen, maxLen[s])
+			sp.processLogits(row, lse, hist[s], curLen, maxLen[s])
 			best := kernels.ArgMax(row)
 			tok := int32(best)
-			if !forced {
-				sum[s] += float64(row[best] - lse)
-			}
+			sum[s] += float64(row[best] - lse)
 			hist[s] = append(hist[s], tok)
 			if tok != sp.eos && curLen+1 < maxLen[s] {
 				keep = append(keep, r)
@@ -253,14 +253,8 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 			for j := range k {
 				row := logits[(i*k+j)*V : (i*k+j+1)*V]
 				lse := logSumExp(row, scratch)
-				for v := range row {
-					row[v] -= lse
-				}
-				sp.processLogits(row, b.running[j], curLen, b.maxLen)
-				top.reset()
-				for v, x := range row {
-					top.push(x+b.runLP[j], int32(v))
-				}
+				sp.processLogits(row, lse, b.running[j], curLen, b.maxLen)
+				top.scan(row, lse, b.runLP[j])
 				for _, c := range top.items {
 					cands = append(cands, candidate{score: c.score, beam: j, tok: c.tok})
 				}
@@ -444,11 +438,11 @@ func isIdentity(parents []int, rows int) bool {
 type topItem struct {
 	score float32
 	tok   int32
+	raw   float32 // the logit the score was made from
 }
 
-// topK keeps the k largest scores pushed, in descending order, earlier
-// pushes first on ties. Pushing costs one comparison unless the value
-// enters the buffer, so a pass over a 58k vocabulary stays linear.
+// topK keeps the k largest scores of a row, in descending order, lower
+// token first on ties.
 type topK struct {
 	k     int
 	items []topItem
@@ -456,16 +450,35 @@ type topK struct {
 
 func newTopK(k int) *topK { return &topK{k: k, items: make([]topItem, 0, k)} }
 
-func (t *topK) reset() { t.items = t.items[:0] }
-
-// push offers a score; NaN counts as −∞.
-func (t *topK) push(score float32, tok int32) {
-	if score != score {
-		score = negInf
+// scan replaces the buffer with the k best of row, token v scoring
+// fl(fl(row[v]−lse)+offset): log-softmax plus a beam's running score, in
+// float32 as PyTorch computes it. That map is monotone in row[v] and ties
+// keep the lower token, so once the buffer is full a logit not above the
+// last entry's cannot enter: most of a 58k row costs one comparison per
+// value. NaN counts as −∞.
+func (t *topK) scan(row []float32, lse, offset float32) {
+	t.items = t.items[:0]
+	floor, full := negInf, false
+	for v, x := range row {
+		if full && !(x > floor) {
+			continue
+		}
+		if x != x {
+			x = negInf
+		}
+		t.push(topItem{score: (x - lse) + offset, tok: int32(v), raw: x})
+		if full = len(t.items) == t.k; full {
+			floor = t.items[t.k-1].raw
+		}
 	}
+}
+
+// push inserts it if it beats the last entry (or the buffer is not full),
+// after the entries with an equal score.
+func (t *topK) push(it topItem) {
 	n := len(t.items)
 	if n == t.k {
-		if !(score > t.items[n-1].score) {
+		if !(it.score > t.items[n-1].score) {
 			return
 		}
 		n--
@@ -473,9 +486,9 @@ func (t *topK) push(score float32, tok int32) {
 		t.items = t.items[:n+1]
 	}
 	i := n
-	for i > 0 && score > t.items[i-1].score {
+	for i > 0 && it.score > t.items[i-1].score {
 		t.items[i] = t.items[i-1]
 		i--
 	}
-	t.items[i] = topItem{score: score, tok: tok}
+	t.items[i] = it
 }

@@ -298,33 +298,40 @@ func TestSearchStopsOnCancel(t *testing.T) {
 	}
 }
 
-func TestTopK(t *testing.T) {
+func TestTopKScan(t *testing.T) {
+	// Offsets like −1e9 round many different logits to one score; the scan
+	// must still equal a stable sort of the scores (lower token first).
 	r := rand.New(rand.NewSource(1))
-	for trial := range 200 {
+	shifts := [][2]float32{{0, 0}, {3.7, -12.25}, {1.1, -1e9}}
+	for trial := range 300 {
 		n, k := 1+r.Intn(40), 1+r.Intn(10)
+		lse, off := shifts[trial%3][0], shifts[trial%3][1]
 		x := make([]float32, n)
+		score := make([]float32, n)
 		for i := range x {
-			x[i] = float32(r.Intn(8)) // many ties
+			x[i] = float32(r.Intn(8)) + float32(r.Intn(3))*1e-5 // many ties and near-ties
 			if r.Intn(10) == 0 {
 				x[i] = negInf
 			}
+			score[i] = (x[i] - lse) + off
 		}
 		top := newTopK(k)
-		for i, v := range x {
-			top.push(v, int32(i))
-		}
+		top.scan(x, lse, off)
 		idx := make([]int, n)
 		for i := range idx {
 			idx[i] = i
 		}
-		sort.SliceStable(idx, func(a, b int) bool { return x[idx[a]] > x[idx[b]] })
+		sort.SliceStable(idx, func(a, b int) bool { return score[idx[a]] > score[idx[b]] })
 		want := idx[:min(k, n)]
 		var got []int
 		for _, it := range top.items {
 			got = append(got, int(it.tok))
+			if it.score != score[it.tok] {
+				t.Fatalf("trial %d: token %d scored %v, want %v", trial, it.tok, it.score, score[it.tok])
+			}
 		}
 		if !slices.Equal(got, want) {
-			t.Fatalf("trial %d: top %d of %v = %v, want %v", trial, k, x, got, want)
+			t.Fatalf("trial %d: top %d of %v (lse %v, offset %v) = %v, want %v", trial, k, x, lse, off, got, want)
 		}
 	}
 }
