@@ -28,6 +28,10 @@ type cliBeamRef struct {
 	Score           float64 `json:"score"`
 	Text            string  `json:"text"`
 	MinCandidateGap float64 `json:"min_candidate_gap"`
+	NBest           []struct {
+		IDs   []int32 `json:"ids"`
+		Score float64 `json:"score"`
+	} `json:"nbest"`
 }
 
 type cliRefs struct {
@@ -126,6 +130,10 @@ type cliLine struct {
 	Text  string  `json:"text"`
 	IDs   []int32 `json:"ids"`
 	Score float64 `json:"score"`
+	NBest []struct {
+		IDs   []int32 `json:"ids"`
+		Score float64 `json:"score"`
+	} `json:"nbest"`
 }
 
 func parseJSONLines(t *testing.T, s string) []cliLine {
@@ -172,7 +180,7 @@ func TestCLIJSONSourceIDsMatchReferences(t *testing.T) {
 			b := refs.Sentences[i].Beam4
 			return refIDs(b.IDs), b.Score, b.MinCandidateGap >= 1e-4
 		}},
-		{"beam5 lp0.6", []string{"--beam", "5", "--length-penalty", "0.6"}, func(i int) ([]int32, float64, bool) {
+		{"beam5 lp0.6", []string{"--beam", "5", "--length-penalty", "0.6", "--nbest"}, func(i int) ([]int32, float64, bool) {
 			b := refs.Sentences[i].Beam5
 			return refIDs(b.IDs), b.Score, b.MinCandidateGap >= 1e-4
 		}},
@@ -197,6 +205,17 @@ func TestCLIJSONSourceIDsMatchReferences(t *testing.T) {
 			}
 			if want := strings.TrimSpace(strings.ReplaceAll(refsText(refs, c.name, i), "▁", " ")); exact && want != "" && l.Text != want {
 				t.Errorf("%s sentence %d: text %q, want %q", c.name, i, l.Text, want)
+			}
+			if c.name == "beam5 lp0.6" {
+				ref := refs.Sentences[i].Beam5.NBest
+				if len(l.NBest) != len(ref) {
+					t.Fatalf("%s sentence %d: %d n-best entries, want %d", c.name, i, len(l.NBest), len(ref))
+				}
+				for j, h := range l.NBest {
+					if (exact && !slices.Equal(h.IDs, refIDs(ref[j].IDs))) || math.Abs(h.Score-ref[j].Score) > 5e-4 {
+						t.Errorf("%s sentence %d n-best %d: %v %v, want %v %v", c.name, i, j, h.IDs, h.Score, refIDs(ref[j].IDs), ref[j].Score)
+					}
+				}
 			}
 		}
 	}
