@@ -3,11 +3,16 @@ package train
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/internal/nn/nntest"
 )
 
 // BenchmarkTrainStep times one forward+backward+AdamW step of the default
-// model on a batch of random ids shaped like Tatoeba (about 12 tokens a
-// side, 4000 tokens), and reports target tokens per second.
+// model on a batch of random ids shaped like Tatoeba (12 tokens a side,
+// about 4000 tokens), and reports target tokens per second, per CPU-second
+// (stable on a busy machine), and the GFLOPS of the matrix products
+// (6 FLOPs per weight per token for forward + backward, plus attention).
 func BenchmarkTrainStep(b *testing.B) {
 	o := DefaultOptions()
 	cfg := o.Config(o.Vocab)
@@ -34,7 +39,9 @@ func BenchmarkTrainStep(b *testing.B) {
 	var batch Batch
 	MakeBatch(&batch, ex, idx, int32(cfg.DecoderStartID))
 	adam := NewAdamW(len(m.Params.W), o.Beta1, o.Beta2, o.AdamEps, o.WeightDecay)
+	flops := stepFLOPs(cfg, &batch)
 	b.ResetTimer()
+	cpu0 := nntest.CPUTime()
 	tokens := 0
 	for i := 0; i < b.N; i++ {
 		m.Params.ZeroGrad()
@@ -47,5 +54,25 @@ func BenchmarkTrainStep(b *testing.B) {
 		adam.Step(m.Params, 1e-3)
 		tokens += n
 	}
+	cpu := (nntest.CPUTime() - cpu0).Seconds()
 	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tgt-tok/s")
+	b.ReportMetric(float64(tokens)/cpu, "tgt-tok/cpu-s")
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+	b.ReportMetric(flops*float64(b.N)/cpu/1e9, "GFLOPS/cpu-s")
+}
+
+// stepFLOPs counts the multiply-adds ×2 of the matrix products of one
+// training step (forward 1×, backward 2×).
+func stepFLOPs(c modelfile.Config, b *Batch) float64 {
+	d := float64(c.DModel)
+	ns, nt := float64(len(b.Src)), float64(len(b.TgtIn))
+	var attn float64 // q·kᵀ and p·v per sentence, forward
+	for i := range b.SrcLen {
+		s, t := float64(b.SrcLen[i]), float64(b.TgtLen[i])
+		attn += float64(c.EncoderLayers)*2*s*s*d + float64(c.DecoderLayers)*2*(t*t*d+t*s*d)
+	}
+	enc := ns * float64(c.EncoderLayers) * (4*d*d + 2*d*float64(c.EncoderFFN))
+	dec := nt*float64(c.DecoderLayers)*(6*d*d+2*d*float64(c.DecoderFFN)) + ns*float64(c.DecoderLayers)*2*d*d
+	out := nt * d * float64(c.VocabSize)
+	return 2 * 3 * (enc + dec + out + attn)
 }

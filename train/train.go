@@ -383,6 +383,12 @@ func (tr *trainer) loop(ctx context.Context) error {
 			}
 			if tr.opts.DevEvery > 0 && tr.state.Step%tr.opts.DevEvery == 0 {
 				if err := tr.devEval(ctx, tr.opts.DevSentences); err != nil {
+					if ctx.Err() != nil { // interrupted while translating: keep the progress
+						tr.state.Seconds = elapsed()
+						if cerr := tr.checkpoint(); cerr != nil {
+							return cerr
+						}
+					}
 					return err
 				}
 			}
