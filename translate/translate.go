@@ -393,11 +393,13 @@ func (t *Translator) spec(o SearchOptions) *searchSpec {
 // included) for a source of srcLen ids: 1 + the new-token limit after the
 // guard, within the decoder's position table.
 func (t *Translator) maxLength(srcLen int, o SearchOptions) int {
-	n := o.MaxNewTokens
+	n := min(o.MaxNewTokens, t.dec.MaxLen())
 	if o.MaxLenRatio > 0 {
-		n = min(n, int(math.Ceil(float64(o.MaxLenRatio)*float64(srcLen)))+o.MaxLenExtra)
+		if g := math.Ceil(float64(o.MaxLenRatio)*float64(srcLen)) + float64(o.MaxLenExtra); g < float64(n) {
+			n = int(g)
+		}
 	}
-	return max(2, min(1+max(n, 1), t.dec.MaxLen()+1))
+	return 1 + max(n, 1)
 }
 
 // decoderStepper drives a decoder State for the search.
