@@ -144,14 +144,14 @@ func putJob(j *job) {
 
 // do runs the job on up to Threads() cores.
 func (j *job) do() {
-	work := j.m * j.n * j.k
+	work := int64(j.m) * int64(j.n) * int64(j.k) // int64: no overflow on 32-bit platforms
 	parts := 1
 	if t := Threads(); t > 1 {
 		limit := minParallelGemm
 		if j.kind != kindGemm {
 			limit = minParallelGemv
 		}
-		parts = min(t, work/limit+1, j.units)
+		parts = int(min(int64(t), work/int64(limit)+1, int64(j.units)))
 		if j.kind != kindGemm {
 			parts = min(parts, ceilDiv(j.units, gemvChunk))
 		}
