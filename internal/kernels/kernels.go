@@ -126,6 +126,7 @@ func ArgMax(x []float32) int {
 // are within a few ulps of float32 exp for arguments x[i]-m up to 88.37
 // (larger ones are clamped there; softmax has x[i]-m <= 0); arguments below
 // about -87.3, where exp is no longer a normal float32, and -Inf give 0.
+// NaN arguments give unspecified results.
 func ExpSub(x []float32, m float32) float32 { return cur.expSub(x, m) }
 
 // TopK writes to idx[:k] the indices of the k largest values of x in
