@@ -67,6 +67,9 @@ const (
 	defaultMaxLenRatio = 2
 	defaultMaxLenExtra = 10
 	defaultBatchSize   = 16
+	// maxBatchRows bounds the hypotheses decoded together (batch·beams),
+	// and so the logits buffer (rows·V floats), whatever the options.
+	maxBatchRows = 512
 )
 
 // Option changes a Translator's defaults in New, Load or LoadReader.
@@ -99,7 +102,8 @@ func WithNoRepeatNGram(n int) Option {
 	return func(t *Translator) error { t.opts.NoRepeatNGram = n; return nil }
 }
 
-// WithBatchSize sets how many sentences are decoded together (default 16).
+// WithBatchSize sets how many sentences are decoded together (default 16;
+// fewer when batch·beams would exceed 512 hypotheses).
 func WithBatchSize(n int) Option {
 	return func(t *Translator) error {
 		if n < 1 {
@@ -308,11 +312,12 @@ func (t *Translator) TranslateIDs(ctx context.Context, src [][]int32, o SearchOp
 	}
 	sort.SliceStable(order, func(a, b int) bool { return len(src[order[a]]) < len(src[order[b]]) })
 	res := make([]Result, len(src))
-	for lo := 0; lo < len(order); lo += t.batchSize {
+	per := max(1, min(t.batchSize, maxBatchRows/o.BeamSize))
+	for lo := 0; lo < len(order); lo += per {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		batch := order[lo:min(lo+t.batchSize, len(order))]
+		batch := order[lo:min(lo+per, len(order))]
 		sents := make([][]int32, len(batch))
 		for i, s := range batch {
 			sents[i] = src[s]
