@@ -63,9 +63,10 @@ func checkGemm(t *testing.T, r *rand.Rand, tA, tB bool, tc gemmCase, pad int) {
 		br, bc = n, k
 	}
 	lda, ldb, ldc := ac+pad, bc+pad, n+pad
-	a := randSlice(r, ar*lda)
-	b := randSlice(r, br*ldb)
-	c := randSlice(r, m*ldc)
+	// Slices exactly as long as the shapes need: no slack past the last row.
+	a := randSlice(r, (ar-1)*lda+ac)
+	b := randSlice(r, (br-1)*ldb+bc)
+	c := randSlice(r, (m-1)*ldc+n)
 	if tc.beta == 0 {
 		for i := range c {
 			c[i] = float32(math.NaN())

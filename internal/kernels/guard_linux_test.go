@@ -1,0 +1,68 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// guarded returns n float32s that end right before an inaccessible page, so
+// that a kernel reading or writing past the end of a slice crashes the test.
+func guarded(t *testing.T, n int) []float32 {
+	t.Helper()
+	page := syscall.Getpagesize()
+	size := (n*4+page-1)/page*page + page
+	mem, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatalf("mmap: %v", err)
+	}
+	t.Cleanup(func() { syscall.Munmap(mem) })
+	if err := syscall.Mprotect(mem[size-page:], syscall.PROT_NONE); err != nil {
+		t.Fatalf("mprotect: %v", err)
+	}
+	x := unsafe.Slice((*float32)(unsafe.Pointer(&mem[size-page-n*4])), n)
+	return x
+}
+
+// TestGuardPages runs every kernel on slices that end at an inaccessible
+// page: assembly that touches memory past a slice's end faults here.
+func TestGuardPages(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	fill := func(x []float32) []float32 {
+		for i := range x {
+			x[i] = r.Float32()
+		}
+		return x
+	}
+	forEachConfig(func(config string) {
+		for _, s := range []struct{ m, n, k int }{{1, 300, 67}, {5, 37, 129}, {70, 33, 40}, {17, 65, 300}, {40, 1, 31}} {
+			for tr := range 4 {
+				tA, tB := tr&1 != 0, tr&2 != 0
+				ar, ac, br, bc := s.m, s.k, s.k, s.n
+				if tA {
+					ar, ac = ac, ar
+				}
+				if tB {
+					br, bc = bc, br
+				}
+				a, b, c := fill(guarded(t, ar*ac)), fill(guarded(t, br*bc)), guarded(t, s.m*s.n)
+				Gemm(tA, tB, s.m, s.n, s.k, 1, a, ac, b, bc, 0, c, s.n)
+				Gemm(tA, tB, s.m, s.n, s.k, 0.5, a, ac, b, bc, 2, c, s.n)
+			}
+		}
+		for n := range 70 {
+			x, y := fill(guarded(t, n)), fill(guarded(t, n))
+			Dot(x, y)
+			Axpy(2, x, y)
+			Add(y, x)
+			Scale(0.5, x)
+			Sum(x)
+			ExpSub(x, 1)
+			if n > 0 {
+				Max(x)
+				ArgMax(x)
+			}
+		}
+	})
+}
