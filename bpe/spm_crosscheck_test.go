@@ -159,13 +159,18 @@ func TestSPMCrossCheck(t *testing.T) {
 	for _, f := range []string{"tatoeba/train.de", "tatoeba/train.en"} {
 		train = append(train, corpusLines(t, filepath.Join(dir, f), 0, 3, 30000)...)
 	}
-	ours, err := Train(train, TrainConfig{VocabSize: 4000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	models["train_bpe"] = filepath.Join(tmp, "train_bpe.model")
-	if err := os.WriteFile(models["train_bpe"], ours.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	for _, kind := range []struct {
+		name string
+		typ  ModelType
+	}{{"train_bpe", BPE}, {"train_unigram", Unigram}} {
+		ours, err := Train(train, TrainConfig{VocabSize: 4000, ModelType: kind.typ})
+		if err != nil {
+			t.Fatal(err)
+		}
+		models[kind.name] = filepath.Join(tmp, kind.name+".model")
+		if err := os.WriteFile(models[kind.name], ours.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A BPE model with UNUSED pieces, to check resegmentation.
 	models["spm_train_bpe_unused"] = filepath.Join(tmp, "bpe_unused.model")

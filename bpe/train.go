@@ -24,6 +24,8 @@ var nmtNFKC []byte
 
 // TrainConfig sets up Train.
 type TrainConfig struct {
+	// ModelType is BPE (the default when zero) or Unigram.
+	ModelType ModelType
 	// VocabSize is the number of pieces of the model, including </s>,
 	// <unk> and <pad>. Train may stop short when the text has no more
 	// pairs to merge.
@@ -47,25 +49,34 @@ const (
 // max_sentence_length does.
 const maxTrainSentenceBytes = 4192
 
-// Train learns a BPE SentencePiece model from sentences (one per element,
-// any mix of languages: a joint vocabulary). The result is deterministic
-// for the same input and config, and is an ordinary SentencePiece model
-// file (Model.Bytes) that Google's spm_encode loads. Its ids are laid out
-// for Marian-style models: </s>=0, <unk>=1, the learned pieces, <pad> last,
-// so MarianBlobs can use it for both sides with an identity vocab.json.
+// Train learns a SentencePiece model (BPE or unigram) from sentences (one per
+// element, any mix of languages: a joint vocabulary). The result is
+// deterministic for the same input and config, and is an ordinary
+// SentencePiece model file (Model.Bytes) that Google's spm_encode loads. Its
+// ids are laid out for Marian-style models: </s>=0, <unk>=1, the learned
+// pieces, <pad> last, so MarianBlobs can use it for both sides with an
+// identity vocab.json.
 //
-// The algorithm follows SentencePiece's BPE trainer: text is normalised
-// with nmt_nfkc, split into words at ▁, characters beyond the coverage
-// become unknown, and the most frequent adjacent pair is merged until the
-// vocabulary is full (ties: shorter piece, then byte order). A piece never
-// spans two Unicode scripts (digits and punctuation count as Common,
-// combining marks as the script before them) and ▁ only starts a piece.
+// Both algorithms follow SentencePiece's trainers. Text is normalised with
+// nmt_nfkc and split into words at ▁; characters beyond the coverage become
+// unknown. A piece never spans two Unicode scripts (digits and punctuation
+// count as Common, combining marks as the script before them), ▁ only
+// starts a piece, and pieces have at most MaxPieceLength characters.
+// BPE merges the most frequent adjacent pair until the vocabulary is full
+// (ties: shorter piece, then byte order). Unigram (train_unigram.go) starts
+// from frequent substrings and alternates EM with pruning.
 func Train(sentences []string, cfg TrainConfig) (*Model, error) {
 	if cfg.CharacterCoverage == 0 {
 		cfg.CharacterCoverage = 0.9995
 	}
 	if cfg.MaxPieceLength == 0 {
 		cfg.MaxPieceLength = 16
+	}
+	if cfg.ModelType == 0 {
+		cfg.ModelType = BPE
+	}
+	if cfg.ModelType != BPE && cfg.ModelType != Unigram {
+		return nil, fmt.Errorf("bpe: can train BPE (2) or unigram (1) models, not model type %d", cfg.ModelType)
 	}
 	if cfg.CharacterCoverage < 0 || cfg.CharacterCoverage > 1 {
 		return nil, fmt.Errorf("bpe: character coverage %g is outside (0, 1]", cfg.CharacterCoverage)
@@ -105,21 +116,29 @@ func Train(sentences []string, cfg TrainConfig) (*Model, error) {
 	if len(chars)+specials > cfg.VocabSize {
 		return nil, fmt.Errorf("bpe: vocabulary size %d is smaller than the %d characters to cover plus 3 specials; raise it or lower the character coverage", cfg.VocabSize, len(chars))
 	}
-	t := newBPETrainer(wordFreq, chars, cfg.MaxPieceLength)
-	merges := t.run(cfg.VocabSize - specials - len(chars))
+	known := make(map[rune]bool, len(chars))
+	for _, c := range chars {
+		known[c] = true
+	}
+	words, freq := trainingWords(wordFreq, known)
 
-	// Assemble the model: specials, merges (score -i), characters.
+	// Assemble the model: specials, learned pieces, <pad>.
 	mp := &modelProto{trainer: defaultTrainerSpec(), normalizer: spec}
 	mp.pieces = append(mp.pieces, VocabEntry{"</s>", 0, Control}, VocabEntry{"<unk>", 0, Unknown})
-	for _, p := range merges {
-		mp.pieces = append(mp.pieces, VocabEntry{p, -float32(len(mp.pieces) - 2), Normal})
-	}
-	for _, c := range chars {
-		mp.pieces = append(mp.pieces, VocabEntry{string(c), -float32(len(mp.pieces) - 2), Normal})
+	if cfg.ModelType == Unigram {
+		mp.pieces = append(mp.pieces, trainUnigram(words, freq, chars, charFreq, cfg.VocabSize-specials, cfg.MaxPieceLength)...)
+	} else {
+		// Merges (score -i), then the characters.
+		for _, p := range newBPETrainer(words, freq, chars, cfg.MaxPieceLength).run(cfg.VocabSize - specials - len(chars)) {
+			mp.pieces = append(mp.pieces, VocabEntry{p, -float32(len(mp.pieces) - 2), Normal})
+		}
+		for _, c := range chars {
+			mp.pieces = append(mp.pieces, VocabEntry{string(c), -float32(len(mp.pieces) - 2), Normal})
+		}
 	}
 	mp.pieces = append(mp.pieces, VocabEntry{"<pad>", 0, Control})
 	n := int32(len(mp.pieces))
-	mp.trainer = TrainerSpec{ModelType: BPE, VocabSize: n, CharacterCoverage: float32(cfg.CharacterCoverage),
+	mp.trainer = TrainerSpec{ModelType: cfg.ModelType, VocabSize: n, CharacterCoverage: float32(cfg.CharacterCoverage),
 		UnkID: TrainUnkID, BosID: -1, EosID: TrainEOSID, PadID: n - 1}
 	return Load(marshalModelProto(mp))
 }
@@ -242,36 +261,70 @@ type bpeTrainer struct {
 	maxLen   int
 }
 
-func newBPETrainer(wordFreq map[string]int64, chars []rune, maxLen int) *bpeTrainer {
-	t := &bpeTrainer{symbolID: map[string]int32{}, pairFreq: map[[2]int32]int64{}, pairAt: map[[2]int32][]int32{}, maxLen: maxLen}
-	known := map[rune]bool{}
-	for _, c := range chars {
-		known[c] = true
-		t.intern(string(c))
-	}
+// trainingWords splits the words at characters outside known (pieces never
+// contain them) and returns the parts in a fixed order with their
+// frequencies.
+func trainingWords(wordFreq map[string]int64, known map[rune]bool) ([]string, []int64) {
 	keys := make([]string, 0, len(wordFreq))
 	for w := range wordFreq {
 		keys = append(keys, w)
 	}
 	sort.Strings(keys)
+	var words []string
+	var freq []int64
 	for _, w := range keys {
-		// Unknown characters split a word: pieces never contain them.
-		var seq []int32
-		flush := func() {
-			if len(seq) > 0 {
-				t.words = append(t.words, seq)
-				t.freq = append(t.freq, wordFreq[w])
-			}
-			seq = nil
-		}
-		for _, r := range w {
+		start := 0
+		for i, r := range w {
 			if !known[r] {
-				flush()
-				continue
+				if i > start {
+					words, freq = append(words, w[start:i]), append(freq, wordFreq[w])
+				}
+				start = i + utf8.RuneLen(r)
 			}
+		}
+		if start < len(w) {
+			words, freq = append(words, w[start:]), append(freq, wordFreq[w])
+		}
+	}
+	return words, freq
+}
+
+// pieceScript returns the script of a candidate piece ("" when it has only
+// ▁ and combining marks) and its length in characters, or "mixed" when the
+// piece may not exist: ▁ after its start, or two scripts.
+func pieceScript(s string) (script string, chars int) {
+	for i, r := range s {
+		chars++
+		if r == '\u2581' {
+			if i > 0 {
+				script = "mixed"
+			}
+			continue
+		}
+		sc := scriptOf(r)
+		if sc == "Inherited" || script == "mixed" {
+			continue
+		}
+		if script != "" && script != sc {
+			script = "mixed"
+			continue
+		}
+		script = sc
+	}
+	return script, chars
+}
+
+func newBPETrainer(words []string, freq []int64, chars []rune, maxLen int) *bpeTrainer {
+	t := &bpeTrainer{symbolID: map[string]int32{}, pairFreq: map[[2]int32]int64{}, pairAt: map[[2]int32][]int32{}, maxLen: maxLen, freq: freq}
+	for _, c := range chars {
+		t.intern(string(c))
+	}
+	for _, w := range words {
+		seq := make([]int32, 0, len(w))
+		for _, r := range w {
 			seq = append(seq, t.symbolID[string(r)])
 		}
-		flush()
+		t.words = append(t.words, seq)
 	}
 	t.stamp = make([]int, len(t.words))
 	for i := range t.words {
@@ -290,25 +343,7 @@ func (t *bpeTrainer) intern(s string) int32 {
 	id := int32(len(t.symbols))
 	t.symbols = append(t.symbols, s)
 	t.symbolID[s] = id
-	script, n := "", 0
-	for i, r := range s {
-		n++
-		sc := scriptOf(r)
-		if r == '\u2581' && i > 0 {
-			script = "mixed" // ▁ inside a piece: never merge further
-			break
-		}
-		if sc == "Inherited" {
-			continue
-		}
-		if sc != "" {
-			if script != "" && script != sc {
-				script = "mixed"
-				break
-			}
-			script = sc
-		}
-	}
+	script, n := pieceScript(s)
 	t.script = append(t.script, script)
 	t.length = append(t.length, n)
 	return id

@@ -31,22 +31,33 @@ func trainSample() []string {
 // size, Marian id layout, valid pieces, and a model that encodes its own
 // training text without <unk> (except characters beyond the coverage).
 func TestTrain(t *testing.T) {
+	t.Run("bpe", func(t *testing.T) { testTrain(t, BPE) })
+	t.Run("unigram", func(t *testing.T) { testTrain(t, Unigram) })
+}
+
+func testTrain(t *testing.T, typ ModelType) {
 	text := trainSample()
-	m, err := Train(text, TrainConfig{VocabSize: 200})
+	// The sample supports about 130 unigram pieces (EM drops rarer ones).
+	size := 200
+	if typ == Unigram {
+		size = 100
+	}
+	m, err := Train(text, TrainConfig{VocabSize: size, ModelType: typ})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := Train(text, TrainConfig{VocabSize: 200})
+	again, err := Train(text, TrainConfig{VocabSize: size, ModelType: typ})
 	if err != nil || !bytes.Equal(m.Bytes(), again.Bytes()) {
 		t.Fatalf("Train is not deterministic (%v)", err)
 	}
-	if m.Len() != 200 || m.Type() != BPE {
-		t.Fatalf("%d pieces of type %d, want 200 BPE", m.Len(), m.Type())
+	if m.Len() != size || m.Type() != typ {
+		t.Fatalf("%d pieces of type %d, want %d of type %d", m.Len(), m.Type(), size, typ)
 	}
-	if m.IDToPiece(0) != "</s>" || m.IDToPiece(1) != "<unk>" || m.IDToPiece(199) != "<pad>" || m.UnkID() != 1 {
-		t.Fatalf("special pieces %q %q %q", m.IDToPiece(0), m.IDToPiece(1), m.IDToPiece(199))
+	pad := int32(size - 1)
+	if m.IDToPiece(0) != "</s>" || m.IDToPiece(1) != "<unk>" || m.IDToPiece(pad) != "<pad>" || m.UnkID() != 1 {
+		t.Fatalf("special pieces %q %q %q", m.IDToPiece(0), m.IDToPiece(1), m.IDToPiece(pad))
 	}
-	for id := int32(2); id < 199; id++ {
+	for id := int32(2); id < pad; id++ {
 		p := m.IDToPiece(id)
 		if i := strings.Index(p, spaceSymbol); i > 0 || len([]rune(p)) > 16 {
 			t.Errorf("piece %q breaks the piece rules", p)
@@ -71,7 +82,7 @@ func TestTrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mt.EOSID() != 0 || mt.UnkID() != 1 || mt.PadID() != 199 {
+	if mt.EOSID() != 0 || mt.UnkID() != 1 || mt.PadID() != pad {
 		t.Errorf("Marian ids %d %d %d", mt.EOSID(), mt.UnkID(), mt.PadID())
 	}
 	for _, s := range text[:20] {
@@ -83,12 +94,12 @@ func TestTrain(t *testing.T) {
 			t.Errorf("DecodeTarget(EncodeSource(%q)) = %q", s, got)
 		}
 	}
-	for _, c := range []TrainConfig{{VocabSize: 3}, {VocabSize: 10}, {VocabSize: 100, CharacterCoverage: 2}} {
+	for _, c := range []TrainConfig{{VocabSize: 3}, {VocabSize: 10}, {VocabSize: 100, CharacterCoverage: 2}, {VocabSize: 100, ModelType: Word}} {
 		if _, err := Train(text, c); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
 	}
-	if _, err := Train([]string{"", "\xff"}, TrainConfig{VocabSize: 100}); err == nil {
+	if _, err := Train([]string{"", "\xff"}, TrainConfig{VocabSize: 100, ModelType: typ}); err == nil {
 		t.Error("no error for no text")
 	}
 }
