@@ -2,7 +2,7 @@
 // SentencePiece model files (unigram and BPE), splits text into pieces and
 // ids exactly as SentencePiece 0.1.97 does, turns ids and pieces back into
 // text, maps pieces to model ids through a MarianMT vocabulary (Marian), and
-// trains vocabularies for our own models (Train).
+// trains BPE or unigram vocabularies for our own models (Train).
 //
 // # Why our own implementation
 //
