@@ -145,9 +145,6 @@ func newModel(mp *modelProto) (*Model, error) {
 		}
 		m.trie = newPieceTrie(keys, ids)
 	}
-	if !m.trainer.hasUnkSurface {
-		m.trainer.UnkSurface = " \u2047 "
-	}
 	return m, nil
 }
 
