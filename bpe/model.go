@@ -67,7 +67,7 @@ func newModel(mp *modelProto) (*Model, error) {
 	if m.kind != Unigram && m.kind != BPE {
 		return nil, fmt.Errorf("model type %d is not supported (only unigram=1 and bpe=2)", m.kind)
 	}
-	if len(m.pieces) == 0 || len(m.pieces) > math.MaxInt32 {
+	if len(m.pieces) == 0 {
 		return nil, errors.New("the model has no pieces")
 	}
 	var userKeys []string
