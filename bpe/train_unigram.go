@@ -357,6 +357,9 @@ func trainUnigram(words []string, freq []int64, chars []rune, charFreq map[rune]
 		score[p] = m.scores[i]
 	}
 	lowest := m.unk + unkPenalty
+	if len(m.pieces) == 0 {
+		lowest = 0 // EM dropped everything (a tiny corpus): keep scores finite
+	}
 	var out []VocabEntry
 	have := map[string]bool{}
 	penalty := 0.0
