@@ -226,3 +226,27 @@ func FuzzCharsmap(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTrain trains on arbitrary text: Train must return a model or an
+// error, and a model must encode its training lines into valid pieces.
+func FuzzTrain(f *testing.F) {
+	f.Add("Der Hund spielt.\nThe dog plays.\n𝕏 ☃ ☃ 1.000", false, uint8(30))
+	f.Add("ab ab ab\n\xff\n  \n", true, uint8(12))
+	f.Fuzz(func(t *testing.T, text string, unigram bool, size uint8) {
+		cfg := TrainConfig{VocabSize: int(size), ModelType: BPE}
+		if unigram {
+			cfg.ModelType = Unigram
+		}
+		lines := strings.Split(text, "\n")
+		m, err := Train(lines, cfg)
+		if err != nil {
+			return
+		}
+		if m.Len() > int(size) {
+			t.Fatalf("%d pieces for vocabulary size %d", m.Len(), size)
+		}
+		for _, l := range lines {
+			checkEncode(t, m, l)
+		}
+	})
+}
