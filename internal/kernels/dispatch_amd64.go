@@ -21,7 +21,8 @@ var avx2 = &impl{
 	expSub:     expSubAVX2Go,
 }
 
-// avx512 uses the 14×32 AVX-512F micro-kernel and AVX2 vector kernels.
+// avx512 uses the 14×32 AVX-512F micro-kernel, AVX-512 matrix-vector and
+// exp kernels, and the AVX2 versions of the other vector kernels.
 var avx512 = &impl{
 	name: "avx512",
 	mr:   14, nr: 32, mc: 112, kc: 256, nc: 2048,
@@ -35,7 +36,7 @@ var avx512 = &impl{
 	scale:      scaleAVX2Go,
 	sum:        sumAVX2Go,
 	max:        maxAVX2Go,
-	expSub:     expSubAVX2Go,
+	expSub:     expSubAVX512Go,
 }
 
 // available lists the implementations this CPU can run, best last.
@@ -263,4 +264,16 @@ func dotX4Blocks(k int, x []float32, ldx int, w []float32, ldw, n int, out []flo
 		}
 	}
 	putBuf(buf)
+}
+
+//go:noescape
+func expSubAVX512(x *float32, n int, m float32) float32
+
+func expSubAVX512Go(x []float32, m float32) float32 {
+	n := len(x) &^ 15
+	var s float32
+	if n > 0 {
+		s = expSubAVX512(&x[0], n, m)
+	}
+	return s + expSubAVX2Go(x[n:], m)
 }

@@ -511,3 +511,51 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func expSubAVX512(x *float32, n int, m float32) float32
+// is expSubAVX2 on 16 lanes (n a multiple of 16), with the constants
+// broadcast from the same table.
+TEXT ·expSubAVX512(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS m+16(FP), Z15
+	VPXORD       Z5, Z5, Z5
+	XORQ         AX, AX
+
+loop16:
+	CMPQ              AX, CX
+	JGE               done
+	VMOVUPS           (SI)(AX*4), Z0
+	VSUBPS            Z15, Z0, Z0
+	VCMPPS.BCST       $13, LO, Z0, K1 // K1 = x >= LO: lanes that are not 0
+	VMINPS.BCST       HI, Z0, Z0
+	VMULPS.BCST       LOG2E, Z0, Z2
+	VADDPS.BCST       HALF, Z2, Z2
+	VRNDSCALEPS       $1, Z2, Z2      // n = floor(x·log2e + 1/2)
+	VFNMADD231PS.BCST LN2HI, Z2, Z0
+	VFNMADD231PS.BCST LN2LO, Z2, Z0   // r = x - n·ln2
+	VBROADCASTSS      P0, Z3
+	VFMADD213PS.BCST  P1, Z0, Z3
+	VFMADD213PS.BCST  P2, Z0, Z3
+	VFMADD213PS.BCST  P3, Z0, Z3
+	VFMADD213PS.BCST  P4, Z0, Z3
+	VFMADD213PS.BCST  P5, Z0, Z3
+	VMULPS            Z0, Z0, Z4
+	VFMADD213PS       Z0, Z4, Z3      // p·r² + r
+	VADDPS.BCST       ONE, Z3, Z3
+	VCVTPS2DQ         Z2, Z2
+	VPADDD.BCST       BIAS, Z2, Z2
+	VPSLLD            $23, Z2, Z2     // 2^n
+	VMULPS.Z          Z2, Z3, K1, Z3
+	VMOVUPS           Z3, (SI)(AX*4)
+	VADDPS            Z3, Z5, Z5
+	ADDQ              $16, AX
+	JMP               loop16
+
+done:
+	VEXTRACTF64X4 $1, Z5, Y6
+	VADDPS        Y6, Y5, Y0
+	HSUM
+	VMOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
