@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/deen-mt/deen/bpe"
@@ -83,7 +84,7 @@ func DefaultOptions() Options {
 	return Options{
 		Vocab: 8000, DModel: 256, EncoderLayers: 6, DecoderLayers: 2, Heads: 4, FFN: 1024,
 		Activation: "relu", MaxLen: 100,
-		BatchTokens: 6000, LR: 1e-3, Warmup: 1000, Beta1: 0.9, Beta2: 0.98, AdamEps: 1e-9,
+		BatchTokens: 6000, LR: 7e-4, Warmup: 1000, Beta1: 0.9, Beta2: 0.98, AdamEps: 1e-9,
 		WeightDecay: 0.0001, Clip: 1, Dropout: 0.1, Smoothing: 0.1, Seed: 1,
 		Hours: 5.5, CheckpointMinutes: 10, LogEvery: 50, DevEvery: 2000, DevSentences: 500, DevK: 50,
 		DType: "f16",
@@ -139,8 +140,8 @@ func (o Options) Validate() error {
 type Evaluator func(ctx context.Context, m *modelfile.Model, src, ref []string) (line string, bleu float64, err error)
 
 // Run is one training run: data from the line-aligned files srcPath and
-// tgtPath, everything written to outDir (tokenizer files, checkpoint,
-// final model file ModelName). When outDir holds a checkpoint the run
+// tgtPath, everything written to outDir (the dev split as dev.de/dev.en,
+// tokenizer files, checkpoint, final model file ModelName). When outDir holds a checkpoint the run
 // resumes from it (the options stored in it win over opts, except the
 // budgets Hours and MaxSteps). Progress goes to log; eval may be nil.
 // Cancelling ctx checkpoints and returns ctx's error.
@@ -174,6 +175,9 @@ func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log
 	}
 	fmt.Fprintf(log, "data: %d pairs, %d train, %d dev (hash mod %d), %d dropped as overlapping dev\n",
 		len(pairs), len(trainPairs), len(devPairs), opts.DevK, len(pairs)-len(trainPairs)-len(devPairs))
+	if err := writeDev(outDir, devPairs); err != nil {
+		return err
+	}
 	tok, blobs, err := loadOrTrainTokenizer(outDir, trainPairs, opts.Vocab, log)
 	if err != nil {
 		return err
@@ -241,6 +245,20 @@ func loadOrTrainTokenizer(outDir string, pairs []Pair, vocab int, log io.Writer)
 		return nil, nil, fmt.Errorf("tokenizer files in %s: %w (delete them to retrain)", outDir, err)
 	}
 	return tok, blobs, nil
+}
+
+// writeDev writes the dev pairs to outDir/dev.de and dev.en (for
+// translate eval).
+func writeDev(outDir string, dev []Pair) error {
+	var de, en strings.Builder
+	for _, p := range dev {
+		de.WriteString(p.De + "\n")
+		en.WriteString(p.En + "\n")
+	}
+	if err := writeFileAtomic(filepath.Join(outDir, "dev.de"), []byte(de.String())); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(outDir, "dev.en"), []byte(en.String()))
 }
 
 // writeFileAtomic writes data to path through a synced temporary file.
