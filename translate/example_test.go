@@ -2,8 +2,11 @@ package translate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"os"
+	"strings"
 
 	"github.com/deen-mt/deen/marian"
 	"github.com/deen-mt/deen/translate"
@@ -11,7 +14,8 @@ import (
 
 // The examples use tiny-marian-A, a checkpoint with random weights from the
 // test oracle: its "translations" are nonsense, but they are exactly what
-// Hugging Face transformers computes for it (testdata/oracle/refs_A.json).
+// Hugging Face transformers computes for it (testdata/oracle/refs_A.json,
+// whose beam4_lp1.0 texts the outputs below are).
 
 func Example() {
 	m, err := marian.Load("../testdata/oracle/tiny-marian-A") // or translate.Load("model.deen")
@@ -48,4 +52,73 @@ func ExampleTranslator_TranslateIDs() {
 	}
 	fmt.Printf("ids %v score %.3f, %d hypotheses\n", res[0].IDs, res[0].Score, len(res[0].NBest))
 	// Output: ids [0] score -0.838, 4 hypotheses
+}
+
+func ExampleSplitSentences() {
+	for _, s := range translate.SplitSentences("Am 3. Mai kommt z. B. Dr. Müller. Er bringt 2.5 kg Äpfel mit! „Wirklich?“ Ja.") {
+		fmt.Println(s)
+	}
+	// Output:
+	// Am 3. Mai kommt z. B. Dr. Müller.
+	// Er bringt 2.5 kg Äpfel mit!
+	// „Wirklich?“
+	// Ja.
+}
+
+func ExampleTranslator_TranslateStream() {
+	m, err := marian.Load("../testdata/oracle/tiny-marian-A")
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The reference settings of refs_A.json: 4 beams, 32 new tokens, no guard.
+	tr, err := translate.New(m, translate.WithMaxNewTokens(32), translate.WithLengthGuard(0, 0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	in := strings.NewReader("Kannst du mir bitte das Salz geben? Die Katze schläft auf dem warmen Sofa.\n\nWir treffen uns um halb acht vor dem Kino.\n")
+	// One output line per input line, written as each batch of lines is done.
+	if err := tr.TranslateStream(context.Background(), in, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte Vorstellung Segel walking Jo lock walking Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung
+	//
+	// soundly sound sound sound sound sound characters characters characters characters characters sound characters sound characters sound sound sound sound sound sound sound sound sound sound sound sound sound sound sound
+}
+
+func ExampleTranslator_TranslateBatch() {
+	m, err := marian.Load("../testdata/oracle/tiny-marian-A")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tr, err := translate.New(m, translate.WithMaxNewTokens(32), translate.WithLengthGuard(0, 0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Decoded together, returned in input order.
+	out, err := tr.TranslateBatch(context.Background(), []string{"Kannst du mir bitte das Salz geben?", "Die Katze schläft auf dem warmen Sofa."})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range out {
+		fmt.Println(s)
+	}
+	// Output:
+	// rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte
+	// Vorstellung Segel walking Jo lock walking Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung
+}
+
+func ExampleDefault() {
+	tr, err := translate.Default(translate.WithBeamSize(4))
+	if errors.Is(err, translate.ErrNoDefaultModel) {
+		log.Fatal("this build has no embedded model; use translate.Load(path)")
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	en, err := tr.Translate(context.Background(), "Der Hund spielt im Garten.")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(en)
 }

@@ -5,6 +5,13 @@
 //	tr, err := translate.Load("opus-mt-de-en.deen")
 //	en, err := tr.Translate(ctx, "Der Hund spielt im Garten.")
 //
+// Load a model from a file (Load), a reader (LoadReader) or the default
+// model embedded in the build (Default); translate one text (Translate), a
+// slice in input order (TranslateBatch), or a stream line by line in
+// constant memory (TranslateStream). Every call takes a context and stops
+// within one decoder step when it is cancelled. Errors wrap the sentinel
+// values below (errors.Is) and never panic on user input.
+//
 // A Translator is safe for concurrent use. The layers below (encoder,
 // crossattn, decoder) know nothing of search: the translator owns batching
 // and the search, and drives the decoder one step at a time.
@@ -17,7 +24,6 @@ import (
 	"io"
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/deen-mt/deen/bpe"
 	"github.com/deen-mt/deen/decoder"
@@ -227,8 +233,12 @@ func (t *Translator) checkOptions(o SearchOptions) error {
 	return nil
 }
 
-// Translate translates one German sentence with the default options.
-// Empty (or all-space) text translates to "".
+// Translate translates German text with the default options: each line is
+// split into sentences (SplitSentences), translated, and rejoined with the
+// whitespace found between them, so the output has one line per input line,
+// empty lines and leading and trailing whitespace kept. Sentences longer
+// than the model's positions are split at spaces (commas first) rather
+// than truncated. Invalid UTF-8 is replaced by U+FFFD.
 func (t *Translator) Translate(ctx context.Context, text string) (string, error) {
 	out, err := t.TranslateBatch(ctx, []string{text})
 	if err != nil {
@@ -237,35 +247,11 @@ func (t *Translator) Translate(ctx context.Context, text string) (string, error)
 	return out[0], nil
 }
 
-// TranslateBatch translates sentences with the default options; the
-// results are in input order and equal translating each alone.
+// TranslateBatch translates texts as Translate does, all their sentences
+// decoded together in length-sorted batches; the results are in input order
+// and equal translating each text alone.
 func (t *Translator) TranslateBatch(ctx context.Context, texts []string) ([]string, error) {
-	if t.tok == nil {
-		return nil, fmt.Errorf("translate: %w (the model file holds no %s/%s/%s; use TranslateIDs or a model file with a tokenizer)",
-			ErrNoTokenizer, modelfile.BlobSourceSPM, modelfile.BlobTargetSPM, modelfile.BlobVocab)
-	}
-	out := make([]string, len(texts))
-	var src [][]int32
-	var at []int // src[i] translates texts[at[i]]
-	for i, text := range texts {
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		ids, err := t.tok.EncodeSource(text)
-		if err != nil {
-			return nil, fmt.Errorf("translate: sentence %d: %w", i+1, err)
-		}
-		src = append(src, ids)
-		at = append(at, i)
-	}
-	res, err := t.TranslateIDs(ctx, src, t.opts)
-	if err != nil {
-		return nil, err
-	}
-	for i, r := range res {
-		out[at[i]] = t.tok.DecodeTarget(r.IDs)
-	}
-	return out, nil
+	return t.translateTexts(ctx, texts)
 }
 
 // Decode turns target ids into text (Hugging Face's current Marian decoding).

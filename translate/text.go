@@ -1,0 +1,258 @@
+package translate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/deen-mt/deen/internal/defaultmodel"
+	"github.com/deen-mt/deen/internal/lines"
+	"github.com/deen-mt/deen/internal/modelfile"
+)
+
+// ErrNoDefaultModel reports a build without an embedded default model
+// (Default); load a model file with Load or LoadReader instead.
+var ErrNoDefaultModel = defaultmodel.ErrNone
+
+// Default loads the model embedded in this build (internal/defaultmodel).
+// Without one it returns an error wrapping ErrNoDefaultModel.
+func Default(opts ...Option) (*Translator, error) {
+	r, err := defaultmodel.Open()
+	if errors.Is(err, defaultmodel.ErrNone) {
+		return nil, fmt.Errorf("translate: %w; pass --model FILE or see README (translate.Load loads a model file)", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("translate: default model: %w", err)
+	}
+	defer r.Close()
+	m, err := modelfile.Read(r)
+	if err != nil {
+		return nil, fmt.Errorf("translate: default model: %w", err)
+	}
+	return New(m, opts...)
+}
+
+// LineError reports the input that could not be translated: the line
+// number in TranslateStream, the text's number in TranslateBatch (both
+// counted from 1). Err says why; errors.Is(err, ErrInvalidInput) holds for
+// text the model cannot read.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+// Error says which line failed and why.
+func (e *LineError) Error() string { return fmt.Sprintf("translate: line %d: %v", e.Line, e.Err) }
+
+// Unwrap returns the cause.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// layout is a text cut into sentences: the output is lits[0], sentence 0's
+// translation, lits[1], …, lits[n]. The literals hold everything that is
+// not translated: line ends, empty lines, whitespace around sentences.
+type layout struct {
+	lits      []string
+	sentences []string
+}
+
+// cut splits text into lines and each line into sentences.
+func cut(text string) layout {
+	var l layout
+	lit := strings.Builder{}
+	for line := range strings.SplitAfterSeq(text, "\n") {
+		pos := 0
+		for _, sp := range sentenceSpans(line) {
+			lit.WriteString(line[pos:sp[0]])
+			l.lits = append(l.lits, lit.String())
+			lit.Reset()
+			l.sentences = append(l.sentences, line[sp[0]:sp[1]])
+			pos = sp[1]
+		}
+		lit.WriteString(line[pos:])
+	}
+	l.lits = append(l.lits, lit.String())
+	return l
+}
+
+// translateTexts translates texts: every sentence of every text (split
+// further where it exceeds the model's positions) goes into one
+// TranslateIDs call, and the translations are put back in the layouts.
+func (t *Translator) translateTexts(ctx context.Context, texts []string) ([]string, error) {
+	if t.tok == nil {
+		return nil, fmt.Errorf("translate: %w (the model file holds no %s/%s/%s; use TranslateIDs or a model file with a tokenizer)",
+			ErrNoTokenizer, modelfile.BlobSourceSPM, modelfile.BlobTargetSPM, modelfile.BlobVocab)
+	}
+	layouts := make([]layout, len(texts))
+	var src [][]int32
+	var pieces [][]int // pieces[s] = indices in src of sentence s (over all texts)
+	for i, text := range texts {
+		layouts[i] = cut(strings.ToValidUTF8(text, "\uFFFD"))
+		for _, sent := range layouts[i].sentences {
+			first := len(src)
+			var err error
+			if src, err = t.encodeFit(sent, src); err != nil {
+				return nil, &LineError{Line: i + 1, Err: err}
+			}
+			idx := make([]int, 0, len(src)-first)
+			for j := first; j < len(src); j++ {
+				idx = append(idx, j)
+			}
+			pieces = append(pieces, idx)
+		}
+	}
+	res, err := t.TranslateIDs(ctx, src, t.opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(texts))
+	s := 0
+	for i, l := range layouts {
+		var b strings.Builder
+		b.WriteString(l.lits[0])
+		for k := range l.sentences {
+			for j, p := range pieces[s] {
+				if j > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(t.tok.DecodeTarget(res[p].IDs))
+			}
+			s++
+			b.WriteString(l.lits[k+1])
+		}
+		out[i] = b.String()
+	}
+	return out, nil
+}
+
+// encodeFit appends the source ids of sentence to src, cut into pieces
+// that fit the encoder's positions (end token included).
+func (t *Translator) encodeFit(sentence string, src [][]int32) ([][]int32, error) {
+	ids, err := t.tok.EncodeSource(sentence)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) <= t.enc.MaxLen() {
+		return append(src, ids), nil
+	}
+	a, b := splitLong(sentence)
+	if a == "" || b == "" {
+		return nil, fmt.Errorf("%q encodes to %d ids: %w (the model reads at most %d)", sentence, len(ids), ErrInvalidInput, t.enc.MaxLen())
+	}
+	if src, err = t.encodeFit(a, src); err != nil {
+		return nil, err
+	}
+	return t.encodeFit(b, src)
+}
+
+// splitLong cuts a too-long sentence in two near its middle: after a
+// comma, semicolon, colon or dash in the middle half if there is one, else
+// at the space nearest the middle, else (no spaces) between two runes.
+func splitLong(s string) (string, string) {
+	mid := len(s) / 2
+	best, bestPunct := -1, false
+	for i, r := range s {
+		if !unicode.IsSpace(r) || i == 0 {
+			continue
+		}
+		prev, _ := utf8.DecodeLastRuneInString(s[:i])
+		punct := strings.ContainsRune(",;:–—", prev) && i > len(s)/4 && i < 3*len(s)/4
+		closer := best < 0 || abs(i-mid) < abs(best-mid)
+		if (punct && !bestPunct) || (punct == bestPunct && closer) {
+			best, bestPunct = i, punct
+		}
+	}
+	if best < 0 {
+		for best = mid; best > 0 && !utf8.RuneStart(s[best]); best-- {
+		}
+	}
+	return strings.TrimSpace(s[:best]), strings.TrimSpace(s[best:])
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// streamLines is the most lines a stream translates together.
+const streamLines = 64
+
+// StreamOption changes how TranslateStream reports its progress.
+type StreamOption func(*streamConfig)
+
+type streamConfig struct {
+	onBatch func(lines int) error
+}
+
+// OnBatch makes TranslateStream call f after each batch of lines is
+// written to w, with the number of input lines translated and written so
+// far. An error from f stops the stream and is returned.
+func OnBatch(f func(lines int) error) StreamOption {
+	return func(c *streamConfig) { c.onBatch = f }
+}
+
+// TranslateStream reads German text from r line by line and writes the
+// translation to w: one output line per input line with its line ending as
+// found (LF, CRLF, none on a last line without one) and a UTF-8 byte-order
+// mark kept. Lines that are already buffered are translated together (up
+// to 64), and each batch is written with one Write as soon as it is done,
+// so memory stays constant on input of any length (of bounded line length)
+// and a person typing gets each line back at once. A line that cannot be
+// translated gives a *LineError with its line number.
+func (t *Translator) TranslateStream(ctx context.Context, r io.Reader, w io.Writer, opts ...StreamOption) error {
+	var cfg streamConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	lr := lines.NewReader(r)
+	var buf strings.Builder
+	texts := make([]string, 0, streamLines)
+	done := 0
+	for {
+		batch, rerr := lr.Next(streamLines)
+		if len(batch) > 0 {
+			texts, buf = texts[:0], strings.Builder{}
+			bom := done == 0 && strings.HasPrefix(batch[0].Text, "\uFEFF")
+			for i, l := range batch {
+				if i == 0 && bom {
+					l.Text = l.Text[len("\uFEFF"):]
+				}
+				texts = append(texts, l.Text)
+			}
+			out, err := t.translateTexts(ctx, texts)
+			if le := (*LineError)(nil); errors.As(err, &le) {
+				return &LineError{Line: done + le.Line, Err: le.Err}
+			}
+			if err != nil {
+				return err
+			}
+			if bom {
+				buf.WriteString("\uFEFF")
+			}
+			for i, l := range batch {
+				buf.WriteString(out[i])
+				buf.WriteString(l.EOL)
+			}
+			if _, err := io.WriteString(w, buf.String()); err != nil {
+				return err
+			}
+			done += len(batch)
+			if cfg.onBatch != nil {
+				if err := cfg.onBatch(done); err != nil {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("translate: reading line %d: %w", done+1, rerr)
+		}
+	}
+}
