@@ -151,6 +151,12 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeCheckpoint(data, path)
+}
+
+// decodeCheckpoint parses a checkpoint file's bytes; path names it in
+// errors.
+func decodeCheckpoint(data []byte, path string) (*Checkpoint, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("checkpoint %s: %s; delete it to start the run afresh", path, fmt.Sprintf(format, args...))
 	}
@@ -184,7 +190,9 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 			}
 			k *= d
 		}
-		n += k
+		if n += k; n > 1<<34 {
+			return nil, bad("tensors claim more than 2^34 values")
+		}
 	}
 	raw := body[16+hl:]
 	if len(raw) != 3*4*n {

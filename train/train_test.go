@@ -3,7 +3,9 @@ package train
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -114,4 +116,30 @@ func TestCheckpointRejectsDamage(t *testing.T) {
 			t.Errorf("%s checkpoint accepted", name)
 		}
 	}
+}
+
+// FuzzDecodeCheckpoint checks that no input makes the checkpoint reader
+// panic or allocate beyond what the input holds.
+func FuzzDecodeCheckpoint(f *testing.F) {
+	cfg := tinyConfig("relu")
+	m, err := NewModel(cfg, 1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	ck := &Checkpoint{Config: cfg, Options: DefaultOptions(), Params: m.Params, Adam: NewAdamW(len(m.Params.W), .9, .98, 1e-9, 0)}
+	if err := encodeCheckpoint(&buf, ck); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:100])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) >= 20 { // fix the checksum so mutations reach the parser
+			binary.LittleEndian.PutUint32(data[len(data)-4:], crc32.ChecksumIEEE(data[:len(data)-4]))
+		}
+		ck, err := decodeCheckpoint(data, "fuzz")
+		if err == nil {
+			bindModel(ck.Config, ck.Params) // must not panic either
+		}
+	})
 }
