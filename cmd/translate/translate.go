@@ -1,16 +1,21 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 
+	"github.com/deen-mt/deen/internal/defaultmodel"
+	"github.com/deen-mt/deen/internal/lines"
 	"github.com/deen-mt/deen/translate"
 )
 
@@ -18,8 +23,7 @@ func init() {
 	register("translate", "translate German text to English (the default verb)", runTranslate)
 }
 
-// errNoDefaultModel is what translating without --model says until a
-// default model is embedded.
+// errNoDefaultModel is what verbs that need a model file say without --model.
 const errNoDefaultModel = "no default model is embedded yet; pass --model FILE (see README: convert an opus-mt checkpoint)"
 
 // jsonResult is one line of --json output.
@@ -37,6 +41,134 @@ type jsonHypot struct {
 	Score float32 `json:"score"`
 }
 
+// modelFlags are the flags that choose and tune the model, shared by the
+// verbs that translate.
+type modelFlags struct {
+	fs                  *flag.FlagSet
+	model               *string
+	beam, maxLen, extra *int
+	noRepeat, threads   *int
+	batch               *int
+	lp, ratio           *float64
+}
+
+// addModelFlags defines the model flags on fs.
+func addModelFlags(fs *flag.FlagSet) *modelFlags {
+	return &modelFlags{
+		fs:       fs,
+		model:    fs.String("model", "", "model `file` (default: the model embedded in this build)"),
+		beam:     fs.Int("beam", 0, "beam size, 1 = greedy (default: the model's)"),
+		lp:       fs.Float64("length-penalty", 0, "length penalty exponent of beam scores (default: the model's)"),
+		maxLen:   fs.Int("max-len", 0, "most target tokens generated, end token included, as HF max_new_tokens (default: the model's); turns the guard off unless --max-len-ratio is given"),
+		ratio:    fs.Float64("max-len-ratio", 2, "runaway guard: at most ceil(R·source ids)+extra tokens (source ids include the end token); 0 turns the guard off"),
+		extra:    fs.Int("max-len-extra", 10, "runaway guard: the extra of --max-len-ratio"),
+		noRepeat: fs.Int("no-repeat-ngram", 0, "forbid repeating n-grams of this size (0 = off)"),
+		threads:  fs.Int("threads", 0, "cores for the matrix kernels (default: all)"),
+		batch:    fs.Int("batch-size", 16, "sentences decoded together"),
+	}
+}
+
+// options turns the parsed flags into translator options.
+func (m *modelFlags) options() []translate.Option {
+	set := map[string]bool{}
+	m.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	ratio := *m.ratio
+	if set["max-len"] && !set["max-len-ratio"] {
+		ratio = 0 // an explicit --max-len is the limit (HF max_new_tokens), not the guard
+	}
+	opts := []translate.Option{translate.WithLengthGuard(float32(ratio), *m.extra), translate.WithBatchSize(*m.batch), translate.WithNoRepeatNGram(*m.noRepeat)}
+	if set["beam"] {
+		opts = append(opts, translate.WithBeamSize(*m.beam))
+	}
+	if set["length-penalty"] {
+		opts = append(opts, translate.WithLengthPenalty(float32(*m.lp)))
+	}
+	if set["max-len"] {
+		opts = append(opts, translate.WithMaxNewTokens(*m.maxLen))
+	}
+	if set["threads"] {
+		opts = append(opts, translate.WithThreads(*m.threads))
+	}
+	return opts
+}
+
+// load loads --model, or the embedded default model without it. The exit
+// code is exitUsage for bad option values, exitFailure otherwise.
+func (m *modelFlags) load() (*translate.Translator, int, error) {
+	var tr *translate.Translator
+	var err error
+	if *m.model == "" {
+		tr, err = translate.Default(m.options()...)
+	} else {
+		tr, err = translate.Load(*m.model, m.options()...)
+	}
+	switch {
+	case errors.Is(err, translate.ErrInvalidOption):
+		return nil, exitUsage, err
+	case err != nil:
+		return nil, exitFailure, err
+	}
+	return tr, exitOK, nil
+}
+
+// describe names the model and the search settings, for checkpoints: a
+// partial output is only continued with the same model and settings.
+func (m *modelFlags) describe() string {
+	model := "embedded"
+	if *m.model != "" {
+		model = *m.model
+		if st, err := os.Stat(*m.model); err == nil {
+			model = fmt.Sprintf("%s size %d mtime %d", *m.model, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	var flags []string
+	m.fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram":
+			flags = append(flags, f.Name+"="+f.Value.String())
+		}
+	})
+	return model + "; " + strings.Join(flags, " ")
+}
+
+// interruptible returns a context cancelled by Ctrl-C or SIGTERM.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// version describes this build: module version, VCS revision, default model.
+func version() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " " + s.Value[:12]
+			}
+			if s.Key == "vcs.modified" && s.Value == "true" {
+				v += "+dirty"
+			}
+		}
+	}
+	model := "none embedded (pass --model FILE)"
+	if n, err := defaultmodel.Size(); err == nil {
+		model = fmt.Sprintf("embedded, %d bytes", n)
+	}
+	return fmt.Sprintf("translate (deen) %s; default model: %s", v, model)
+}
+
+// translateExamples is the end of --help.
+const translateExamples = `examples:
+  translate "Der Hund spielt im Garten."            translate the arguments
+  translate < brief.de > brief.en                    translate a file line by line
+  translate                                          type lines, get each translated at once
+  translate --json --beam 5 < in.de > out.jsonl      one JSON object per line: text, ids, score
+  translate files --out en/ docs/                    translate a folder tree (see: translate files --help)
+  translate --model opus-mt-de-en.deen "Guten Tag!"  use a model file (see: translate convert --help)
+exit codes: 0 success, 1 runtime failure, 2 usage error`
+
 // runTranslate is the default verb: translate the arguments, or stdin line
 // by line.
 func runTranslate(e *env, args []string) int {
@@ -46,27 +178,23 @@ func runTranslate(e *env, args []string) int {
 		usage(e.stderr)
 		fmt.Fprintln(e.stderr, "flags of translate (TEXT is the arguments joined by spaces):")
 		fs.PrintDefaults()
+		fmt.Fprintln(e.stderr, translateExamples)
 	}
-	model := fs.String("model", "", "model `file` (default: the embedded model)")
-	jsonOut := fs.Bool("json", false, "read all of stdin, write one JSON object per input line: text, ids (without the start token, with the end token), score")
+	mf := addModelFlags(fs)
+	jsonOut := fs.Bool("json", false, "write one JSON object per input line as soon as it is done: text, ids (without the start token, with the end token), score; each line is one sentence")
 	srcIDs := fs.Bool("src-ids", false, "read lines of space-separated source ids (end token included) instead of text")
 	nbest := fs.Bool("nbest", false, "with --json, add the n-best list of beam search")
-	beam := fs.Int("beam", 0, "beam size, 1 = greedy (default: the model's)")
-	lp := fs.Float64("length-penalty", 0, "length penalty exponent of beam scores (default: the model's)")
-	maxLen := fs.Int("max-len", 0, "most target tokens generated, end token included, as HF max_new_tokens (default: the model's); turns the guard off unless --max-len-ratio is given")
-	ratio := fs.Float64("max-len-ratio", 2, "runaway guard: at most ceil(R·source ids)+extra tokens (source ids include the end token); 0 turns the guard off")
-	extra := fs.Int("max-len-extra", 10, "runaway guard: the extra of --max-len-ratio")
-	noRepeat := fs.Int("no-repeat-ngram", 0, "forbid repeating n-grams of this size (0 = off)")
-	threads := fs.Int("threads", 0, "cores for the matrix kernels (default: all)")
-	batch := fs.Int("batch-size", 16, "sentences decoded together")
+	showVersion := fs.Bool("version", false, "print the version and the embedded model, and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *showVersion {
+		fmt.Fprintln(e.stdout, version())
+		return exitOK
+	}
 	if *srcIDs && fs.NArg() > 0 {
 		fmt.Fprintln(e.stderr, "translate: --src-ids reads ids from stdin; do not pass TEXT arguments")
 		return exitUsage
@@ -75,151 +203,103 @@ func runTranslate(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "translate: --nbest needs --json")
 		return exitUsage
 	}
-	if *model == "" {
-		fmt.Fprintln(e.stderr, "translate: "+errNoDefaultModel)
-		return exitFailure
-	}
-	if set["max-len"] && !set["max-len-ratio"] {
-		*ratio = 0 // an explicit --max-len is the limit (HF max_new_tokens), not the guard
-	}
-	opts := []translate.Option{translate.WithLengthGuard(float32(*ratio), *extra), translate.WithBatchSize(*batch), translate.WithNoRepeatNGram(*noRepeat)}
-	if set["beam"] {
-		opts = append(opts, translate.WithBeamSize(*beam))
-	}
-	if set["length-penalty"] {
-		opts = append(opts, translate.WithLengthPenalty(float32(*lp)))
-	}
-	if set["max-len"] {
-		opts = append(opts, translate.WithMaxNewTokens(*maxLen))
-	}
-	if set["threads"] {
-		opts = append(opts, translate.WithThreads(*threads))
-	}
-	tr, err := translate.Load(*model, opts...)
+	tr, code, err := mf.load()
 	if err != nil {
 		fmt.Fprintln(e.stderr, "translate:", err)
-		if errors.Is(err, translate.ErrInvalidOption) {
-			return exitUsage
-		}
-		return exitFailure
+		return code
 	}
-	out := bufio.NewWriter(e.stdout)
-	defer out.Flush()
-	ctx := context.Background()
+	ctx, stop := interruptible()
+	defer stop()
 	switch {
-	case *jsonOut:
-		err = translateJSON(ctx, tr, e.stdin, out, *srcIDs, *nbest)
-	case *srcIDs:
-		err = translateLines(e.stdin, out, func(line string) (string, error) {
-			ids, err := parseIDs(line)
-			if err != nil || ids == nil {
-				return "", err
-			}
-			res, err := tr.TranslateIDs(ctx, [][]int32{ids}, tr.SearchOptions())
-			if err != nil {
-				return "", err
-			}
-			return decodeOrIDs(tr, res[0].IDs), nil
-		})
+	case *jsonOut || *srcIDs:
+		err = translateResults(ctx, tr, e.stdin, e.stdout, *srcIDs, *jsonOut, *nbest)
 	case fs.NArg() > 0:
 		var text string
 		if text, err = tr.Translate(ctx, strings.Join(fs.Args(), " ")); err == nil {
-			_, err = fmt.Fprintln(out, text)
+			_, err = fmt.Fprintln(e.stdout, text)
 		}
 	default:
-		err = translateLines(e.stdin, out, func(line string) (string, error) { return tr.Translate(ctx, line) })
+		err = tr.TranslateStream(ctx, e.stdin, e.stdout)
 	}
-	if err != nil {
-		out.Flush()
-		fmt.Fprintln(e.stderr, "translate:", err)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(e.stderr, "translate: interrupted")
 		return exitFailure
 	}
-	if err := out.Flush(); err != nil {
+	if err != nil {
 		fmt.Fprintln(e.stderr, "translate:", err)
 		return exitFailure
 	}
 	return exitOK
 }
 
-// translateLines translates in line by line, writing and flushing each
-// result before reading the next line (for interactive use and pipes).
-func translateLines(in io.Reader, out *bufio.Writer, f func(string) (string, error)) error {
-	r := bufio.NewReader(in)
-	for n := 1; ; n++ {
-		line, rerr := r.ReadString('\n')
-		if rerr != nil && rerr != io.EOF {
-			return rerr
+// translateResults reads lines of text (each one sentence) or of ids
+// (srcIDs), translates each batch of buffered lines and writes it at once:
+// one JSON object per line with jsonOut, else the text. Empty lines give
+// empty results.
+func translateResults(ctx context.Context, tr *translate.Translator, in io.Reader, out io.Writer, srcIDs, jsonOut, nbest bool) error {
+	lr := lines.NewReader(in)
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for done := 0; ; {
+		batch, rerr := lr.Next(64)
+		var src [][]int32
+		at := make([]int, len(batch)) // line i is src[at[i]], or empty when -1
+		for i, l := range batch {
+			var ids []int32
+			var err error
+			if srcIDs {
+				ids, err = parseIDs(l.Text)
+			} else if strings.TrimSpace(l.Text) != "" {
+				ids, err = tr.Encode(l.Text)
+			}
+			if err != nil {
+				return fmt.Errorf("line %d: %w", done+i+1, err)
+			}
+			at[i] = -1
+			if ids != nil {
+				at[i] = len(src)
+				src = append(src, ids)
+			}
 		}
-		if line == "" && rerr == io.EOF {
-			return nil
-		}
-		text, err := f(strings.TrimRight(line, "\r\n"))
+		res, err := tr.TranslateIDs(ctx, src, tr.SearchOptions())
 		if err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+			return fmt.Errorf("lines %d-%d: %w", done+1, done+len(batch), err)
 		}
-		fmt.Fprintln(out, text)
-		if err := out.Flush(); err != nil {
+		buf.Reset()
+		for i := range batch {
+			r := translate.Result{IDs: []int32{}}
+			if at[i] >= 0 {
+				r = res[at[i]]
+			}
+			if !jsonOut {
+				buf.WriteString(decodeOrIDs(tr, r.IDs) + "\n")
+				continue
+			}
+			j := jsonResult{Text: decodeOrIDs(tr, r.IDs), IDs: r.IDs, Score: r.Score}
+			if nbest {
+				for _, h := range r.NBest {
+					j.NBest = append(j.NBest, jsonHypot{Text: decodeOrIDs(tr, h.IDs), IDs: h.IDs, Score: h.Score})
+				}
+			}
+			if err := enc.Encode(j); err != nil {
+				return err
+			}
+		}
+		if _, err := io.WriteString(out, buf.String()); err != nil {
 			return err
 		}
+		done += len(batch)
 		if rerr == io.EOF {
 			return nil
 		}
+		if rerr != nil {
+			return rerr
+		}
 	}
 }
 
-// translateJSON reads every line of in (text, or ids with srcIDs),
-// translates them in length-sorted batches and writes one JSON object per
-// line, in input order. Empty lines give empty results.
-func translateJSON(ctx context.Context, tr *translate.Translator, in io.Reader, out *bufio.Writer, srcIDs, nbest bool) error {
-	lines, err := readLines(in)
-	if err != nil {
-		return err
-	}
-	var src [][]int32
-	var at []int // src[i] is line at[i]
-	for n, line := range lines {
-		var ids []int32
-		if srcIDs {
-			ids, err = parseIDs(line)
-		} else if strings.TrimSpace(line) != "" {
-			ids, err = tr.Encode(line)
-		}
-		if err != nil {
-			return fmt.Errorf("line %d: %w", n+1, err)
-		}
-		if ids != nil {
-			src = append(src, ids)
-			at = append(at, n)
-		}
-	}
-	res, err := tr.TranslateIDs(ctx, src, tr.SearchOptions())
-	if err != nil {
-		return err
-	}
-	results := make([]jsonResult, len(lines))
-	for i := range results {
-		results[i].IDs = []int32{}
-	}
-	for i, r := range res {
-		j := jsonResult{Text: decodeOrIDs(tr, r.IDs), IDs: r.IDs, Score: r.Score}
-		if nbest {
-			for _, h := range r.NBest {
-				j.NBest = append(j.NBest, jsonHypot{Text: decodeOrIDs(tr, h.IDs), IDs: h.IDs, Score: h.Score})
-			}
-		}
-		results[at[i]] = j
-	}
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	for _, r := range results {
-		if err := enc.Encode(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// readLines reads all lines of r without their line ends.
+// readLines reads all lines of r without their line ends (for eval).
 func readLines(r io.Reader) ([]string, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {

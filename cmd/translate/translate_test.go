@@ -269,7 +269,7 @@ func TestCLIErrors(t *testing.T) {
 		code     int
 		inStderr string
 	}{
-		{"no model", "", []string{"Hallo"}, 1, "no default model is embedded yet; pass --model FILE"},
+		{"no model", "", []string{"Hallo"}, 1, "no default model is embedded in this build; pass --model FILE or see README"},
 		{"bad flag", "", []string{"--bogus"}, 2, "flag provided but not defined"},
 		{"bad beam", "", []string{"--model", model, "--beam", "0", "Hallo"}, 2, "beam size"},
 		{"missing file", "", []string{"--model", filepath.Join(t.TempDir(), "none.deen"), "Hallo"}, 1, "none.deen"},
