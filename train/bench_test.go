@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -14,6 +15,12 @@ import (
 // (stable on a busy machine), and the GFLOPS of the matrix products
 // (6 FLOPs per weight per token for forward + backward, plus attention).
 func BenchmarkTrainStep(b *testing.B) {
+	for _, reps := range []int{1, 2} {
+		b.Run(fmt.Sprintf("replicas=%d", reps), func(b *testing.B) { benchStep(b, reps) })
+	}
+}
+
+func benchStep(b *testing.B, reps int) {
 	o := DefaultOptions()
 	cfg := o.Config(o.Vocab)
 	m, err := NewModel(cfg, 1)
@@ -21,6 +28,9 @@ func BenchmarkTrainStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	m.Dropout, m.Smoothing = float32(o.Dropout), float32(o.Smoothing)
+	if err := m.SetReplicas(reps); err != nil {
+		b.Fatal(err)
+	}
 	r := rand.New(rand.NewPCG(1, 1))
 	var ex []Example
 	for len(ex)*12 < 4000 {
@@ -44,12 +54,10 @@ func BenchmarkTrainStep(b *testing.B) {
 	cpu0 := nntest.CPUTime()
 	tokens := 0
 	for i := 0; i < b.N; i++ {
-		m.Params.ZeroGrad()
-		_, n, err := m.Forward(&batch, r)
+		_, n, err := m.Step(ex, idx, r)
 		if err != nil {
 			b.Fatal(err)
 		}
-		m.Backward(&batch, 1/float32(n))
 		m.Params.ClipGrad(1)
 		adam.Step(m.Params, 1e-3)
 		tokens += n

@@ -62,7 +62,7 @@ func TestMatchesInference(t *testing.T) {
 	for s := range b.TgtLen {
 		for i := 0; i < b.TgtLen[s]; i++ {
 			want := logits[(s*tl+i)*v : (s*tl+i+1)*v]
-			got := m.dec.Logits()[(b.TgtOff[s]+i)*v : (b.TgtOff[s]+i+1)*v]
+			got := m.reps[0].dec.Logits()[(b.TgtOff[s]+i)*v : (b.TgtOff[s]+i+1)*v]
 			for j := range want {
 				worst = math.Max(worst, math.Abs(float64(want[j]-got[j])))
 			}

@@ -5,9 +5,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 
 	"github.com/deen-mt/deen/decoder"
 	"github.com/deen-mt/deen/encoder"
+	"github.com/deen-mt/deen/internal/kernels"
 	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/internal/nn"
 )
@@ -50,7 +52,7 @@ func MakeBatch(b *Batch, ex []Example, idx []int, startID int32) {
 
 // Model is a Transformer under training: its parameters (named as in
 // modelfile.Config) and the training passes of the encoder and decoder
-// stacks over them.
+// stacks over them, once per replica (see SetReplicas).
 type Model struct {
 	// Config is the architecture; only post-norm, sinusoidal positions and
 	// a tied output projection are trained here.
@@ -62,10 +64,21 @@ type Model struct {
 	// Smoothing is the label smoothing of the loss.
 	Smoothing float32
 
-	enc  *encoder.Trainer
-	dec  *decoder.Trainer
-	dMem []float32
-	nSrc int
+	reps []*replica
+}
+
+// replica is one set of training passes over the shared weights, with its
+// own activations and (but for the first) its own gradient buffer.
+type replica struct {
+	enc    *encoder.Trainer
+	dec    *decoder.Trainer
+	grad   []float32 // Params.G for the first replica
+	dMem   []float32
+	nSrc   int
+	batch  Batch
+	loss   float64
+	tokens int
+	err    error
 }
 
 // NewModel lays out the parameters cfg implies (without final_logits_bias)
@@ -114,14 +127,41 @@ func bindModel(cfg modelfile.Config, ps *Params) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: cfg, Params: ps}
+	return m, m.SetReplicas(1)
+}
+
+// newReplica builds training passes adding their gradients to grad.
+func (m *Model) newReplica(grad []float32) (*replica, error) {
+	r := &replica{grad: grad}
+	g := m.Params.GradsIn(grad)
 	var err error
-	if m.enc, err = encoder.NewTrainer(ps, ps.Grads(), cfg); err != nil {
+	if r.enc, err = encoder.NewTrainer(m.Params, g, m.Config); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	if m.dec, err = decoder.NewTrainer(ps, ps.Grads(), cfg); err != nil {
+	if r.dec, err = decoder.NewTrainer(m.Params, g, m.Config); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	return m, nil
+	return r, nil
+}
+
+// SetReplicas sets how many replicas Step runs side by side (data
+// parallelism: each takes a share of the batch's sentences on its own core,
+// with single-threaded matrix products). n < 1 means 1.
+func (m *Model) SetReplicas(n int) error {
+	n = max(n, 1)
+	m.reps = m.reps[:min(len(m.reps), n)]
+	for len(m.reps) < n {
+		grad := m.Params.G
+		if len(m.reps) > 0 {
+			grad = make([]float32, len(m.Params.G))
+		}
+		r, err := m.newReplica(grad)
+		if err != nil {
+			return err
+		}
+		m.reps = append(m.reps, r)
+	}
+	return nil
 }
 
 // checkBatch returns an error when a sentence of b is empty or longer than
@@ -146,6 +186,16 @@ func (m *Model) checkBatch(b *Batch) error {
 // and the number of target tokens. With rng != nil dropout is on (training)
 // and the caches are ready for Backward.
 func (m *Model) Forward(b *Batch, rng *rand.Rand) (loss float64, tokens int, err error) {
+	return m.reps[0].forward(m, b, rng)
+}
+
+// Backward adds to the gradients of Params the gradient of scale times the
+// summed loss of the last Forward (scale is usually 1/tokens).
+func (m *Model) Backward(b *Batch, scale float32) {
+	m.reps[0].backward(m, b, scale)
+}
+
+func (r *replica) forward(m *Model, b *Batch, rng *rand.Rand) (loss float64, tokens int, err error) {
 	if err := m.checkBatch(b); err != nil {
 		return 0, 0, err
 	}
@@ -154,17 +204,71 @@ func (m *Model) Forward(b *Batch, rng *rand.Rand) (loss float64, tokens int, err
 		p = 0
 	}
 	src, tgt := nn.Seqs{Off: b.SrcOff, Len: b.SrcLen}, nn.Seqs{Off: b.TgtOff, Len: b.TgtLen}
-	m.nSrc = len(b.Src)
-	mem := m.enc.Forward(b.Src, src, p, rng)
-	loss, tokens = m.dec.Forward(b.TgtIn, b.Labels, tgt, mem, src, p, m.Smoothing, rng)
+	r.nSrc = len(b.Src)
+	mem := r.enc.Forward(b.Src, src, p, rng)
+	loss, tokens = r.dec.Forward(b.TgtIn, b.Labels, tgt, mem, src, p, m.Smoothing, rng)
 	return loss, tokens, nil
 }
 
-// Backward adds to the gradients of Params the gradient of scale times the
-// summed loss of the last Forward (scale is usually 1/tokens).
-func (m *Model) Backward(b *Batch, scale float32) {
-	dMem := nn.Resize(&m.dMem, m.nSrc*m.Config.DModel)
+func (r *replica) backward(m *Model, b *Batch, scale float32) {
+	dMem := nn.Resize(&r.dMem, r.nSrc*m.Config.DModel)
 	clear(dMem)
-	m.dec.Backward(b.Labels, scale, dMem)
-	m.enc.Backward(dMem)
+	r.dec.Backward(b.Labels, scale, dMem)
+	r.enc.Backward(dMem)
+}
+
+// Step zeroes the gradients and sets them to those of the mean loss over
+// the target tokens of the examples idx of ex, and returns the summed loss
+// and the token count. The sentences are split in consecutive shares, one
+// per replica, run side by side with single-threaded matrix products; each
+// replica's dropout stream is seeded from rng, so a step is a function of
+// the weights, the batch and rng's state.
+func (m *Model) Step(ex []Example, idx []int, rng *rand.Rand) (loss float64, tokens int, err error) {
+	n := min(len(m.reps), len(idx))
+	reps := m.reps[:n]
+	seeds := make([]uint64, n)
+	for i := range seeds {
+		seeds[i] = rng.Uint64()
+	}
+	run := func(f func(i int, r *replica)) {
+		if n == 1 {
+			f(0, reps[0])
+			return
+		}
+		threads := kernels.Threads()
+		kernels.SetThreads(1)
+		defer kernels.SetThreads(threads)
+		var wg sync.WaitGroup
+		for i, r := range reps {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f(i, r)
+			}()
+		}
+		wg.Wait()
+	}
+	start := int32(m.Config.DecoderStartID)
+	run(func(i int, r *replica) {
+		MakeBatch(&r.batch, ex, idx[i*len(idx)/n:(i+1)*len(idx)/n], start)
+		r.loss, r.tokens, r.err = r.forward(m, &r.batch, rand.New(rand.NewPCG(seeds[i], uint64(i))))
+	})
+	for _, r := range reps {
+		if r.err != nil {
+			return 0, 0, r.err
+		}
+		loss += r.loss
+		tokens += r.tokens
+	}
+	if tokens == 0 {
+		return 0, 0, fmt.Errorf("train: a batch without target tokens")
+	}
+	run(func(i int, r *replica) {
+		clear(r.grad)
+		r.backward(m, &r.batch, 1/float32(tokens))
+	})
+	for _, r := range reps[1:] {
+		kernels.Add(m.Params.G, r.grad)
+	}
+	return loss, tokens, nil
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/deen-mt/deen/internal/modelfile"
@@ -116,5 +117,47 @@ func TestBatchSentencesIndependent(t *testing.T) {
 	}
 	if n != count || math.Abs(all-sum) > 1e-4*math.Abs(sum) {
 		t.Fatalf("batched loss %v over %d tokens, one by one %v over %d", all, n, sum, count)
+	}
+}
+
+// TestReplicasMatchOneModel checks that the data-parallel Step (three
+// replicas, dropout off) gives the gradient of one pass over the whole
+// batch.
+func TestReplicasMatchOneModel(t *testing.T) {
+	cfg := tinyConfig("relu")
+	m, err := NewModel(cfg, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := []Example{
+		{Src: []int32{3, 4, 5, 0}, Tgt: []int32{6, 7, 0}},
+		{Src: []int32{8, 2, 0}, Tgt: []int32{9, 10, 11, 3, 0}},
+		{Src: []int32{5, 5, 6, 7, 9, 0}, Tgt: []int32{4, 0}},
+		{Src: []int32{7, 0}, Tgt: []int32{8, 8, 0}},
+	}
+	idx := []int{0, 1, 2, 3}
+	var b Batch
+	MakeBatch(&b, ex, idx, int32(cfg.DecoderStartID))
+	m.Params.ZeroGrad()
+	loss1, n1, err := m.Forward(&b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Backward(&b, 1/float32(n1))
+	want := slices.Clone(m.Params.G)
+	if err := m.SetReplicas(3); err != nil {
+		t.Fatal(err)
+	}
+	loss3, n3, err := m.Step(ex, idx, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n1 != n3 || math.Abs(loss1-loss3) > 1e-4*loss1 {
+		t.Fatalf("one pass: loss %v over %d tokens; replicas: %v over %d", loss1, n1, loss3, n3)
+	}
+	for i, g := range m.Params.G {
+		if math.Abs(float64(g-want[i])) > 1e-5+1e-3*math.Abs(float64(want[i])) {
+			t.Fatalf("gradient %d: replicas %g, one pass %g", i, g, want[i])
+		}
 	}
 }

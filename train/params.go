@@ -15,9 +15,10 @@ type Param struct {
 	Shape []int
 	// W is the weight, G its gradient; both views into Params' buffers.
 	W, G []float32
-	// Decay says whether AdamW's weight decay applies (matrices, not
-	// biases, layer-norm gains or the tied embedding).
+	// Decay says whether AdamW's weight decay applies (matrices: not
+	// biases or layer-norm parameters).
 	Decay bool
+	off   int // offset in the flat buffers
 }
 
 // Params holds every trainable tensor of a model in two flat buffers
@@ -41,7 +42,7 @@ func NewParams(names []string, shapes [][]int, decay []bool) *Params {
 	off := 0
 	for i, name := range names {
 		k := numel(shapes[i])
-		p := &Param{Name: name, Shape: shapes[i], W: ps.W[off : off+k : off+k], G: ps.G[off : off+k : off+k], Decay: decay[i]}
+		p := &Param{Name: name, Shape: shapes[i], W: ps.W[off : off+k : off+k], G: ps.G[off : off+k : off+k], Decay: decay[i], off: off}
 		ps.List = append(ps.List, p)
 		ps.byName[name] = p
 		off += k
@@ -63,17 +64,26 @@ func (ps *Params) Get(name string, shape ...int) ([]float32, error) {
 }
 
 // Grads returns an nn.Getter of the gradients, by tensor name.
-func (ps *Params) Grads() GradGetter { return GradGetter{ps} }
+func (ps *Params) Grads() GradGetter { return GradGetter{ps, ps.G} }
 
-// GradGetter reads gradients instead of weights.
-type GradGetter struct{ ps *Params }
+// GradGetter reads gradients instead of weights: views of one flat
+// gradient buffer laid out like Params.G.
+type GradGetter struct {
+	ps  *Params
+	buf []float32
+}
+
+// GradsIn returns an nn.Getter of gradients held in buf, a buffer laid out
+// like Params.G (a second replica's gradients).
+func (ps *Params) GradsIn(buf []float32) GradGetter { return GradGetter{ps, buf[:len(ps.G)]} }
 
 // Get returns the gradient of the tensor called name (see Params.Get).
 func (g GradGetter) Get(name string, shape ...int) ([]float32, error) {
 	if _, err := g.ps.Get(name, shape...); err != nil {
 		return nil, err
 	}
-	return g.ps.byName[name].G, nil
+	p := g.ps.byName[name]
+	return g.buf[p.off : p.off+len(p.W) : p.off+len(p.W)], nil
 }
 
 // ZeroGrad clears every gradient.

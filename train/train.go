@@ -12,7 +12,6 @@ package train
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -59,6 +58,9 @@ type Options struct {
 	Smoothing float64 `json:"smoothing"`
 	// Seed fixes initialisation, batch order and dropout.
 	Seed uint64 `json:"seed"`
+	// Replicas is how many shares of each batch run side by side, one per
+	// core (data parallelism); results depend on it.
+	Replicas int `json:"replicas"`
 
 	// Hours is the wall-time budget of the whole run over all sessions.
 	Hours float64 `json:"hours"`
@@ -85,7 +87,7 @@ func DefaultOptions() Options {
 		Vocab: 8000, DModel: 256, EncoderLayers: 6, DecoderLayers: 2, Heads: 4, FFN: 1024,
 		Activation: "relu", MaxLen: 100,
 		BatchTokens: 6000, LR: 7e-4, Warmup: 1000, Beta1: 0.9, Beta2: 0.98, AdamEps: 1e-9,
-		WeightDecay: 0.0001, Clip: 1, Dropout: 0.1, Smoothing: 0.1, Seed: 1,
+		WeightDecay: 0.0001, Clip: 1, Dropout: 0.1, Smoothing: 0.1, Seed: 1, Replicas: 2,
 		Hours: 5.5, CheckpointMinutes: 10, LogEvery: 50, DevEvery: 2000, DevSentences: 500, DevK: 50,
 		DType: "f16",
 	}
@@ -125,6 +127,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("dropout %g and smoothing %g must be in [0, 1)", o.Dropout, o.Smoothing)
 	case o.Hours <= 0 && o.MaxSteps <= 0:
 		return fmt.Errorf("set a time budget (hours) or a step budget (max_steps)")
+	case o.Replicas < 1 || o.Replicas > 64:
+		return fmt.Errorf("replicas %d, want 1..64", o.Replicas)
 	case o.DevK < 2:
 		return fmt.Errorf("dev_k %d, want >= 2", o.DevK)
 	}
@@ -317,7 +321,6 @@ type trainer struct {
 	log      io.Writer
 	eval     Evaluator
 	ckPath   string
-	batch    Batch
 }
 
 // newTrainer builds the model and optimizer fresh, or from ck.
@@ -346,6 +349,9 @@ func newTrainer(opts Options, vocab int, ck *Checkpoint) (*trainer, error) {
 	}
 	tr.rng = rand.New(tr.pcg)
 	tr.model.Dropout, tr.model.Smoothing = float32(opts.Dropout), float32(opts.Smoothing)
+	if err := tr.model.SetReplicas(opts.Replicas); err != nil {
+		return nil, err
+	}
 	return tr, nil
 }
 
@@ -431,16 +437,9 @@ func (tr *trainer) loop(ctx context.Context) error {
 // gradient norm before clipping.
 func (tr *trainer) step(idx []int) (loss float64, ntok int, gnorm float64, err error) {
 	m := tr.model
-	MakeBatch(&tr.batch, tr.examples, idx, int32(m.Config.DecoderStartID))
-	m.Params.ZeroGrad()
-	loss, ntok, err = m.Forward(&tr.batch, tr.rng)
-	if err != nil {
+	if loss, ntok, err = m.Step(tr.examples, idx, tr.rng); err != nil {
 		return 0, 0, 0, err
 	}
-	if ntok == 0 {
-		return 0, 0, 0, errors.New("train: a batch without target tokens")
-	}
-	m.Backward(&tr.batch, 1/float32(ntok))
 	gnorm = m.Params.ClipGrad(tr.opts.Clip)
 	if math.IsNaN(gnorm) || math.IsInf(gnorm, 0) {
 		return 0, 0, 0, fmt.Errorf("train: gradient norm %v at step %d; lower the learning rate or resume from the last checkpoint", gnorm, tr.state.Step+1)

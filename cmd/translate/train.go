@@ -43,6 +43,7 @@ func runTrain(e *env, args []string) int {
 	fs.Float64Var(&o.Dropout, "dropout", o.Dropout, "dropout")
 	fs.Float64Var(&o.Smoothing, "label-smoothing", o.Smoothing, "label smoothing")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initialisation, batch order, dropout)")
+	fs.IntVar(&o.Replicas, "replicas", o.Replicas, "shares of each batch trained side by side, one per core (data parallelism)")
 	fs.Float64Var(&o.Hours, "hours", o.Hours, "wall-time budget of the whole run, all sessions together")
 	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many updates (0 = only --hours)")
 	fs.Float64Var(&o.CheckpointMinutes, "checkpoint-minutes", o.CheckpointMinutes, "minutes between checkpoints")
