@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices;
@@ -126,8 +127,11 @@ type job struct {
 	mat             []float32
 	ldm, nout, incy int
 	xbuf            *[]float32
-	wg              sync.WaitGroup // parts still running
-	parts           int
+	// Parallel jobs: parts goroutines share blocks blocks of block units,
+	// taking them in order through next.
+	parts, blocks, block int
+	next                 atomic.Int64
+	wg                   sync.WaitGroup // workers still running
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -152,35 +156,40 @@ func (j *job) do() {
 			limit = minParallelGemv
 		}
 		parts = int(min(int64(t), work/int64(limit)+1, int64(j.units)))
-		if j.kind != kindGemm {
-			parts = min(parts, ceilDiv(j.units, gemvChunk))
-		}
 	}
-	j.parts = max(parts, 1)
+	// Split into blocks that the parts take in turn: whole 256-output chunks
+	// for matrix-vector work, four blocks of whole tiles per part for GEMM.
+	j.block = gemvChunk
+	if j.kind == kindGemm {
+		j.block = ceilDiv(j.units, 4*parts)
+	}
+	j.blocks = ceilDiv(j.units, j.block)
+	j.parts = max(min(parts, j.blocks), 1)
 	if j.parts == 1 {
-		j.run(0)
+		j.run(0, j.units)
 		return
 	}
 	runParallel(j)
 }
 
-// span returns the units [lo, hi) of part p. Matrix-vector parts start at
-// multiples of gemvChunk, so that every output is computed by the same
-// instructions whatever the number of parts: results do not depend on the
-// thread count. (GEMM parts start at whole tiles, which does the same.)
-func (j *job) span(p int) (lo, hi int) {
-	if j.kind == kindGemm {
-		return j.units * p / j.parts, j.units * (p + 1) / j.parts
+// work runs blocks of the job until none is left. The caller and the
+// workers all run it, each taking the next block when done with one, so
+// a part whose core is busy elsewhere delays the product by one block at
+// most. Every block covers whole tiles or chunks, so each output runs the
+// same instructions however the blocks are shared: results do not depend
+// on the thread count.
+func (j *job) work() {
+	for {
+		b := int(j.next.Add(1)) - 1
+		if b >= j.blocks {
+			return
+		}
+		j.run(b*j.block, min((b+1)*j.block, j.units))
 	}
-	chunks := ceilDiv(j.units, gemvChunk)
-	lo = chunks * p / j.parts * gemvChunk
-	hi = min(chunks*(p+1)/j.parts*gemvChunk, j.units)
-	return lo, hi
 }
 
-// run computes part p of the job.
-func (j *job) run(p int) {
-	lo, hi := j.span(p)
+// run computes the units [lo, hi) of the job.
+func (j *job) run(lo, hi int) {
 	switch j.kind {
 	case kindGemm:
 		i0, i1, j0, j1 := 0, j.m, 0, j.n

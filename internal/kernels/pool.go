@@ -2,28 +2,24 @@ package kernels
 
 import "sync"
 
-// The worker pool: persistent goroutines that run parts of large jobs, so a
+// The worker pool: persistent goroutines that help with large jobs, so a
 // Gemm split across cores costs a channel send per extra core, not a new
-// goroutine. The caller's goroutine always runs part 0 itself.
+// goroutine. The caller's goroutine always works on its job too.
 var pool struct {
 	mu      sync.Mutex
 	workers int
-	ch      chan part
+	ch      chan *job
 }
 
-type part struct {
-	j *job
-	p int
-}
-
-// runParallel runs parts 0..j.parts-1 of j and returns when all are done.
+// runParallel has j.parts-1 workers and the caller work on j, and returns
+// when all of j is done.
 func runParallel(j *job) {
 	ensureWorkers(j.parts - 1)
 	j.wg.Add(j.parts - 1)
-	for p := 1; p < j.parts; p++ {
-		pool.ch <- part{j, p}
+	for range j.parts - 1 {
+		pool.ch <- j
 	}
-	j.run(0)
+	j.work()
 	j.wg.Wait()
 }
 
@@ -32,13 +28,13 @@ func ensureWorkers(n int) {
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
 	if pool.ch == nil {
-		pool.ch = make(chan part, 64)
+		pool.ch = make(chan *job, 64)
 	}
 	for ; pool.workers < n; pool.workers++ {
 		go func() {
-			for w := range pool.ch {
-				w.j.run(w.p)
-				w.j.wg.Done()
+			for j := range pool.ch {
+				j.work()
+				j.wg.Done()
 			}
 		}()
 	}
