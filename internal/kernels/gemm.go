@@ -90,6 +90,11 @@ var (
 	minParallelGemv = 1 << 19
 )
 
+// gemmMinBlock is the least number of columns (or rows) of C in a block of
+// a parallel GEMM: at 256, repacking the other operand per block costs a
+// few percent of the block's work.
+const gemmMinBlock = 256
+
 type jobKind int
 
 const (
@@ -158,10 +163,16 @@ func (j *job) do() {
 		parts = int(min(int64(t), work/int64(limit)+1, int64(j.units)))
 	}
 	// Split into blocks that the parts take in turn: whole 256-output chunks
-	// for matrix-vector work, four blocks of whole tiles per part for GEMM.
+	// for matrix-vector work; for GEMM up to four blocks of whole tiles per
+	// part, at least 256 rows or columns wide, because each block packs the
+	// whole of the other operand again.
 	j.block = gemvChunk
 	if j.kind == kindGemm {
-		j.block = ceilDiv(j.units, 4*parts)
+		tile := j.im.nr
+		if !j.splitN {
+			tile = j.im.mr
+		}
+		j.block = max(ceilDiv(j.units, 4*parts), ceilDiv(gemmMinBlock, tile))
 	}
 	j.blocks = ceilDiv(j.units, j.block)
 	j.parts = max(min(parts, j.blocks), 1)
