@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The files tests run the real binary on files in a temporary folder, with
+// greedy search and at most 8 new tokens so they run fast; the expected
+// output of each file is what the binary writes for it on stdin (whose text
+// path is checked against the references in translate_test.go).
+
+var fastFlags = []string{"--beam", "1", "--max-len", "8"}
+
+// germanLines returns n lines made of the reference sentences, some with
+// two sentences, some empty.
+func germanLines(refs *cliRefs, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		s := refs.Sentences[(i*7)%len(refs.Sentences)].SourceText
+		switch i % 9 {
+		case 4:
+			s += " " + refs.Sentences[(i*3+1)%len(refs.Sentences)].SourceText
+		case 8:
+			s = ""
+		}
+		out[i] = s
+	}
+	return out
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// viaStdin is the binary's stdin translation of content.
+func viaStdin(t *testing.T, bin, model, content string, extra ...string) string {
+	t.Helper()
+	out, stderr, code := runBin(t, bin, content, append(append([]string{"--model", model}, fastFlags...), extra...)...)
+	if code != 0 {
+		t.Fatalf("stdin translation: exit %d: %s", code, stderr)
+	}
+	return out
+}
+
+// compareLines fails on the first differing line.
+func compareLines(t *testing.T, what, got, want string) {
+	t.Helper()
+	if got == want {
+		return
+	}
+	g, w := strings.SplitAfter(got, "\n"), strings.SplitAfter(want, "\n")
+	for i := range max(len(g), len(w)) {
+		if i >= len(g) || i >= len(w) || g[i] != w[i] {
+			gl, wl := "<none>", "<none>"
+			if i < len(g) {
+				gl = g[i]
+			}
+			if i < len(w) {
+				wl = w[i]
+			}
+			t.Fatalf("%s: line %d of %d/%d differs:\n got %q\nwant %q", what, i+1, len(g), len(w), gl, wl)
+		}
+	}
+}
+
+func TestFilesTreeSuffixAndOut(t *testing.T) {
+	bin, model, refs := setup(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "docs")
+	lines := germanLines(refs, 40)
+	inputs := map[string]string{
+		"a.de":           strings.Join(lines, "\n") + "\n",
+		"sub/b.txt":      "\uFEFF" + strings.Join(lines[:5], "\r\n") + "\r\n\r\n" + lines[6], // BOM, CRLF, no final line end
+		"sub/deep/c.de":  "  " + lines[0] + "\n\t" + lines[1] + "  \n",                       // indentation kept
+		"empty.de":       "",
+		".hidden/x.de":   lines[0] + "\n",
+		"sub/.secret.de": lines[0] + "\n",
+	}
+	for name, content := range inputs {
+		writeFile(t, filepath.Join(src, name), content)
+	}
+	args := append(append([]string{"files", "--model", model}, fastFlags...), src)
+	_, stderr, code := runBin(t, bin, "", args...)
+	if code != 0 {
+		t.Fatalf("files: exit %d: %s", code, stderr)
+	}
+	outs := map[string]string{"a.de": "a.en", "sub/b.txt": "sub/b.txt.en", "sub/deep/c.de": "sub/deep/c.en", "empty.de": "empty.en"}
+	for in, out := range outs {
+		compareLines(t, in, readFile(t, filepath.Join(src, out)), viaStdin(t, bin, model, inputs[in]))
+	}
+	if got := readFile(t, filepath.Join(src, "sub/b.txt.en")); !strings.HasPrefix(got, "\uFEFF") || strings.Count(got, "\r\n") != 6 || strings.HasSuffix(got, "\n") {
+		t.Fatalf("BOM and CRLF not kept: %q", got)
+	}
+	if readFile(t, filepath.Join(src, "empty.en")) != "" {
+		t.Fatal("empty input gave a non-empty output")
+	}
+	var all []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			all = append(all, p)
+		}
+		return nil
+	})
+	if len(all) != len(inputs)+len(outs) {
+		t.Fatalf("files after the run: %q; want the %d inputs and %d outputs only (hidden ones untouched, no partial files)", all, len(inputs), len(outs))
+	}
+
+	// A rerun skips the finished outputs and rewrites nothing.
+	before, _ := os.Stat(filepath.Join(src, "a.en"))
+	_, stderr, code = runBin(t, bin, "", args...)
+	if after, _ := os.Stat(filepath.Join(src, "a.en")); code != 0 || !strings.Contains(stderr, "skipped 4 file(s) whose output exists") || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatalf("rerun: exit %d, stderr %q; output rewritten: %v", code, stderr, !after.ModTime().Equal(before.ModTime()))
+	}
+	// --force translates again.
+	writeFile(t, filepath.Join(src, "a.en"), "stale\n")
+	_, stderr, code = runBin(t, bin, "", append([]string{"files", "--force", "--model", model, "--beam", "1", "--max-len", "8"}, filepath.Join(src, "a.de"))...)
+	if code != 0 || readFile(t, filepath.Join(src, "a.en")) == "stale\n" {
+		t.Fatalf("--force: exit %d, output not replaced; %s", code, stderr)
+	}
+
+	// --out mirrors the tree (the .en outputs beside the inputs are inputs now).
+	outDir := filepath.Join(dir, "english")
+	_, stderr, code = runBin(t, bin, "", append(append([]string{"files", "--quiet", "--model", model, "--out", outDir}, fastFlags...), filepath.Join(src, "sub"), filepath.Join(src, "a.de"))...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("--out --quiet: exit %d, stderr %q", code, stderr)
+	}
+	for in, out := range map[string]string{"sub/b.txt": "b.txt", "sub/deep/c.de": "deep/c.de", "a.de": "a.de"} {
+		compareLines(t, "--out "+in, readFile(t, filepath.Join(outDir, out)), viaStdin(t, bin, model, inputs[in]))
+	}
+}
+
+func TestFilesRefusals(t *testing.T) {
+	bin, model, refs := setup(t)
+	dir := t.TempDir()
+	lines := germanLines(refs, 4)
+	good := filepath.Join(dir, "good.de")
+	writeFile(t, good, lines[0]+"\n")
+	writeFile(t, filepath.Join(dir, "pic.png"), "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	latin := lines[0] + "\n" + lines[1] + "\nGr\xfc\xdfe aus M\xfcnchen.\n"
+	writeFile(t, filepath.Join(dir, "latin.txt"), latin)
+	base := append([]string{"files", "--model", model}, fastFlags...)
+	_, stderr, code := runBin(t, bin, "", append(base, dir)...)
+	if code != 1 || !strings.Contains(stderr, "pic.png looks binary (NUL byte at offset 8)") ||
+		!strings.Contains(stderr, "latin.txt:3: invalid UTF-8 at byte") || !strings.Contains(stderr, "--replace-invalid") {
+		t.Fatalf("exit %d, stderr %q; want exit 1 naming the binary file and the bad line", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "good.en")); err != nil {
+		t.Fatalf("the good file was not translated: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "latin.txt.en")); err == nil {
+		t.Fatal("the invalid file was translated without --replace-invalid")
+	}
+	_, stderr, code = runBin(t, bin, "", append(base, "--replace-invalid", filepath.Join(dir, "latin.txt"))...)
+	if code != 0 {
+		t.Fatalf("--replace-invalid: exit %d: %s", code, stderr)
+	}
+	// The bad bytes are read as U+FFFD, as the stdin path does.
+	compareLines(t, "replaced", readFile(t, filepath.Join(dir, "latin.txt.en")), viaStdin(t, bin, model, strings.ToValidUTF8(latin, "\uFFFD")))
+}
+
+func TestFilesUsage(t *testing.T) {
+	bin, model, _ := setup(t)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name     string
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{"no path", []string{"files", "--model", model}, 2, "no PATH given"},
+		{"out and suffix", []string{"files", "--out", dir, "--suffix", ".x", dir}, 2, "--out and --suffix exclude each other"},
+		{"bad flag", []string{"files", "--bogus", dir}, 2, "flag provided but not defined"},
+		{"bad jobs", []string{"files", "--jobs", "0", dir}, 2, "--jobs 0"},
+		{"slash suffix", []string{"files", "--suffix", "a/b", dir}, 2, "path separator"},
+		{"missing path", []string{"files", "--model", model, filepath.Join(dir, "nope.de")}, 1, "nope.de: no such file or directory (check the PATH)"},
+		{"help", []string{"files", "--help"}, 0, "examples:"},
+	} {
+		_, stderr, code := runBin(t, bin, "", c.args...)
+		if code != c.code || !strings.Contains(stderr, c.inStderr) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", c.name, code, stderr, c.code, c.inStderr)
+		}
+	}
+	// No default model: the message says what to do.
+	writeFile(t, filepath.Join(dir, "x.de"), "Hallo.\n")
+	if _, stderr, code := runBin(t, bin, "", "files", filepath.Join(dir, "x.de")); code != 1 || !strings.Contains(stderr, "pass --model FILE") {
+		t.Errorf("no model: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestFilesResumeAfterKill interrupts a batch run (SIGKILL, then SIGINT)
+// in the middle of a big file, resumes it, and compares every output with
+// an uninterrupted run line by line.
+func TestFilesResumeAfterKill(t *testing.T) {
+	bin, model, refs := setup(t)
+	lines := germanLines(refs, 1500)
+	inputs := map[string]string{
+		"a_small.de": strings.Join(lines[:30], "\n") + "\n",
+		"b_big.de":   strings.Join(lines, "\n") + "\n",
+		"c_small.de": strings.Join(lines[100:140], "\r\n"),
+	}
+	mk := func() string {
+		d := t.TempDir()
+		for name, content := range inputs {
+			writeFile(t, filepath.Join(d, name), content)
+		}
+		return d
+	}
+	args := func(d string) []string {
+		return append(append([]string{"files", "--jobs", "1", "--model", model}, fastFlags...), d)
+	}
+	ref := mk()
+	if _, stderr, code := runBin(t, bin, "", args(ref)...); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			d := mk()
+			cmd := exec.Command(bin, args(d)...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait for the big file's first checkpoint, then interrupt.
+			ckpt := filepath.Join(d, "b_big.en"+checkpointExt)
+			deadline := time.Now().Add(2 * time.Minute)
+			for {
+				var c checkpoint
+				if b, err := os.ReadFile(ckpt); err == nil && json.Unmarshal(b, &c) == nil && c.Lines > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("no checkpoint of the big file after 2 minutes; stderr %s", stderr.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			code := cmd.ProcessState.ExitCode()
+			if sig == syscall.SIGINT && (code != 1 || !strings.Contains(stderr.String(), "interrupted; 1 of 3 file(s) finished, progress saved")) {
+				t.Fatalf("after SIGINT: exit %d (%v), stderr %q", code, err, stderr.String())
+			}
+			if _, err := os.Stat(filepath.Join(d, "b_big.en")); err == nil {
+				t.Fatal("the big file's output exists before it was finished")
+			}
+			if _, err := os.Stat(filepath.Join(d, "a_small.en")); err != nil {
+				t.Fatal("the first file's output is missing after the interruption")
+			}
+			var c checkpoint
+			json.Unmarshal([]byte(readFile(t, ckpt)), &c)
+			_, stderr2, code := runBin(t, bin, "", args(d)...)
+			if code != 0 {
+				t.Fatalf("resumed run: exit %d: %s", code, stderr2)
+			}
+			if want := fmt.Sprintf("resuming %s at line %d of 1500", filepath.Join(d, "b_big.en"), c.Lines+1); !strings.Contains(stderr2, want) || !strings.Contains(stderr2, "skipped 1 file(s)") {
+				t.Fatalf("resumed run's stderr %q; want %q and one skipped file", stderr2, want)
+			}
+			for _, out := range []string{"a_small.en", "b_big.en", "c_small.en"} {
+				compareLines(t, out, readFile(t, filepath.Join(d, out)), readFile(t, filepath.Join(ref, out)))
+			}
+			leftovers, _ := filepath.Glob(filepath.Join(d, "*.deen-partial*"))
+			if len(leftovers) > 0 {
+				t.Fatalf("partial files left: %q", leftovers)
+			}
+		})
+	}
+}
+
+// TestStdinInteractive types one line at a time and reads each
+// translation before typing the next, in text and --json mode.
+func TestStdinInteractive(t *testing.T) {
+	bin, model, refs := setup(t)
+	for _, mode := range [][]string{nil, {"--json"}} {
+		cmd := exec.Command(bin, append(append([]string{"--model", model}, fastFlags...), mode...)...)
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(stdout)
+		for i := range 3 {
+			fmt.Fprintln(stdin, refs.Sentences[i].SourceText)
+			got := make(chan string, 1)
+			go func() {
+				line, _ := r.ReadString('\n')
+				got <- line
+			}()
+			select {
+			case line := <-got:
+				want := strings.TrimSuffix(viaStdin(t, bin, model, refs.Sentences[i].SourceText+"\n", mode...), "\n")
+				if strings.TrimSuffix(line, "\n") != want {
+					t.Fatalf("%v line %d: %q, want %q", mode, i, line, want)
+				}
+			case <-time.After(time.Minute):
+				cmd.Process.Kill()
+				t.Fatalf("%v: no output for line %d while stdin stays open", mode, i)
+			}
+		}
+		stdin.Close()
+		if rest, _ := io.ReadAll(r); len(rest) > 0 || cmd.Wait() != nil {
+			t.Fatalf("%v: extra output %q or failure at the end", mode, rest)
+		}
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	bin, _, _ := setup(t)
+	stdout, _, code := runBin(t, bin, "", "--version")
+	if code != 0 || !strings.HasPrefix(stdout, "translate (deen) ") || !strings.Contains(stdout, "default model:") {
+		t.Fatalf("--version: exit %d, %q", code, stdout)
+	}
+	_, stderr, code := runBin(t, bin, "", "--help")
+	if code != 0 || !strings.Contains(stderr, "examples:") || !strings.Contains(stderr, "translate files --out en/ docs/") || !strings.Contains(stderr, "exit codes") {
+		t.Fatalf("--help: exit %d, %q", code, stderr)
+	}
+}
