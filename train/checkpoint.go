@@ -38,6 +38,9 @@ type State struct {
 	Tokens int64 `json:"tokens"`
 	// BestBLEU is the best dev BLEU seen so far (0 before the first).
 	BestBLEU float64 `json:"best_bleu"`
+	// Examples is the number of training examples, a check that a resumed
+	// run reads the same data.
+	Examples int `json:"examples"`
 }
 
 // checkpointHeader is the JSON header of a checkpoint.

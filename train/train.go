@@ -200,6 +200,10 @@ func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log
 	if err != nil {
 		return err
 	}
+	if ck != nil && ck.State.Examples != len(examples) {
+		return fmt.Errorf("the checkpoint was trained on %d examples but %s and %s give %d: resume with the same corpus, or use a new --out folder", ck.State.Examples, srcPath, tgtPath, len(examples))
+	}
+	tr.state.Examples = len(examples)
 	tr.examples, tr.devEx, tr.devPairs, tr.blobs, tr.log, tr.eval = examples, devEx, devPairs, blobs, log, eval
 	tr.ckPath = ckPath
 	if err := tr.loop(ctx); err != nil {
