@@ -58,7 +58,7 @@ var fixture struct {
 }
 
 // setup builds the binary and the model file once for all tests.
-func setup(t *testing.T) (bin, model string, refs *cliRefs) {
+func setup(t testing.TB) (bin, model string, refs *cliRefs) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
