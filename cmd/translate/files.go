@@ -124,7 +124,7 @@ func runFiles(e *env, args []string) int {
 
 	all, err := collectJobs(fs.Args(), *outDir, *suffix)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "translate files:", err)
+		fmt.Fprintln(e.stderr, "translate files:", errText(err))
 		return exitFailure
 	}
 	var todo []*fileJob
@@ -153,7 +153,7 @@ func runFiles(e *env, args []string) int {
 	for _, j := range todo {
 		n, err := scanFile(j.in, *replace)
 		if err != nil {
-			fmt.Fprintln(e.stderr, "translate files:", err)
+			fmt.Fprintln(e.stderr, "translate files:", errText(err))
 			failed++
 			continue
 		}
@@ -169,7 +169,7 @@ func runFiles(e *env, args []string) int {
 	}
 	tr, code, err := mf.load()
 	if err != nil {
-		fmt.Fprintln(e.stderr, "translate files:", err)
+		fmt.Fprintln(e.stderr, "translate files:", errText(err))
 		return code
 	}
 
@@ -225,7 +225,7 @@ func runFiles(e *env, args []string) int {
 		case errors.Is(err, context.Canceled):
 			interrupted = true
 		default:
-			fmt.Fprintf(e.stderr, "translate files: %s: %v\n", ready[i].in, err)
+			fmt.Fprintf(e.stderr, "translate files: %s: %s\n", ready[i].in, errText(err))
 			failed++
 		}
 	}

@@ -131,6 +131,12 @@ func (m *modelFlags) describe() string {
 	return model + "; " + strings.Join(flags, " ")
 }
 
+// errText is err's message without the library's "translate: " prefix,
+// which the command's own prefix replaces.
+func errText(err error) string {
+	return strings.TrimPrefix(err.Error(), "translate: ")
+}
+
 // interruptible returns a context cancelled by Ctrl-C or SIGTERM.
 func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -205,7 +211,7 @@ func runTranslate(e *env, args []string) int {
 	}
 	tr, code, err := mf.load()
 	if err != nil {
-		fmt.Fprintln(e.stderr, "translate:", err)
+		fmt.Fprintln(e.stderr, "translate:", errText(err))
 		return code
 	}
 	ctx, stop := interruptible()
@@ -226,7 +232,7 @@ func runTranslate(e *env, args []string) int {
 		return exitFailure
 	}
 	if err != nil {
-		fmt.Fprintln(e.stderr, "translate:", err)
+		fmt.Fprintln(e.stderr, "translate:", errText(err))
 		return exitFailure
 	}
 	return exitOK
