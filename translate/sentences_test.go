@@ -61,5 +61,15 @@ func FuzzSplitSentences(f *testing.F) {
 		if strings.TrimSpace(s[pos:]) != "" {
 			t.Fatalf("text %q after the last sentence of %q", s[pos:], s)
 		}
+		// The layout of a text (lines, sentences, whitespace) rejoins to it.
+		l := cut(s)
+		var b strings.Builder
+		b.WriteString(l.lits[0])
+		for i, sent := range l.sentences {
+			b.WriteString(sent + l.lits[i+1])
+		}
+		if b.String() != s || len(l.lits) != len(l.sentences)+1 {
+			t.Fatalf("layout of %q rejoins to %q", s, b.String())
+		}
 	})
 }

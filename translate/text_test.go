@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/deen-mt/deen/internal/defaultmodel"
 )
@@ -323,5 +324,40 @@ func TestDefault(t *testing.T) {
 	}
 	if err != nil || tr == nil {
 		t.Fatalf("Default with an embedded model: %v", err)
+	}
+}
+
+// endless repeats a line forever.
+type endless struct{ line string }
+
+func (e endless) Read(p []byte) (int, error) {
+	n := 0
+	for n+len(e.line) <= len(p) {
+		n += copy(p[n:], e.line)
+	}
+	return n, nil
+}
+
+func TestCancelStopsStream(t *testing.T) {
+	tr, _ := refTranslator(t)
+	refs, _ := loadOracle(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	batches := 0
+	go func() {
+		done <- tr.TranslateStream(ctx, endless{refs.Sentences[0].SourceText + "\n"}, io.Discard, OnBatch(func(int) error {
+			if batches++; batches == 2 {
+				cancel() // mid-stream, while more input is waiting
+			}
+			return nil
+		}))
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("endless stream ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the stream did not stop after its context was cancelled")
 	}
 }

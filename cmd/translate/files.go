@@ -11,12 +11,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -173,8 +175,14 @@ func runFiles(e *env, args []string) int {
 		return code
 	}
 
-	ctx, stop := interruptible()
+	// The first Ctrl-C (or SIGTERM) stops the workers, which save their
+	// checkpoints; a second one ends the process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	var bar *progressbar.ProgressBar
 	if f, ok := e.stderr.(*os.File); ok && !*quiet && term.IsTerminal(int(f.Fd())) {
 		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(e.stderr),
@@ -328,7 +336,22 @@ func scanFile(path string, replace bool) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	buf := make([]byte, 64<<10)
+	return scanReader(f, path, 64<<10, replace)
+}
+
+// scanReader is scanFile on r named path, reading bufSize bytes at a time
+// (at least utf8.UTFMax).
+func scanReader(r io.Reader, path string, bufSize int, replace bool) (int64, error) {
+	// Binary before invalid: a NUL near the start (as git looks).
+	f := bufio.NewReaderSize(r, 8000)
+	head, err := f.Peek(8000)
+	if i := bytes.IndexByte(head, 0); i >= 0 {
+		return 0, fmt.Errorf("%s looks binary (NUL byte at offset %d); only UTF-8 text files are translated", path, i)
+	}
+	if err != nil && err != io.EOF {
+		return 0, err
+	}
+	buf := make([]byte, max(bufSize, utf8.UTFMax))
 	var lines, pos int64 // pos: the file offset of buf[0]
 	keep := 0            // bytes of a rune cut by the previous read, at buf[:keep]
 	var last byte
@@ -336,11 +359,6 @@ func scanFile(path string, replace bool) (int64, error) {
 		n, rerr := f.Read(buf[keep:])
 		data := buf[:keep+n]
 		eof := rerr == io.EOF
-		if pos == 0 { // binary before invalid: a NUL near the start (as git looks)
-			if i := bytes.IndexByte(data[:min(len(data), 8000)], 0); i >= 0 {
-				return 0, fmt.Errorf("%s looks binary (NUL byte at offset %d); only UTF-8 text files are translated", path, i)
-			}
-		}
 		i := 0
 		for i < len(data) {
 			c := data[i]

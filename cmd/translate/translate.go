@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/deen-mt/deen/internal/defaultmodel"
 	"github.com/deen-mt/deen/internal/lines"
@@ -137,11 +135,6 @@ func errText(err error) string {
 	return strings.TrimPrefix(err.Error(), "translate: ")
 }
 
-// interruptible returns a context cancelled by Ctrl-C or SIGTERM.
-func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
 // version describes this build: module version, VCS revision, default model.
 func version() string {
 	v := "(devel)"
@@ -214,8 +207,9 @@ func runTranslate(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "translate:", errText(err))
 		return code
 	}
-	ctx, stop := interruptible()
-	defer stop()
+	// No signal handling here: Ctrl-C ends the command at once, also while
+	// it waits for a line, and every finished line is already written.
+	ctx := context.Background()
 	switch {
 	case *jsonOut || *srcIDs:
 		err = translateResults(ctx, tr, e.stdin, e.stdout, *srcIDs, *jsonOut, *nbest)
@@ -226,10 +220,6 @@ func runTranslate(e *env, args []string) int {
 		}
 	default:
 		err = tr.TranslateStream(ctx, e.stdin, e.stdout)
-	}
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(e.stderr, "translate: interrupted")
-		return exitFailure
 	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "translate:", errText(err))
