@@ -244,10 +244,13 @@ func translateResults(ctx context.Context, tr *translate.Translator, in io.Reade
 		for i, l := range batch {
 			var ids []int32
 			var err error
+			if done+i == 0 {
+				l.Text = strings.TrimPrefix(l.Text, "\uFEFF") // a byte-order mark
+			}
 			if srcIDs {
 				ids, err = parseIDs(l.Text)
 			} else if strings.TrimSpace(l.Text) != "" {
-				ids, err = tr.Encode(l.Text)
+				ids, err = tr.Encode(strings.ToValidUTF8(l.Text, "\uFFFD"))
 			}
 			if err != nil {
 				return fmt.Errorf("line %d: %w", done+i+1, err)

@@ -126,3 +126,18 @@ func TestSkip(t *testing.T) {
 		t.Fatalf("Skip past the end = %d, %v", n, err)
 	}
 }
+
+func TestLongLine(t *testing.T) {
+	long := strings.Repeat("x", 3*bufSize+17)
+	batches, err := readAll(t, strings.NewReader("a\n"+long+"\r\nb\n"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Line
+	for _, b := range batches {
+		got = append(got, b...)
+	}
+	if len(got) != 3 || got[1].Text != long || got[1].EOL != "\r\n" || got[2].Text != "b" {
+		t.Fatalf("a line longer than the buffer: %d lines", len(got))
+	}
+}
