@@ -86,6 +86,9 @@ func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 	if err = bw.Flush(); err != nil {
 		return fmt.Errorf("write checkpoint %s: %w", path, err)
 	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write checkpoint %s: %w", path, err)
+	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("write checkpoint %s: %w", path, err)
 	}

@@ -277,7 +277,10 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	tmp := f.Name()
 	if _, err = f.Write(data); err == nil {
-		if err = f.Sync(); err == nil {
+		if err = f.Chmod(0o644); err == nil {
+			err = f.Sync()
+		}
+		if err == nil {
 			err = f.Close()
 		}
 	}
