@@ -36,7 +36,8 @@ type State struct {
 	Seconds float64 `json:"seconds"`
 	// Tokens counts the target tokens trained on so far.
 	Tokens int64 `json:"tokens"`
-	// BestBLEU is the best dev BLEU seen so far (0 before the first).
+	// BestBLEU is the best dev BLEU of the interval evaluations so far (on
+	// the first DevSentences dev pairs; 0 before the first).
 	BestBLEU float64 `json:"best_bleu"`
 	// Examples is the number of training examples, a check that a resumed
 	// run reads the same data.

@@ -489,8 +489,11 @@ func (tr *trainer) devEval(ctx context.Context, n int) error {
 		if err != nil {
 			return err
 		}
-		tr.state.BestBLEU = max(tr.state.BestBLEU, bleu)
 		line += fmt.Sprintf(", %d sentences: %s", n, score)
+		if n == min(tr.opts.DevSentences, len(tr.devPairs)) { // the interval subset: comparable over the run
+			tr.state.BestBLEU = max(tr.state.BestBLEU, bleu)
+			line += fmt.Sprintf("; best so far %.2f", tr.state.BestBLEU)
+		}
 	}
 	fmt.Fprintf(tr.log, "%s (%s)\n", line, time.Since(t0).Round(time.Second))
 	return nil
