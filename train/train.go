@@ -200,7 +200,7 @@ func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log
 	if err != nil {
 		return err
 	}
-	if ck != nil && ck.State.Examples != len(examples) {
+	if ck != nil && ck.State.Examples != 0 && ck.State.Examples != len(examples) { // 0: not recorded
 		return fmt.Errorf("the checkpoint was trained on %d examples but %s and %s give %d: resume with the same corpus, or use a new --out folder", ck.State.Examples, srcPath, tgtPath, len(examples))
 	}
 	tr.state.Examples = len(examples)
