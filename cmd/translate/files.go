@@ -169,6 +169,10 @@ func runFiles(e *env, args []string) int {
 	if len(ready) == 0 {
 		return exitFailure
 	}
+	// Longest files first: the workers finish closer together.
+	sort.SliceStable(ready, func(a, b int) bool {
+		return ready[a].lines-ready[a].resume.Lines > ready[b].lines-ready[b].resume.Lines
+	})
 	tr, code, err := mf.load()
 	if err != nil {
 		fmt.Fprintln(e.stderr, "translate files:", errText(err))
@@ -214,11 +218,13 @@ func runFiles(e *env, args []string) int {
 			}
 		}()
 	}
+send:
 	for i := range ready {
-		if ctx.Err() != nil {
-			break
+		select {
+		case queue <- i:
+		case <-ctx.Done():
+			break send
 		}
-		queue <- i
 	}
 	close(queue)
 	wg.Wait()
@@ -317,7 +323,6 @@ func collectJobs(paths []string, outDir, suffix string) ([]*fileJob, error) {
 			return nil, err
 		}
 	}
-	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].in < jobs[b].in })
 	return jobs, nil
 }
 
@@ -451,6 +456,9 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // translateFile translates j.in into j.out through the partial file,
 // continuing at j.resume, and reports translated lines to progress.
 func translateFile(ctx context.Context, tr *translate.Translator, j *fileJob, settings string, force bool, progress func(int64)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	partial, ckpt := j.out+partialExt, j.out+checkpointExt
 	if err := os.MkdirAll(filepath.Dir(j.out), 0o755); err != nil {
 		return err
