@@ -188,7 +188,7 @@ func runFiles(e *env, args []string) int {
 		stop()
 	}()
 	var bar *progressbar.ProgressBar
-	if f, ok := e.stderr.(*os.File); ok && !*quiet && term.IsTerminal(int(f.Fd())) {
+	if f, ok := e.stderr.(*os.File); ok && !*quiet && total > 0 && term.IsTerminal(int(f.Fd())) {
 		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(e.stderr),
 			progressbar.OptionSetDescription(fmt.Sprintf("%d file(s)", len(ready))),
 			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("lines"),

@@ -113,6 +113,9 @@ func (m *modelFlags) load() (*translate.Translator, int, error) {
 // partial output is only continued with the same model and settings.
 func (m *modelFlags) describe() string {
 	model := "embedded"
+	if n, err := defaultmodel.Size(); err == nil && *m.model == "" {
+		model = fmt.Sprintf("embedded size %d", n)
+	}
 	if *m.model != "" {
 		model = *m.model
 		if st, err := os.Stat(*m.model); err == nil {
