@@ -50,6 +50,7 @@ type checkpointHeader struct {
 	Options Options          `json:"options"`
 	State   State            `json:"state"`
 	Adam    int              `json:"adam_steps"`
+	EMA     bool             `json:"ema"`
 	Names   []string         `json:"names"`
 	Shapes  [][]int          `json:"shapes"`
 }
@@ -62,6 +63,8 @@ type Checkpoint struct {
 	State   State
 	Params  *Params
 	Adam    *AdamW
+	// EMA is the exponential moving average of the weights (nil when off).
+	EMA []float32
 }
 
 // WriteCheckpoint writes c to path atomically (temporary file in the same
@@ -107,10 +110,11 @@ func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 }
 
 // encodeCheckpoint writes magic, version, header length and JSON header,
-// then weights, first and second moments as little-endian float32, then
-// the CRC-32 (IEEE) of everything before it.
+// then weights, first and second moments and (when kept) the weights'
+// moving average as little-endian float32, then the CRC-32 (IEEE) of
+// everything before it.
 func encodeCheckpoint(w io.Writer, c *Checkpoint) error {
-	h := checkpointHeader{Config: c.Config, Options: c.Options, State: c.State, Adam: c.Adam.Steps}
+	h := checkpointHeader{Config: c.Config, Options: c.Options, State: c.State, Adam: c.Adam.Steps, EMA: c.EMA != nil}
 	for _, p := range c.Params.List {
 		h.Names = append(h.Names, p.Name)
 		h.Shapes = append(h.Shapes, p.Shape)
@@ -132,7 +136,11 @@ func encodeCheckpoint(w io.Writer, c *Checkpoint) error {
 		return err
 	}
 	buf := make([]byte, 1<<16)
-	for _, xs := range [][]float32{c.Params.W, c.Adam.M, c.Adam.V} {
+	arrays := [][]float32{c.Params.W, c.Adam.M, c.Adam.V}
+	if c.EMA != nil {
+		arrays = append(arrays, c.EMA)
+	}
+	for _, xs := range arrays {
 		for len(xs) > 0 {
 			n := min(len(xs), len(buf)/4)
 			for i, v := range xs[:n] {
@@ -202,8 +210,12 @@ func decodeCheckpoint(data []byte, path string) (*Checkpoint, error) {
 		}
 	}
 	raw := body[16+hl:]
-	if len(raw) != 3*4*n {
-		return nil, bad("%d data bytes, the header implies %d", len(raw), 3*4*n)
+	k := 3
+	if h.EMA {
+		k = 4
+	}
+	if len(raw) != k*4*n {
+		return nil, bad("%d data bytes, the header implies %d", len(raw), k*4*n)
 	}
 	decay := make([]bool, len(h.Names))
 	for i, s := range h.Shapes {
@@ -213,7 +225,12 @@ func decodeCheckpoint(data []byte, path string) (*Checkpoint, error) {
 		Params: NewParams(h.Names, h.Shapes, decay)}
 	c.Adam = NewAdamW(n, h.Options.Beta1, h.Options.Beta2, h.Options.AdamEps, h.Options.WeightDecay)
 	c.Adam.Steps = h.Adam
-	for i, xs := range [][]float32{c.Params.W, c.Adam.M, c.Adam.V} {
+	arrays := [][]float32{c.Params.W, c.Adam.M, c.Adam.V}
+	if h.EMA {
+		c.EMA = make([]float32, n)
+		arrays = append(arrays, c.EMA)
+	}
+	for i, xs := range arrays {
 		b := raw[i*4*n:]
 		for j := range xs {
 			xs[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))

@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ type Options struct {
 	WeightDecay float64 `json:"weight_decay"`
 	// Clip is the global gradient-norm bound (0 = off).
 	Clip float64 `json:"clip"`
+	// EMA is the decay of the exponential moving average of the weights
+	// that the model file ships (0 = ship the raw weights).
+	EMA float64 `json:"ema"`
 	// Dropout and Smoothing regularise.
 	Dropout   float64 `json:"dropout"`
 	Smoothing float64 `json:"smoothing"`
@@ -87,7 +91,7 @@ func DefaultOptions() Options {
 		Vocab: 8000, DModel: 256, EncoderLayers: 6, DecoderLayers: 2, Heads: 4, FFN: 1024,
 		Activation: "relu", MaxLen: 100,
 		BatchTokens: 6000, LR: 7e-4, Warmup: 1000, Beta1: 0.9, Beta2: 0.98, AdamEps: 1e-9,
-		WeightDecay: 0.0001, Clip: 1, Dropout: 0.1, Smoothing: 0.1, Seed: 1, Replicas: 2,
+		WeightDecay: 0.0001, Clip: 1, EMA: 0.999, Dropout: 0.1, Smoothing: 0.1, Seed: 1, Replicas: 2,
 		Hours: 5.5, CheckpointMinutes: 10, LogEvery: 50, DevEvery: 2000, DevSentences: 500, DevK: 50,
 		DType: "f16",
 	}
@@ -127,6 +131,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("dropout %g and smoothing %g must be in [0, 1)", o.Dropout, o.Smoothing)
 	case o.Hours <= 0 && o.MaxSteps <= 0:
 		return fmt.Errorf("set a time budget (hours) or a step budget (max_steps)")
+	case o.EMA < 0 || o.EMA >= 1:
+		return fmt.Errorf("ema %g must be in [0, 1)", o.EMA)
 	case o.Replicas < 1 || o.Replicas > 64:
 		return fmt.Errorf("replicas %d, want 1..64", o.Replicas)
 	case o.DevK < 2:
@@ -319,6 +325,7 @@ type trainer struct {
 	model    *Model
 	adam     *AdamW
 	state    State
+	ema      []float32 // moving average of the weights, nil when off
 	pcg      *rand.PCG
 	rng      *rand.Rand
 	examples []Example
@@ -352,6 +359,13 @@ func newTrainer(opts Options, vocab int, ck *Checkpoint) (*trainer, error) {
 		tr.pcg = &rand.PCG{}
 		if err := tr.pcg.UnmarshalBinary(ck.State.RNG); err != nil {
 			return nil, fmt.Errorf("checkpoint RNG state: %w", err)
+		}
+	}
+	if opts.EMA > 0 {
+		if ck != nil && ck.EMA != nil {
+			tr.ema = ck.EMA
+		} else {
+			tr.ema = slices.Clone(tr.model.Params.W)
 		}
 	}
 	tr.rng = rand.New(tr.pcg)
@@ -453,6 +467,14 @@ func (tr *trainer) step(idx []int) (loss float64, ntok int, gnorm float64, err e
 	}
 	tr.state.Step++
 	tr.adam.Step(m.Params, LearningRate(tr.state.Step, tr.opts.Warmup, tr.opts.LR))
+	if tr.ema != nil {
+		// The decay ramps up over the first steps (as TensorFlow's
+		// num_updates) so the average does not remember the initialisation.
+		d := float32(min(tr.opts.EMA, float64(1+tr.state.Step)/float64(10+tr.state.Step)))
+		for i, w := range m.Params.W {
+			tr.ema[i] = d*tr.ema[i] + (1-d)*w
+		}
+	}
 	tr.state.Tokens += int64(ntok)
 	return loss, ntok, gnorm, nil
 }
@@ -464,18 +486,27 @@ func (tr *trainer) checkpoint() error {
 		return err
 	}
 	tr.state.RNG = rng
-	return WriteCheckpoint(tr.ckPath, &Checkpoint{Config: tr.model.Config, Options: tr.opts, State: tr.state, Params: tr.model.Params, Adam: tr.adam})
+	return WriteCheckpoint(tr.ckPath, &Checkpoint{Config: tr.model.Config, Options: tr.opts, State: tr.state, Params: tr.model.Params, Adam: tr.adam, EMA: tr.ema})
 }
 
 // devEval prints the dev loss (all dev pairs) and, with an evaluator, the
-// dev scores of the first n dev pairs.
+// dev scores of the first n dev pairs, of the weights the model file
+// ships (the moving average when kept; the raw weights' loss too then).
 func (tr *trainer) devEval(ctx context.Context, n int) error {
 	t0 := time.Now()
-	loss, tokens, err := tr.model.Loss(tr.devEx, tr.opts.BatchTokens)
+	line := fmt.Sprintf("dev step %d:", tr.state.Step)
+	if tr.ema != nil {
+		raw, err := tr.devLoss(nil)
+		if err != nil {
+			return err
+		}
+		line += fmt.Sprintf(" raw weights loss %.4f;", raw)
+	}
+	loss, err := tr.devLoss(tr.ema)
 	if err != nil {
 		return err
 	}
-	line := fmt.Sprintf("dev step %d: loss %.4f ppl %.2f", tr.state.Step, loss/float64(tokens), math.Exp(loss/float64(tokens)))
+	line += fmt.Sprintf(" loss %.4f ppl %.2f", loss, math.Exp(loss))
 	if tr.eval != nil {
 		n = min(n, len(tr.devPairs))
 		if n <= 0 {
@@ -515,9 +546,28 @@ func (m *Model) Loss(ex []Example, batchTokens int) (loss float64, tokens int, e
 	return loss, tokens, nil
 }
 
-// modelFile returns the current weights as a model file (weights copied).
+// devLoss returns the mean dev loss per target token with the weights w
+// (nil: the current weights), which it swaps in and out of the model.
+func (tr *trainer) devLoss(w []float32) (float64, error) {
+	if w != nil {
+		saved := slices.Clone(tr.model.Params.W)
+		copy(tr.model.Params.W, w)
+		defer copy(tr.model.Params.W, saved)
+	}
+	loss, tokens, err := tr.model.Loss(tr.devEx, tr.opts.BatchTokens)
+	return loss / float64(max(tokens, 1)), err
+}
+
+// modelFile returns the weights the model file ships (the moving average
+// when kept) as a model file (weights copied).
 func (tr *trainer) modelFile() *modelfile.Model {
-	return tr.model.ModelFile(tr.blobs)
+	mf := tr.model.ModelFile(tr.blobs)
+	if tr.ema != nil {
+		for _, p := range tr.model.Params.List {
+			copy(mf.Tensors[p.Name].Data, tr.ema[p.off:p.off+len(p.W)])
+		}
+	}
+	return mf
 }
 
 // ModelFile returns the model's weights (copied) with the tokenizer blobs

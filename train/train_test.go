@@ -78,7 +78,10 @@ func TestResumeIsExact(t *testing.T) {
 	if straight.State.Epoch < 1 {
 		t.Fatalf("the run stayed in epoch 0; make the test cross an epoch boundary")
 	}
-	if !slices.Equal(straight.Params.W, resumed.Params.W) || !slices.Equal(straight.Adam.V, resumed.Adam.V) {
+	if straight.EMA == nil {
+		t.Fatal("the run kept no moving average of the weights")
+	}
+	if !slices.Equal(straight.Params.W, resumed.Params.W) || !slices.Equal(straight.Adam.V, resumed.Adam.V) || !slices.Equal(straight.EMA, resumed.EMA) {
 		t.Fatal("resumed run ended with different weights than the straight run")
 	}
 	if straight.State.Epoch != resumed.State.Epoch || straight.State.Batch != resumed.State.Batch {

@@ -40,6 +40,7 @@ func runTrain(e *env, args []string) int {
 	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "warm-up steps (then inverse-square-root decay)")
 	fs.Float64Var(&o.WeightDecay, "weight-decay", o.WeightDecay, "AdamW decoupled weight decay of matrices")
 	fs.Float64Var(&o.Clip, "clip", o.Clip, "gradient norm clipping (0 = off)")
+	fs.Float64Var(&o.EMA, "ema", o.EMA, "decay of the moving average of the weights that the model file ships (0 = raw weights)")
 	fs.Float64Var(&o.Dropout, "dropout", o.Dropout, "dropout")
 	fs.Float64Var(&o.Smoothing, "label-smoothing", o.Smoothing, "label smoothing")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initialisation, batch order, dropout)")
