@@ -222,10 +222,13 @@ func (j *job) run(lo, hi int) {
 // gemm computes the block C[i0:i1, j0:j1] with packed, cache-blocked panels.
 func (j *job) gemm(i0, i1, j0, j1 int) {
 	im := j.im
-	buf := getBuf(im.mc*im.kc + im.kc*im.nc + im.mr*im.nr)
-	ap := (*buf)[:im.mc*im.kc]
-	bp := (*buf)[im.mc*im.kc : im.mc*im.kc+im.kc*im.nc]
-	tile := (*buf)[im.mc*im.kc+im.kc*im.nc:]
+	// Panel buffers as large as this block needs, up to the cache blocks.
+	asize := min(im.mc, ceilDiv(i1-i0, im.mr)*im.mr) * min(im.kc, j.k)
+	bsize := min(im.nc, ceilDiv(j1-j0, im.nr)*im.nr) * min(im.kc, j.k)
+	buf := getBuf(asize + bsize + im.mr*im.nr)
+	ap := (*buf)[:asize]
+	bp := (*buf)[asize : asize+bsize]
+	tile := (*buf)[asize+bsize:]
 	for jc := j0; jc < j1; jc += im.nc {
 		nc := min(im.nc, j1-jc)
 		for pc := 0; pc < j.k; pc += im.kc {
