@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -360,4 +361,56 @@ func TestVersionAndHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "examples:") || !strings.Contains(stderr, "translate files --out en/ docs/") || !strings.Contains(stderr, "exit codes") {
 		t.Fatalf("--help: exit %d, %q", code, stderr)
 	}
+}
+
+// TestFilesResumeCutsUncheckpointedTail plants a partial output whose tail
+// (after the checkpointed bytes) is garbage, as a crash between two
+// checkpoints leaves it: the rerun must cut the tail and continue at the
+// checkpointed line. A checkpoint of a changed input is not used.
+func TestFilesResumeCutsUncheckpointedTail(t *testing.T) {
+	bin, model, refs := setup(t)
+	d := t.TempDir()
+	in, out := filepath.Join(d, "x.de"), filepath.Join(d, "x.en")
+	writeFile(t, in, strings.Join(germanLines(refs, 100), "\n")+"\n")
+	args := append(append([]string{"--model", model}, fastFlags...), in)
+	want := viaStdin(t, bin, model, readFile(t, in))
+
+	// The settings string the binary will compute for these flags.
+	fs := flag.NewFlagSet("files", flag.ContinueOnError)
+	mf := addModelFlags(fs)
+	if err := fs.Parse(args[:len(args)-1]); err != nil {
+		t.Fatal(err)
+	}
+	plant := func(lines int, tail string) checkpoint {
+		head := strings.Join(strings.SplitAfter(want, "\n")[:lines], "")
+		writeFile(t, out+partialExt, head+tail)
+		st, err := os.Stat(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := checkpoint{Input: in, InputSize: st.Size(), InputMtime: st.ModTime().UnixNano(), Settings: mf.describe(), Lines: int64(lines), Bytes: int64(len(head))}
+		b, _ := json.Marshal(c)
+		writeFile(t, out+checkpointExt, string(b))
+		return c
+	}
+	plant(37, "GARBAGE written after the last checkpoint\nmore")
+	_, stderr, code := runBin(t, bin, "", append([]string{"files"}, args...)...)
+	if code != 0 || !strings.Contains(stderr, "resuming "+out+" at line 38 of 100") {
+		t.Fatalf("exit %d, stderr %q; want a resume at line 38", code, stderr)
+	}
+	compareLines(t, "resumed", readFile(t, out), want)
+
+	// The input changed after the checkpoint: start over.
+	os.Remove(out)
+	c := plant(50, "")
+	writeFile(t, out+partialExt, strings.Repeat("X", int(c.Bytes))) // would show if used
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(in, later, later); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = runBin(t, bin, "", append([]string{"files"}, args...)...)
+	if code != 0 || strings.Contains(stderr, "resuming") {
+		t.Fatalf("changed input: exit %d, stderr %q; want a fresh start", code, stderr)
+	}
+	compareLines(t, "restarted", readFile(t, out), want)
 }
