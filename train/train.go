@@ -580,8 +580,24 @@ func (m *Model) ModelFile(blobs map[string][]byte) *modelfile.Model {
 	return mf
 }
 
-// finish writes the final model file and evaluates it on the whole dev set.
+// finish writes the final model file (the moving average of the weights,
+// or the raw weights when their dev loss is lower) and evaluates it on the
+// whole dev set.
 func (tr *trainer) finish(ctx context.Context, path string) error {
+	if tr.ema != nil { // ship the average unless the raw weights do better on dev
+		raw, err := tr.devLoss(nil)
+		if err != nil {
+			return err
+		}
+		avg, err := tr.devLoss(tr.ema)
+		if err != nil {
+			return err
+		}
+		if raw < avg {
+			fmt.Fprintf(tr.log, "shipping the raw weights: dev loss %.4f < %.4f of the moving average\n", raw, avg)
+			tr.ema = nil
+		}
+	}
 	dt, _ := modelfile.ParseDType(tr.opts.DType)
 	if err := modelfile.WriteFile(path, tr.modelFile(), modelfile.WriteOptions{DType: dt, ZstdLevel: 9}); err != nil {
 		return err
