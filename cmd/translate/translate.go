@@ -215,7 +215,11 @@ func runTranslate(e *env, args []string) int {
 	ctx := context.Background()
 	switch {
 	case *jsonOut || *srcIDs:
-		err = translateResults(ctx, tr, e.stdin, e.stdout, *srcIDs, *jsonOut, *nbest)
+		in := e.stdin
+		if fs.NArg() > 0 { // --json "TEXT": the arguments are the one input line
+			in = strings.NewReader(strings.Join(fs.Args(), " ") + "\n")
+		}
+		err = translateResults(ctx, tr, in, e.stdout, *srcIDs, *jsonOut, *nbest)
 	case fs.NArg() > 0:
 		var text string
 		if text, err = tr.Translate(ctx, strings.Join(fs.Args(), " ")); err == nil {

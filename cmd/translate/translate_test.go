@@ -258,6 +258,10 @@ func TestCLITextModes(t *testing.T) {
 	if code != 0 || len(lines) != 2 || lines[0].Text != want(0) || !slices.Equal(lines[1].IDs, refIDs(s4.Beam4.IDs)) {
 		t.Fatalf("json: exit %d, %+v; stderr %s", code, lines, stderr)
 	}
+	// --json with TEXT arguments translates them, not stdin.
+	if args, _, code := runBin(t, bin, "ignored\n", append(common, "--json", s0.SourceText)...); code != 0 || args != strings.SplitAfter(stdout, "\n")[0] {
+		t.Fatalf("json with arguments: exit %d, %q, want %q", code, args, strings.SplitAfter(stdout, "\n")[0])
+	}
 	// A byte-order mark before the first line is not part of the text.
 	if bom, stderr, code := runBin(t, bin, "\uFEFF"+s0.SourceText+"\n"+s4.SourceText+"\n", append(common, "--json")...); code != 0 || bom != stdout {
 		t.Fatalf("json with a BOM: exit %d, %q, want %q; stderr %s", code, bom, stdout, stderr)
