@@ -11,7 +11,8 @@ import (
 // closing quotes or brackets after them) when whitespace and the start of a
 // new sentence (a capital letter, a digit or an opening quote or bracket)
 // follow, except after abbreviations (z. B., Dr., Nr., usw.), initials and
-// ordinals (am 3. Mai, im 19. Jahrhundert). Decimals (3.5), times (8.30)
+// ordinals (am 3. Mai, im 19. Jahrhundert) and numbered headings (2. Ergebnisse).
+// Decimals (3.5), times (8.30)
 // and dotted abbreviations (z.B.) never split, having no space after the dot.
 func SplitSentences(text string) []string {
 	var out []string
@@ -76,8 +77,10 @@ func noBreakAfter(before, term, after string) bool {
 	case isInitials(word):
 		return true // z. B., u. a., z.B., A. Merkel
 	case isDigits(word) && len(word) <= 3:
-		// An ordinal: "am 3. Mai", "im 19. Jahrhundert", "der 2. Weltkrieg".
-		return months[firstWord(after)] || ordinalBefore[strings.ToLower(lastWord(strings.TrimSuffix(before, word)))]
+		// An ordinal: "am 3. Mai", "im 19. Jahrhundert", "der 2. Weltkrieg",
+		// or a numbered heading: "2. Ergebnisse".
+		prev := strings.TrimRightFunc(strings.TrimSuffix(strings.TrimRightFunc(before, unicode.IsSpace), word), unicode.IsSpace)
+		return prev == "" || months[firstWord(after)] || ordinalBefore[strings.ToLower(lastWord(prev))]
 	}
 	return false
 }

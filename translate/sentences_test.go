@@ -19,6 +19,8 @@ func TestSplitSentences(t *testing.T) {
 		{"Am 3. Mai feiern wir. Es gibt Kuchen.", []string{"Am 3. Mai feiern wir.", "Es gibt Kuchen."}},
 		{"Im 19. Jahrhundert wuchs die Stadt.", []string{"Im 19. Jahrhundert wuchs die Stadt."}},
 		{"Das war 1990. Danach kam die Einheit.", []string{"Das war 1990.", "Danach kam die Einheit."}},
+		{"2. Ergebnisse der Studie", []string{"2. Ergebnisse der Studie"}},
+		{"Er wurde 3. Das war gut.", []string{"Er wurde 3.", "Das war gut."}},
 		{"Der Preis stieg um 3.5 Prozent. Das ist viel.", []string{"Der Preis stieg um 3.5 Prozent.", "Das ist viel."}},
 		{"Er sagte: „Ich komme.“ Dann ging er.", []string{"Er sagte: „Ich komme.“", "Dann ging er."}},
 		{"„Komm her!“, rief sie. Er kam.", []string{"„Komm her!“, rief sie.", "Er kam."}},
