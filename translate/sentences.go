@@ -10,10 +10,10 @@ import (
 // the whitespace around them. It splits after '.', '!', '?' or '…' (and
 // closing quotes or brackets after them) when whitespace and the start of a
 // new sentence (a capital letter, a digit or an opening quote or bracket)
-// follow, except after abbreviations (z. B., Dr., Nr., usw.), initials and
-// ordinals (am 3. Mai, im 19. Jahrhundert) and numbered headings (2. Ergebnisse).
-// Decimals (3.5), times (8.30)
-// and dotted abbreviations (z.B.) never split, having no space after the dot.
+// follow, except after abbreviations (z. B., Dr., Nr., ca.), initials,
+// ordinals (am 3. Mai, im 19. Jahrhundert) and heading numbers (2. Ergebnisse).
+// Decimals (3.5), times (8.30) and dotted abbreviations (z.B.) never split,
+// having no space after the dot.
 func SplitSentences(text string) []string {
 	var out []string
 	for _, sp := range sentenceSpans(text) {
