@@ -88,7 +88,7 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string) ([]stri
 	}
 	layouts := make([]layout, len(texts))
 	var src [][]int32
-	var pieces [][]int // pieces[s] = indices in src of sentence s (over all texts)
+	var pieces [][2]int // sentence s (over all texts) is src[pieces[s][0]:pieces[s][1]]
 	for i, text := range texts {
 		layouts[i] = cut(strings.ToValidUTF8(text, "\uFFFD"))
 		for _, sent := range layouts[i].sentences {
@@ -97,11 +97,7 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string) ([]stri
 			if src, err = t.encodeFit(sent, src); err != nil {
 				return nil, &LineError{Line: i + 1, Err: err}
 			}
-			idx := make([]int, 0, len(src)-first)
-			for j := first; j < len(src); j++ {
-				idx = append(idx, j)
-			}
-			pieces = append(pieces, idx)
+			pieces = append(pieces, [2]int{first, len(src)})
 		}
 	}
 	res, err := t.TranslateIDs(ctx, src, t.opts)
@@ -114,8 +110,8 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string) ([]stri
 		var b strings.Builder
 		b.WriteString(l.lits[0])
 		for k := range l.sentences {
-			for j, p := range pieces[s] {
-				if j > 0 {
+			for p := pieces[s][0]; p < pieces[s][1]; p++ {
+				if p > pieces[s][0] {
 					b.WriteByte(' ')
 				}
 				b.WriteString(t.tok.DecodeTarget(res[p].IDs))
