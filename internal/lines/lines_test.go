@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func readAll(t *testing.T, r io.Reader, n int) ([][]Line, error) {
@@ -140,4 +141,35 @@ func TestLongLine(t *testing.T) {
 	if len(got) != 3 || got[1].Text != long || got[1].EOL != "\r\n" || got[2].Text != "b" {
 		t.Fatalf("a line longer than the buffer: %d lines", len(got))
 	}
+}
+
+func FuzzReader(f *testing.F) {
+	for _, s := range []string{"", "a", "a\r\nb\n", "\r\n\r", "\n\n\nx", "\r"} {
+		f.Add(s, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, s string, n uint8) {
+		// Whatever the reads and batch size: lines hold no line feed, end
+		// with a known ending, and rejoin to the input.
+		for _, r := range []io.Reader{strings.NewReader(s), iotest.OneByteReader(strings.NewReader(s))} {
+			batches, err := readAll(t, r, int(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back strings.Builder
+			for _, b := range batches {
+				if len(b) == 0 || len(b) > max(int(n), 1) {
+					t.Fatalf("batch of %d lines for n=%d", len(b), n)
+				}
+				for _, l := range b {
+					if strings.Contains(l.Text, "\n") || (l.EOL != "\n" && l.EOL != "\r\n" && l.EOL != "") {
+						t.Fatalf("bad line %q", l)
+					}
+					back.WriteString(l.Text + l.EOL)
+				}
+			}
+			if back.String() != s {
+				t.Fatalf("rejoined %q, want %q", back.String(), s)
+			}
+		}
+	})
 }
