@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -103,6 +104,8 @@ func (m *modelFlags) load() (*translate.Translator, int, error) {
 	switch {
 	case errors.Is(err, translate.ErrInvalidOption):
 		return nil, exitUsage, err
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, exitFailure, fmt.Errorf("%w (check the --model path)", err)
 	case err != nil:
 		return nil, exitFailure, err
 	}

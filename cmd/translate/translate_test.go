@@ -280,7 +280,7 @@ func TestCLIErrors(t *testing.T) {
 		{"no model", "", []string{"Hallo"}, 1, "no default model is embedded in this build; pass --model FILE or see README"},
 		{"bad flag", "", []string{"--bogus"}, 2, "flag provided but not defined"},
 		{"bad beam", "", []string{"--model", model, "--beam", "0", "Hallo"}, 2, "beam size"},
-		{"missing file", "", []string{"--model", filepath.Join(t.TempDir(), "none.deen"), "Hallo"}, 1, "none.deen"},
+		{"missing file", "", []string{"--model", filepath.Join(t.TempDir(), "none.deen"), "Hallo"}, 1, "none.deen: no such file or directory (check the --model path)"},
 		{"not a model", "", []string{"--model", "translate.go", "Hallo"}, 1, "translate.go"},
 		{"bad ids", "5 x 0\n", []string{"--model", model, "--json", "--src-ids"}, 1, `line 1: "x" is not a token id`},
 		{"id out of range", "99999999 0\n", []string{"--model", model, "--json", "--src-ids"}, 1, "id 99999999"},
