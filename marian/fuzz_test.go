@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -79,7 +80,7 @@ func TestTinyTorchZip(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := ts["a"], ts["b"]
-	if a == nil || b == nil || !equalShape(a.shape, []int{2, 2}) || !equalShape(b.shape, []int{2}) {
+	if a == nil || b == nil || !slices.Equal(a.shape, []int{2, 2}) || !slices.Equal(b.shape, []int{2}) {
 		t.Fatalf("got %v", ts)
 	}
 	if a.data[0] != 0.5 || a.data[3] != 3.5 || b.data[0] != 4.5 || b.data[1] != 5.5 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -35,7 +36,7 @@ func TestLoadBothFormatsAgree(t *testing.T) {
 	}
 	for name, a := range st.Tensors {
 		b := pt.Tensors[name]
-		if b == nil || !equalShape(a.Shape, b.Shape) || !equalData(a.Data, b.Data) {
+		if b == nil || !slices.Equal(a.Shape, b.Shape) || !equalData(a.Data, b.Data) {
 			t.Fatalf("tensor %s differs between safetensors and pytorch_model.bin", name)
 		}
 	}
@@ -436,7 +437,7 @@ func TestTorchSavedHalfCheckpoint(t *testing.T) {
 		t.Fatalf("%d tensors, want %d", len(got.Tensors), len(want.Tensors))
 	}
 	for name, w := range want.Tensors {
-		if g := got.Tensors[name]; g == nil || !equalShape(g.Shape, w.Shape) || !equalData(g.Data, w.Data) {
+		if g := got.Tensors[name]; g == nil || !slices.Equal(g.Shape, w.Shape) || !equalData(g.Data, w.Data) {
 			t.Fatalf("tensor %s differs between the torch.save f16 file and its f32 copy", name)
 		}
 	}

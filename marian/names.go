@@ -3,6 +3,7 @@ package marian
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -70,7 +71,7 @@ func mapTensors(c modelfile.Config, hf map[string]*hfTensor) (map[string]*modelf
 	take := func(canonical, name string, shape []int) {
 		t := byName[name]
 		used[name] = true
-		if !equalShape(t.shape, shape) {
+		if !slices.Equal(t.shape, shape) {
 			problems = append(problems, fmt.Sprintf("%s has shape %v, config.json implies %v", orig[name], t.shape, shape))
 			return
 		}
@@ -91,7 +92,7 @@ func mapTensors(c modelfile.Config, hf map[string]*hfTensor) (map[string]*modelf
 					continue
 				}
 				used[a] = true
-				if !equalShape(byName[a].shape, byName[first].shape) || !equalData(byName[a].data, byName[first].data) {
+				if !slices.Equal(byName[a].shape, byName[first].shape) || !equalData(byName[a].data, byName[first].data) {
 					problems = append(problems, fmt.Sprintf("%s differs from %s, but deen ties them (one shared embedding)", orig[a], orig[first]))
 				}
 			}
@@ -100,7 +101,7 @@ func mapTensors(c modelfile.Config, hf map[string]*hfTensor) (map[string]*modelf
 			}
 		case "final_logits_bias":
 			if t := byName[s.Name]; t != nil {
-				if equalShape(t.shape, []int{1, v}) {
+				if slices.Equal(t.shape, []int{1, v}) {
 					t.shape = []int{v}
 				}
 				take(s.Name, s.Name, s.Shape)
@@ -154,7 +155,7 @@ const positionTolerance = 4e-3
 // checkPositions checks that a stored position table is Marian's sinusoid
 // up to the rounding of its storage type.
 func checkPositions(t *hfTensor, maxPos, d int) error {
-	if !equalShape(t.shape, []int{maxPos, d}) {
+	if !slices.Equal(t.shape, []int{maxPos, d}) {
 		return fmt.Errorf("shape %v, config.json implies [%d %d]", t.shape, maxPos, d)
 	}
 	want := sinusoidMarian(maxPos, d)
@@ -164,19 +165,6 @@ func checkPositions(t *hfTensor, maxPos, d int) error {
 		}
 	}
 	return nil
-}
-
-// equalShape reports whether two shapes are equal.
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // equalData reports whether two tensors hold bit-identical values.

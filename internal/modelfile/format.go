@@ -12,9 +12,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+	"slices"
 	"sort"
 
+	"github.com/deen-mt/deen/internal/atomicfile"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -323,46 +324,8 @@ func rowScales(t *Tensor, rows, cols int) ([]float32, error) {
 // WriteFile writes m to path atomically: it writes a temporary file in the
 // same directory, syncs it and renames it over path, so path never holds a
 // partial model.
-func WriteFile(path string, m *Model, opt WriteOptions) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write model file: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = Write(bw, m, opt); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write model file %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write model file %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write model file %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write model file %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write model file %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil { // make the rename durable
-		d.Sync()
-		d.Close()
-	}
-	return nil
+func WriteFile(path string, m *Model, opt WriteOptions) error {
+	return atomicfile.Write(path, "model file", func(w io.Writer) error { return Write(w, m, opt) })
 }
 
 // ReadFile reads the model file at path.
@@ -536,7 +499,7 @@ func checkHeader(h *header) ([]DType, error) {
 			return nil, fmt.Errorf("tensor %q is not implied by the config: %w", e.Name, ErrCorrupt)
 		case seen[e.Name]:
 			return nil, fmt.Errorf("tensor %q appears twice: %w", e.Name, ErrCorrupt)
-		case !sameShape(e.Shape, s.Shape):
+		case !slices.Equal(e.Shape, s.Shape):
 			return nil, fmt.Errorf("tensor %q has shape %v, the config implies %v: %w", e.Name, e.Shape, s.Shape, ErrCorrupt)
 		}
 		seen[e.Name] = true

@@ -2,6 +2,7 @@ package modelfile
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -38,7 +39,7 @@ func (m *Model) Get(name string, shape ...int) ([]float32, error) {
 		}
 		return nil, fmt.Errorf("model has no tensor %q", name)
 	}
-	if len(shape) > 0 && !sameShape(t.Shape, shape) {
+	if len(shape) > 0 && !slices.Equal(t.Shape, shape) {
 		return nil, fmt.Errorf("tensor %q has shape %v, want %v", name, t.Shape, shape)
 	}
 	if n, ok := numElements(t.Shape); !ok || n != len(t.Data) {
@@ -126,7 +127,7 @@ func ValidateTensors(m *Model) error {
 			}
 			continue
 		}
-		if !sameShape(t.Shape, s.Shape) {
+		if !slices.Equal(t.Shape, s.Shape) {
 			problems = append(problems, fmt.Sprintf("tensor %q has shape %v, the config implies %v", s.Name, t.Shape, s.Shape))
 			continue
 		}
@@ -165,19 +166,6 @@ func joinProblems(what string, problems []string) error {
 		msg += "\n  " + p
 	}
 	return fmt.Errorf("%s", msg)
-}
-
-// sameShape reports whether a and b are the same shape.
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // maxElements bounds the size of any one tensor (2^34 values, 64 GiB).

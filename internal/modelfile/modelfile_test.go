@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +85,7 @@ func sameModel(t *testing.T, want, got *Model, tol func(name string, row int, w,
 	}
 	for name, w := range want.Tensors {
 		g := got.Tensors[name]
-		if g == nil || !sameShape(g.Shape, w.Shape) || len(g.Data) != len(w.Data) {
+		if g == nil || !slices.Equal(g.Shape, w.Shape) || len(g.Data) != len(w.Data) {
 			t.Fatalf("tensor %q missing or wrong shape", name)
 		}
 		cols := w.Shape[len(w.Shape)-1]
