@@ -35,10 +35,6 @@ func runEval(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "eval: need --src FILE and --ref FILE (and no other arguments)")
 		return exitUsage
 	}
-	if *model == "" {
-		fmt.Fprintln(e.stderr, "eval: "+errNoDefaultModel)
-		return exitFailure
-	}
 	srcLines, err := readFileLines(*src)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "eval:", err)
@@ -53,7 +49,13 @@ func runEval(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "eval: %s has %d lines but %s has %d; the files must align line by line\n", *src, len(srcLines), *ref, len(refLines))
 		return exitFailure
 	}
-	tr, err := translate.Load(*model, translate.WithBeamSize(*beam), translate.WithBatchSize(*batch))
+	opts := []translate.Option{translate.WithBeamSize(*beam), translate.WithBatchSize(*batch)}
+	var tr *translate.Translator
+	if *model == "" {
+		tr, err = translate.Default(opts...)
+	} else {
+		tr, err = translate.Load(*model, opts...)
+	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "eval:", err)
 		if errors.Is(err, translate.ErrInvalidOption) {
