@@ -92,7 +92,7 @@ func DefaultOptions() Options {
 		Activation: "relu", MaxLen: 100,
 		BatchTokens: 6000, LR: 7e-4, Warmup: 1000, Beta1: 0.9, Beta2: 0.98, AdamEps: 1e-9,
 		WeightDecay: 0.0001, Clip: 1, EMA: 0.999, Dropout: 0.1, Smoothing: 0.1, Seed: 1, Replicas: 2,
-		Hours: 5.5, CheckpointMinutes: 10, LogEvery: 50, DevEvery: 2000, DevSentences: 500, DevK: 50,
+		Hours: 5.5, CheckpointMinutes: 10, LogEvery: 50, DevEvery: 1000, DevSentences: 500, DevK: 50,
 		DType: "f16",
 	}
 }
