@@ -18,10 +18,14 @@ import (
 // mapping pieces to model ids, as Hugging Face's MarianTokenizer uses them.
 // It is immutable and safe for concurrent use.
 type Marian struct {
-	Source, Target *Model
-	vocab          map[string]int32 // piece → model id
-	pieces         []string         // model id → piece ("" for ids no piece maps to)
-	eos, unk, pad  int32
+	// Source splits source-language (German) text (source.spm).
+	Source *Model
+	// Target splits and joins target-language (English) text (target.spm).
+	Target *Model
+
+	vocab         map[string]int32 // piece → model id
+	pieces        []string         // model id → piece ("" for ids no piece maps to)
+	eos, unk, pad int32
 }
 
 // Blob names of a Marian tokenizer inside a model file (the model file

@@ -39,33 +39,62 @@ const (
 
 // VocabEntry is one vocabulary entry of a model file.
 type VocabEntry struct {
+	// Piece is the text of the piece, with U+2581 (▁) standing for a space.
 	Piece string
+	// Score is the piece's log probability (Unigram) or merge priority
+	// (BPE: higher merges first).
 	Score float32
-	Type  PieceType
+	// Type says how the encoder and decoder treat the piece.
+	Type PieceType
 }
 
 // TrainerSpec holds the trainer fields that matter for encoding and
 // decoding (and that Train writes).
 type TrainerSpec struct {
-	ModelType               ModelType
-	VocabSize               int32
-	CharacterCoverage       float32
+	// ModelType is the segmentation algorithm (Unigram or BPE).
+	ModelType ModelType
+	// VocabSize is the number of pieces the trainer aimed for.
+	VocabSize int32
+	// CharacterCoverage is the fraction of training characters the
+	// vocabulary covers (0.9995 by default); rarer characters are <unk>.
+	CharacterCoverage float32
+	// TreatWhitespaceAsSuffix puts ▁ at the end of pieces instead of the
+	// start.
 	TreatWhitespaceAsSuffix bool
-	ByteFallback            bool
-	UnkID, BosID, EosID     int32
-	PadID                   int32
-	UnkSurface              string // what DecodeIDs prints for <unk>
-	hasUnkSurface           bool
+	// ByteFallback spells characters without a piece as <0xXX> byte pieces
+	// instead of <unk>.
+	ByteFallback bool
+	// UnkID is the id of <unk> (0 by default).
+	UnkID int32
+	// BosID is the id of <s> (1 by default, -1 for none).
+	BosID int32
+	// EosID is the id of </s> (2 by default, -1 for none).
+	EosID int32
+	// PadID is the id of <pad> (-1 by default: none).
+	PadID int32
+	// UnkSurface is what DecodeIDs prints for <unk> (" ⁇ " by default).
+	UnkSurface    string
+	hasUnkSurface bool
 }
 
 // NormalizerSpec is NormalizerSpec of the model file.
 type NormalizerSpec struct {
-	Name                   string
-	PrecompiledCharsmap    []byte
-	AddDummyPrefix         bool
+	// Name is the normalization rule's name ("nmt_nfkc", "identity", ...);
+	// informational, PrecompiledCharsmap holds the rule itself.
+	Name string
+	// PrecompiledCharsmap is the compiled normalization map (a
+	// double-array trie of replacements); empty means no character
+	// normalization.
+	PrecompiledCharsmap []byte
+	// AddDummyPrefix puts a space before the text, so the first word is
+	// split like the others.
+	AddDummyPrefix bool
+	// RemoveExtraWhitespaces drops leading and trailing spaces and folds
+	// runs of spaces into one.
 	RemoveExtraWhitespaces bool
-	EscapeWhitespaces      bool
-	present                bool
+	// EscapeWhitespaces replaces spaces by ▁ (U+2581).
+	EscapeWhitespaces bool
+	present           bool
 }
 
 // modelProto is the decoded file.

@@ -27,8 +27,9 @@ const (
 type State struct {
 	// Step counts the optimizer updates done.
 	Step int `json:"step"`
-	// Epoch and Batch locate the next batch to train on.
+	// Epoch is the pass over the training data the next batch belongs to.
 	Epoch int `json:"epoch"`
+	// Batch is the index of the next batch within Epoch's batch order.
 	Batch int `json:"batch"`
 	// RNG is the dropout generator's state (math/rand/v2 PCG binary form).
 	RNG []byte `json:"rng"`
@@ -58,11 +59,16 @@ type checkpointHeader struct {
 // Checkpoint is the full state of a run: weights, AdamW moments, the model
 // configuration, the options and the run State.
 type Checkpoint struct {
-	Config  modelfile.Config
+	// Config is the model's architecture.
+	Config modelfile.Config
+	// Options are the run's options.
 	Options Options
-	State   State
-	Params  *Params
-	Adam    *AdamW
+	// State is where the run stands.
+	State State
+	// Params holds the weights.
+	Params *Params
+	// Adam holds the optimizer's moments and step count.
+	Adam *AdamW
 	// EMA is the exponential moving average of the weights (nil when off).
 	EMA []float32
 }

@@ -23,15 +23,19 @@ import (
 
 // Batch is a packed batch of training pairs.
 type Batch struct {
-	// Src holds the source ids of all sentences end to end; SrcOff[b] and
-	// SrcLen[b] locate sentence b.
-	Src            []int32
-	SrcOff, SrcLen []int
+	// Src holds the source ids of all sentences end to end.
+	Src []int32
+	// SrcOff[b] is the offset of sentence b in Src.
+	SrcOff []int
+	// SrcLen[b] is the length of sentence b in Src.
+	SrcLen []int
 	// TgtIn holds the decoder inputs (start id, then the target without its
-	// last id) and Labels the ids to predict, both end to end; TgtOff[b]
-	// and TgtLen[b] locate sentence b in both.
-	TgtIn, Labels  []int32
-	TgtOff, TgtLen []int
+	// last id) and Labels the ids to predict, both end to end.
+	TgtIn, Labels []int32
+	// TgtOff[b] is the offset of sentence b in TgtIn and Labels.
+	TgtOff []int
+	// TgtLen[b] is the length of sentence b in TgtIn and Labels.
+	TgtLen []int
 }
 
 // MakeBatch packs the examples idx of ex for a model whose decoder starts

@@ -31,12 +31,16 @@ import (
 type Options struct {
 	// Vocab is the joint BPE vocabulary size.
 	Vocab int `json:"vocab"`
-	// DModel, EncoderLayers, DecoderLayers, Heads and FFN shape the model.
-	DModel        int `json:"d_model"`
+	// DModel is the model width.
+	DModel int `json:"d_model"`
+	// EncoderLayers is the number of encoder layers.
 	EncoderLayers int `json:"encoder_layers"`
+	// DecoderLayers is the number of decoder layers.
 	DecoderLayers int `json:"decoder_layers"`
-	Heads         int `json:"heads"`
-	FFN           int `json:"ffn"`
+	// Heads is the number of attention heads of both stacks.
+	Heads int `json:"heads"`
+	// FFN is the inner width of the feed-forward blocks of both stacks.
+	FFN int `json:"ffn"`
 	// Activation is "relu", "swish" or "gelu".
 	Activation string `json:"activation"`
 	// MaxLen drops training pairs with more tokens than this on a side.
@@ -45,20 +49,27 @@ type Options struct {
 	// BatchTokens bounds a batch's padded tokens (sentences × longest side).
 	BatchTokens int `json:"batch_tokens"`
 	// LR is the peak learning rate, reached after Warmup steps.
-	LR     float64 `json:"lr"`
-	Warmup int     `json:"warmup"`
-	// Beta1, Beta2, AdamEps and WeightDecay configure AdamW.
-	Beta1       float64 `json:"beta1"`
-	Beta2       float64 `json:"beta2"`
-	AdamEps     float64 `json:"adam_eps"`
+	LR float64 `json:"lr"`
+	// Warmup is the number of steps of linear warm-up, after which the
+	// rate decays with the inverse square root of the step (LearningRate).
+	Warmup int `json:"warmup"`
+	// Beta1 is AdamW's decay of the first moment.
+	Beta1 float64 `json:"beta1"`
+	// Beta2 is AdamW's decay of the second moment.
+	Beta2 float64 `json:"beta2"`
+	// AdamEps is AdamW's epsilon, added to the root of the second moment.
+	AdamEps float64 `json:"adam_eps"`
+	// WeightDecay is AdamW's decoupled weight decay per unit learning rate.
 	WeightDecay float64 `json:"weight_decay"`
 	// Clip is the global gradient-norm bound (0 = off).
 	Clip float64 `json:"clip"`
 	// EMA is the decay of the exponential moving average of the weights
 	// that the model file ships (0 = ship the raw weights).
 	EMA float64 `json:"ema"`
-	// Dropout and Smoothing regularise.
-	Dropout   float64 `json:"dropout"`
+	// Dropout is the dropout probability of embeddings and sub-layer
+	// outputs.
+	Dropout float64 `json:"dropout"`
+	// Smoothing is the label smoothing of the cross-entropy loss.
 	Smoothing float64 `json:"smoothing"`
 	// Seed fixes initialisation, batch order and dropout.
 	Seed uint64 `json:"seed"`
@@ -75,8 +86,10 @@ type Options struct {
 	// LogEvery is the interval, in steps, between progress lines.
 	LogEvery int `json:"log_every"`
 	// DevEvery is the interval, in steps, between dev evaluations (0 = only
-	// at the end); DevSentences caps the dev sentences translated then.
-	DevEvery     int `json:"dev_every"`
+	// at the end).
+	DevEvery int `json:"dev_every"`
+	// DevSentences caps the dev sentences translated at each interval
+	// evaluation.
 	DevSentences int `json:"dev_sentences"`
 	// DevK is the dev split modulus (see SplitDev).
 	DevK int `json:"dev_k"`

@@ -41,8 +41,10 @@ func Default(opts ...Option) (*Translator, error) {
 // counted from 1). Err says why; errors.Is(err, ErrInvalidInput) holds for
 // text the model cannot read.
 type LineError struct {
+	// Line is the failing line's or text's number, counted from 1.
 	Line int
-	Err  error
+	// Err says why it failed.
+	Err error
 }
 
 // Error says which line failed and why.

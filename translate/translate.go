@@ -54,11 +54,13 @@ type SearchOptions struct {
 	// (HF max_new_tokens). With the model's forced-EOS setting the last one
 	// is the end token.
 	MaxNewTokens int
-	// MaxLenRatio and MaxLenExtra guard against runaway output: when
-	// MaxLenRatio > 0 a sentence of n source ids (end token included) gets
-	// at most ceil(MaxLenRatio·n)+MaxLenExtra new tokens. 0 turns the guard
-	// off (as for parity with Hugging Face).
+	// MaxLenRatio guards against runaway output: when MaxLenRatio > 0 a
+	// sentence of n source ids (end token included) gets at most
+	// ceil(MaxLenRatio·n)+MaxLenExtra new tokens. 0 turns the guard off (as
+	// for parity with Hugging Face).
 	MaxLenRatio float32
+	// MaxLenExtra is the number of new tokens the guard allows beyond
+	// ceil(MaxLenRatio·n); unused when MaxLenRatio is 0.
 	MaxLenExtra int
 	// NoRepeatNGram forbids repeating any n-gram of this size in the output
 	// (HF no_repeat_ngram_size); 0 is off.

@@ -27,14 +27,18 @@ type Config struct {
 	VocabSize int `json:"vocab_size"`
 	// DModel is the model width (d).
 	DModel int `json:"d_model"`
-	// EncoderLayers and DecoderLayers count the layers of each stack.
+	// EncoderLayers is the number of encoder layers.
 	EncoderLayers int `json:"encoder_layers"`
+	// DecoderLayers is the number of decoder layers.
 	DecoderLayers int `json:"decoder_layers"`
-	// EncoderHeads and DecoderHeads count attention heads; d must divide by them.
+	// EncoderHeads is the number of encoder attention heads; d must divide by it.
 	EncoderHeads int `json:"encoder_heads"`
+	// DecoderHeads is the number of decoder attention heads (self and cross);
+	// d must divide by it.
 	DecoderHeads int `json:"decoder_heads"`
-	// EncoderFFN and DecoderFFN are the inner widths of the feed-forward blocks.
+	// EncoderFFN is the inner width of the encoder feed-forward blocks (ffn).
 	EncoderFFN int `json:"encoder_ffn"`
+	// DecoderFFN is the inner width of the decoder feed-forward blocks (ffn).
 	DecoderFFN int `json:"decoder_ffn"`
 	// Activation is the feed-forward activation: "relu", "swish" (SiLU) or "gelu" (exact erf).
 	Activation string `json:"activation"`
@@ -51,10 +55,15 @@ type Config struct {
 	// LayerNormEps is the epsilon of every layer norm (1e-5 in Marian).
 	LayerNormEps float32 `json:"layer_norm_eps"`
 
-	// PadID, EOSID, UnkID and DecoderStartID are the special vocabulary ids.
-	PadID          int `json:"pad_id"`
-	EOSID          int `json:"eos_id"`
-	UnkID          int `json:"unk_id"`
+	// PadID is the id of the padding token (<pad>).
+	PadID int `json:"pad_id"`
+	// EOSID is the id of the end-of-sentence token (</s>), appended to every
+	// source sentence and ending every translation.
+	EOSID int `json:"eos_id"`
+	// UnkID is the id of the unknown token (<unk>).
+	UnkID int `json:"unk_id"`
+	// DecoderStartID is the token the decoder starts from (the pad id in
+	// Marian).
 	DecoderStartID int `json:"decoder_start_id"`
 
 	// Generation holds the search defaults stored with the model.

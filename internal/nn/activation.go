@@ -131,8 +131,12 @@ func (a Activation) Backward(dx, dout, x []float32) {
 
 // FeedForward is the position-wise block FC2(act(FC1(x))).
 type FeedForward struct {
-	FC1, FC2 Linear
-	Act      Activation
+	// FC1 widens the input to the inner width [ffn, d].
+	FC1 Linear
+	// FC2 narrows the activations back to the model width [d, ffn].
+	FC2 Linear
+	// Act is the activation between FC1 and FC2.
+	Act Activation
 }
 
 // LoadFeedForward reads prefix+"fc1" [ffn, d] and prefix+"fc2" [d, ffn].

@@ -5,9 +5,14 @@ import "math"
 // LayerNorm normalises each row of width D to zero mean and unit variance,
 // then scales by W and shifts by B (both [D]).
 type LayerNorm struct {
-	W, B []float32
-	D    int
-	Eps  float32
+	// W is the scale (gamma) [D].
+	W []float32
+	// B is the shift (beta) [D].
+	B []float32
+	// D is the row width.
+	D int
+	// Eps is added to the variance before the square root.
+	Eps float32
 }
 
 // LoadLayerNorm reads prefix.weight and prefix.bias [d] from g.

@@ -46,10 +46,14 @@ type Embedder struct {
 	// Table is the token embedding [V·D] (shared, not copied).
 	Table []float32
 	// Pos is the position table [MaxPos·D].
-	Pos    []float32
-	D      int
+	Pos []float32
+	// D is the model width.
+	D int
+	// MaxPos is the number of positions (rows of Pos).
 	MaxPos int
-	Scale  float32
+	// Scale multiplies the token embedding: sqrt(D) with
+	// Config.ScaleEmbedding, else 1.
+	Scale float32
 }
 
 // maxSinusoidal bounds the rows of a computed sinusoidal table, so a model
@@ -112,8 +116,16 @@ func (e *Embedder) Forward(out []float32, ids []int32, seqLen, pos0 int) {
 // MultiHeadAttention is an attention sub-layer: the projections Q, K, V
 // and O ([d, d] with bias) and the number of heads.
 type MultiHeadAttention struct {
-	Q, K, V, O Linear
-	Heads      int
+	// Q projects the queries [d, d].
+	Q Linear
+	// K projects the keys [d, d].
+	K Linear
+	// V projects the values [d, d].
+	V Linear
+	// O projects the concatenated heads back to the model width [d, d].
+	O Linear
+	// Heads is the number of heads; each has width d/Heads.
+	Heads int
 }
 
 // LoadMultiHeadAttention reads prefix.{q,k,v,o}.{weight,bias}.

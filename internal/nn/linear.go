@@ -5,8 +5,14 @@ import "github.com/deen-mt/deen/internal/kernels"
 // Linear is a dense layer y = x·Wᵀ + b with W [Out, In] (PyTorch layout)
 // and b [Out] (nil for no bias).
 type Linear struct {
-	W, B    []float32
-	In, Out int
+	// W is the weight [Out·In], row-major: row o holds the weights of output o.
+	W []float32
+	// B is the bias [Out], or nil for none.
+	B []float32
+	// In is the input width.
+	In int
+	// Out is the output width.
+	Out int
 }
 
 // LoadLinear reads prefix.weight [out, in] and prefix.bias [out] from g.

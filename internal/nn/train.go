@@ -16,7 +16,12 @@ import (
 
 // Seqs locates the sentences of a packed batch: sentence b is rows
 // Off[b]..Off[b]+Len[b]-1.
-type Seqs struct{ Off, Len []int }
+type Seqs struct {
+	// Off holds the first row of each sentence.
+	Off []int
+	// Len holds the number of rows (tokens) of each sentence.
+	Len []int
+}
 
 // Rows returns the total number of rows.
 func (s Seqs) Rows() int {
@@ -75,9 +80,12 @@ func (m *DropoutMask) Backward(g []float32) {
 // MultiHeadAttention(x, mem))): self-attention when mem is x (causal in
 // the decoder), cross-attention when mem is the encoder output.
 type AttentionTrainer struct {
-	// W holds the weights, G their gradients; Norm is the residual join.
-	W, G   MultiHeadAttention
-	Norm   ResidualNorm
+	// W holds the weights, G their gradients (same shapes).
+	W, G MultiHeadAttention
+	// Norm is the residual join and its layer norm.
+	Norm ResidualNorm
+	// Causal lets position t attend only to positions ≤ t of its sentence
+	// (decoder self-attention).
 	Causal bool
 	drop   DropoutMask
 
@@ -178,8 +186,9 @@ func (a *AttentionTrainer) Backward(dy, dmem []float32) []float32 {
 // FeedForwardTrainer trains a feed-forward sub-layer
 // y = LN(x + Dropout(FC2(act(FC1 x)))).
 type FeedForwardTrainer struct {
-	// W holds the weights, G their gradients; Norm is the residual join.
+	// W holds the weights, G their gradients (same shapes).
 	W, G FeedForward
+	// Norm is the residual join and its layer norm.
 	Norm ResidualNorm
 	drop DropoutMask
 
@@ -244,8 +253,9 @@ func (f *FeedForwardTrainer) Backward(dy []float32) []float32 {
 // fixed sinusoids): x = Dropout(Table[id]·Scale + Pos[t]) with t the
 // position inside the sentence.
 type EmbedderTrainer struct {
-	// W is the embedder; GTable the gradient of its table.
-	W      Embedder
+	// W is the embedder being trained.
+	W Embedder
+	// GTable is the gradient of W.Table [V·D].
 	GTable []float32
 	drop   DropoutMask
 	ids    []int32

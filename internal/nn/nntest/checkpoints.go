@@ -8,7 +8,13 @@ import (
 
 // OracleCase is a reference checkpoint directory with its references.
 type OracleCase struct {
-	Name, Dir, Refs string
+	// Name names the case in subtest names.
+	Name string
+	// Dir is the Hugging Face checkpoint directory (config.json,
+	// model.safetensors and the tokenizer files).
+	Dir string
+	// Refs is the path of the case's refs JSON file (see LoadOracle).
+	Refs string
 }
 
 // OracleCases lists the reference checkpoints of the repository, relative

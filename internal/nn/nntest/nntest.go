@@ -73,7 +73,9 @@ func isNormWeight(name string) bool {
 
 // Ref is a float64 reference Transformer over a model's weights.
 type Ref struct {
+	// M holds the weights the reference reads.
 	M *modelfile.Model
+	// C is the model's architecture.
 	C modelfile.Config
 }
 
