@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -9,8 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
+	"github.com/deen-mt/deen/internal/atomicfile"
 	"github.com/deen-mt/deen/internal/modelfile"
 )
 
@@ -76,43 +75,8 @@ type Checkpoint struct {
 // WriteCheckpoint writes c to path atomically (temporary file in the same
 // folder, fsync, rename, fsync of the folder), so path always holds either
 // the previous or the new checkpoint, never a torn one.
-func WriteCheckpoint(path string, c *Checkpoint) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = encodeCheckpoint(bw, c); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write checkpoint %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write checkpoint %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write checkpoint %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write checkpoint %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write checkpoint %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+func WriteCheckpoint(path string, c *Checkpoint) error {
+	return atomicfile.Write(path, "checkpoint", func(w io.Writer) error { return encodeCheckpoint(w, c) })
 }
 
 // encodeCheckpoint writes magic, version, header length and JSON header,
