@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/internal/nn/nntest"
 )
 
 // The benchmarks run an opus-mt-de-en-sized model with deterministic random
@@ -33,17 +34,12 @@ var bench struct {
 	err   error
 }
 
-// opusSizedConfig is the architecture of Helsinki-NLP/opus-mt-de-en.
+// opusSizedConfig is the architecture of Helsinki-NLP/opus-mt-de-en, with
+// its generation setting that never produces the pad id.
 func opusSizedConfig() modelfile.Config {
-	const v = 58101
-	return modelfile.Config{
-		Arch: "transformer", VocabSize: v, DModel: 512,
-		EncoderLayers: 6, DecoderLayers: 6, EncoderHeads: 8, DecoderHeads: 8,
-		EncoderFFN: 2048, DecoderFFN: 2048, Activation: "swish",
-		ScaleEmbedding: true, Positions: modelfile.PositionsMarian, MaxPositions: 512,
-		LayerNormEps: 1e-5, PadID: v - 1, EOSID: 0, UnkID: 1, DecoderStartID: v - 1,
-		Generation: modelfile.Generation{NumBeams: 4, LengthPenalty: 1, MaxLength: 512, ForcedEOS: true, BadWordsIDs: []int{v - 1}},
-	}
+	c := nntest.OpusMTConfig()
+	c.Generation.BadWordsIDs = []int{c.PadID}
+	return c
 }
 
 // randomWeights builds a model of cfg with deterministic random weights
@@ -135,7 +131,7 @@ func BenchmarkTranslate(b *testing.B) {
 				o := SearchOptions{BeamSize: beams, LengthPenalty: 1, MaxNewTokens: benchTokens, MinNewTokens: benchTokens}
 				ctx := context.Background()
 				b.ResetTimer()
-				start, cpu0 := time.Now(), cpuTime()
+				start, cpu0 := time.Now(), nntest.CPUTime()
 				for range b.N {
 					res, err := tr.TranslateIDs(ctx, src, o)
 					if err != nil {
@@ -147,7 +143,7 @@ func BenchmarkTranslate(b *testing.B) {
 				}
 				sec := time.Since(start).Seconds()
 				b.ReportMetric(float64(b.N*len(src)*benchTokens)/sec, "tokens/s")
-				if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+				if cpu := (nntest.CPUTime() - cpu0).Seconds(); cpu > 0 {
 					// Throughput per CPU-second: comparable on a busy machine.
 					b.ReportMetric(float64(b.N*len(src)*benchTokens)/cpu, "tokens/cpu-s")
 				}

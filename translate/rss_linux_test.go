@@ -2,10 +2,7 @@
 
 package translate
 
-import (
-	"syscall"
-	"time"
-)
+import "syscall"
 
 // maxRSS returns the peak resident set size of this process in bytes.
 func maxRSS() int64 {
@@ -14,13 +11,4 @@ func maxRSS() int64 {
 		return 0
 	}
 	return ru.Maxrss * 1024 // Linux reports KiB
-}
-
-// cpuTime returns the user+system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
