@@ -17,6 +17,20 @@ import (
 // Hugging Face transformers computes for it (testdata/oracle/refs_A.json,
 // whose beam4_lp1.0 texts the outputs below are).
 
+// tinyMarian loads tiny-marian-A into a Translator with opts, as Example
+// does step by step.
+func tinyMarian(opts ...translate.Option) *translate.Translator {
+	m, err := marian.Load("../testdata/oracle/tiny-marian-A")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tr, err := translate.New(m, opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tr
+}
+
 func Example() {
 	m, err := marian.Load("../testdata/oracle/tiny-marian-A") // or translate.Load("model.deen")
 	if err != nil {
@@ -35,14 +49,7 @@ func Example() {
 }
 
 func ExampleTranslator_TranslateIDs() {
-	m, err := marian.Load("../testdata/oracle/tiny-marian-A")
-	if err != nil {
-		log.Fatal(err)
-	}
-	tr, err := translate.New(m)
-	if err != nil {
-		log.Fatal(err)
-	}
+	tr := tinyMarian() // marian.Load and translate.New, as in Example
 	// Hugging Face's settings: 4 beams, length penalty 1, 32 new tokens, no length guard.
 	opts := translate.SearchOptions{BeamSize: 4, LengthPenalty: 1, MaxNewTokens: 32}
 	src := [][]int32{{8, 69, 144, 90, 34, 943, 757, 2, 0}} // "Ein Hund springt über einen hohen Zaun."
@@ -66,15 +73,8 @@ func ExampleSplitSentences() {
 }
 
 func ExampleTranslator_TranslateStream() {
-	m, err := marian.Load("../testdata/oracle/tiny-marian-A")
-	if err != nil {
-		log.Fatal(err)
-	}
 	// The reference settings of refs_A.json: 4 beams, 32 new tokens, no guard.
-	tr, err := translate.New(m, translate.WithMaxNewTokens(32), translate.WithLengthGuard(0, 0))
-	if err != nil {
-		log.Fatal(err)
-	}
+	tr := tinyMarian(translate.WithMaxNewTokens(32), translate.WithLengthGuard(0, 0))
 	in := strings.NewReader("Kannst du mir bitte das Salz geben? Die Katze schläft auf dem warmen Sofa.\n\nWir treffen uns um halb acht vor dem Kino.\n")
 	// One output line per input line, written as each batch of lines is done.
 	if err := tr.TranslateStream(context.Background(), in, os.Stdout); err != nil {
@@ -87,14 +87,7 @@ func ExampleTranslator_TranslateStream() {
 }
 
 func ExampleTranslator_TranslateBatch() {
-	m, err := marian.Load("../testdata/oracle/tiny-marian-A")
-	if err != nil {
-		log.Fatal(err)
-	}
-	tr, err := translate.New(m, translate.WithMaxNewTokens(32), translate.WithLengthGuard(0, 0))
-	if err != nil {
-		log.Fatal(err)
-	}
+	tr := tinyMarian(translate.WithMaxNewTokens(32), translate.WithLengthGuard(0, 0))
 	// Decoded together, returned in input order.
 	out, err := tr.TranslateBatch(context.Background(), []string{"Kannst du mir bitte das Salz geben?", "Die Katze schläft auf dem warmen Sofa."})
 	if err != nil {
