@@ -30,11 +30,8 @@ func runConvert(e *env, args []string) int {
 	force := flags.Bool("force", false, "overwrite OUT_MODEL if it exists")
 	var pos []string
 	for {
-		if err := flags.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			return exitUsage
+		if code, ok := parseFlags(flags, args); !ok {
+			return code
 		}
 		if flags.NArg() == 0 {
 			break

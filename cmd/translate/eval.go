@@ -25,11 +25,8 @@ func runEval(e *env, args []string) int {
 	beam := fs.Int("beam", 4, "beam size, 1 = greedy")
 	hypOut := fs.String("hyp", "", "also write the translations to this `file`")
 	batch := fs.Int("batch-size", 32, "sentences decoded together")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *src == "" || *ref == "" || fs.NArg() > 0 {
 		fmt.Fprintln(e.stderr, "eval: need --src FILE and --ref FILE (and no other arguments)")
@@ -50,12 +47,7 @@ func runEval(e *env, args []string) int {
 		return exitFailure
 	}
 	opts := []translate.Option{translate.WithBeamSize(*beam), translate.WithBatchSize(*batch)}
-	var tr *translate.Translator
-	if *model == "" {
-		tr, err = translate.Default(opts...)
-	} else {
-		tr, err = translate.Load(*model, opts...)
-	}
+	tr, err := openModel(*model, opts...)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "eval:", err)
 		if errors.Is(err, translate.ErrInvalidOption) {

@@ -95,11 +95,8 @@ func runFiles(e *env, args []string) int {
 	jobs := fs.Int("jobs", min(runtime.NumCPU(), 4), "files translated at the same time")
 	quiet := fs.Bool("quiet", false, "no progress bar and no notes, only errors")
 	replace := fs.Bool("replace-invalid", false, "translate files with invalid UTF-8, reading bad bytes as U+FFFD (default: refuse them)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	usageErr := func(msg string) int {
 		fmt.Fprintln(e.stderr, "translate files:", msg)

@@ -9,6 +9,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,6 +44,19 @@ const (
 	exitFailure = 1
 	exitUsage   = 2
 )
+
+// parseFlags parses args into fs. When ok is false the verb ends with
+// code: exitOK after -h or --help, exitUsage for bad flags (fs has printed
+// the problem to its output).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return exitOK, true
+}
 
 func main() {
 	os.Exit(run(&env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,11 +32,8 @@ func runTokenize(e *env, args []string) int {
 	side := fs.String("side", "src", "with --model: src (source language) or tgt (target language)")
 	ids := fs.Bool("ids", false, "print (or with --decode read) ids instead of pieces")
 	decode := fs.Bool("decode", false, "read pieces (or ids) separated by spaces and print the text")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 || (*spmPath == "") == (*modelPath == "") || (*side != "src" && *side != "tgt") {
 		fmt.Fprintln(e.stderr, "tokenize: give exactly one of --spm FILE or --model FILE, --side src or tgt, and no arguments (text comes from stdin)")

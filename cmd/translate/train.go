@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -54,11 +53,8 @@ func runTrain(e *env, args []string) int {
 	fs.StringVar(&o.DType, "dtype", o.DType, "storage of the final model's weights: f32, f16 or int8")
 	beam := fs.Int("beam", 4, "beam size of dev evaluations")
 	threads := fs.Int("threads", 0, "cores for the matrix kernels (default: all)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *src == "" || *tgt == "" || *out == "" || fs.NArg() > 0 {
 		fmt.Fprintln(e.stderr, "train: need --src FILE --tgt FILE --out DIR (and no other arguments)")

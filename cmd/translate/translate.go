@@ -94,13 +94,7 @@ func (m *modelFlags) options() []translate.Option {
 // load loads --model, or the embedded default model without it. The exit
 // code is exitUsage for bad option values, exitFailure otherwise.
 func (m *modelFlags) load() (*translate.Translator, int, error) {
-	var tr *translate.Translator
-	var err error
-	if *m.model == "" {
-		tr, err = translate.Default(m.options()...)
-	} else {
-		tr, err = translate.Load(*m.model, m.options()...)
-	}
+	tr, err := openModel(*m.model, m.options()...)
 	switch {
 	case errors.Is(err, translate.ErrInvalidOption):
 		return nil, exitUsage, err
@@ -110,6 +104,15 @@ func (m *modelFlags) load() (*translate.Translator, int, error) {
 		return nil, exitFailure, err
 	}
 	return tr, exitOK, nil
+}
+
+// openModel loads the model file at path with opts, or the model embedded
+// in this build when path is "".
+func openModel(path string, opts ...translate.Option) (*translate.Translator, error) {
+	if path == "" {
+		return translate.Default(opts...)
+	}
+	return translate.Load(path, opts...)
 }
 
 // describe names the model and the search settings, for checkpoints: a
@@ -190,11 +193,8 @@ func runTranslate(e *env, args []string) int {
 	srcIDs := fs.Bool("src-ids", false, "read lines of space-separated source ids (end token included) instead of text")
 	nbest := fs.Bool("nbest", false, "with --json, add the n-best list of beam search")
 	showVersion := fs.Bool("version", false, "print the version and the embedded model, and exit")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *showVersion {
 		fmt.Fprintln(e.stdout, version())
