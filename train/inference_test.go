@@ -26,6 +26,20 @@ func padded(ids []int32, off, lens []int, pad int32) ([]int32, int) {
 	return out, l
 }
 
+// inference builds the inference encoder and decoder of mf.
+func inference(t *testing.T, mf *modelfile.Model) (*encoder.Encoder, *decoder.Decoder) {
+	t.Helper()
+	enc, err := encoder.New(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := decoder.New(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc, dec
+}
+
 // TestMatchesInference checks that the training forward pass computes the
 // same logits as the inference encoder and decoder on the model file the
 // trainer writes.
@@ -43,14 +57,7 @@ func TestMatchesInference(t *testing.T) {
 	if err := modelfile.ValidateTensors(mf); err != nil {
 		t.Fatal(err)
 	}
-	enc, err := encoder.New(mf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := decoder.New(mf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	enc, dec := inference(t, mf)
 	pad := int32(cfg.PadID)
 	src, sl := padded(b.Src, b.SrcOff, b.SrcLen, pad)
 	tgt, tl := padded(b.TgtIn, b.TgtOff, b.TgtLen, pad)
@@ -75,14 +82,7 @@ func TestMatchesInference(t *testing.T) {
 
 // greedy decodes src with the inference encoder and decoder of mf.
 func greedy(t *testing.T, mf *modelfile.Model, src []int32, maxLen int) []int32 {
-	enc, err := encoder.New(mf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := decoder.New(mf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	enc, dec := inference(t, mf)
 	mem := enc.Forward(src, 1, len(src), nil)
 	st := dec.NewState(dec.CrossAttn().Memory(mem, 1, len(src), nil), []int{0}, maxLen)
 	logits := make([]float32, dec.VocabSize())

@@ -86,7 +86,7 @@ func TestGradients(t *testing.T) {
 	}
 }
 
-// TestLossIgnoresPadding checks that the packed batch gives each sentence
+// TestBatchSentencesIndependent checks that the packed batch gives each sentence
 // the same loss as training on it alone (no leak between sentences).
 func TestBatchSentencesIndependent(t *testing.T) {
 	cfg := tinyConfig("relu")
