@@ -14,7 +14,7 @@ func FuzzParseIDs(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		ids, err := parseIDs(line)
+		ids, err := parseIDs(line, "an id")
 		if err != nil {
 			return
 		}
@@ -25,7 +25,7 @@ func FuzzParseIDs(f *testing.F) {
 		for _, id := range ids {
 			fmt.Fprint(&b, id, " ")
 		}
-		again, err := parseIDs(b.String())
+		again, err := parseIDs(b.String(), "an id")
 		if err != nil || !slices.Equal(again, ids) {
 			t.Fatalf("%q: round trip %v → %q → %v, %v", line, ids, b.String(), again, err)
 		}

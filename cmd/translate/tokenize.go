@@ -65,7 +65,7 @@ func tokenizeFunc(spmPath, modelPath string, target, ids, decode bool) (func(str
 		switch {
 		case decode && ids:
 			return func(line string) (string, error) {
-				v, err := parseTokenIDs(line)
+				v, err := parseIDs(line, decodeIDsWhat)
 				if err != nil {
 					return "", err
 				}
@@ -93,7 +93,7 @@ func tokenizeFunc(spmPath, modelPath string, target, ids, decode bool) (func(str
 	switch {
 	case decode && ids:
 		return func(line string) (string, error) {
-			v, err := parseTokenIDs(line)
+			v, err := parseIDs(line, decodeIDsWhat)
 			return decodeIDs(v), err
 		}, nil
 	case decode:
@@ -138,26 +138,15 @@ func mapLines(in io.Reader, out io.Writer, f func(string) (string, error)) error
 	return w.Flush()
 }
 
+// decodeIDsWhat names the input of --decode --ids in parse errors.
+const decodeIDsWhat = "an id (--decode --ids reads space-separated integers)"
+
 // splitPieces splits a line of pieces at single spaces.
 func splitPieces(line string) []string {
 	if line == "" {
 		return nil
 	}
 	return strings.Split(line, " ")
-}
-
-// parseTokenIDs reads space-separated ids.
-func parseTokenIDs(line string) ([]int32, error) {
-	fields := strings.Fields(line)
-	v := make([]int32, len(fields))
-	for i, f := range fields {
-		id, err := strconv.ParseInt(f, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an id (--decode --ids reads space-separated integers)", f)
-		}
-		v[i] = int32(id)
-	}
-	return v, nil
 }
 
 // formatIDs writes ids separated by single spaces.

@@ -258,7 +258,7 @@ func translateResults(ctx context.Context, tr *translate.Translator, in io.Reade
 				l.Text = strings.TrimPrefix(l.Text, "\uFEFF") // a byte-order mark
 			}
 			if srcIDs {
-				ids, err = parseIDs(l.Text)
+				ids, err = parseIDs(l.Text, "a token id (--src-ids wants space-separated integers)")
 			} else if strings.TrimSpace(l.Text) != "" {
 				ids, err = tr.Encode(strings.ToValidUTF8(l.Text, "\uFFFD"))
 			}
@@ -325,8 +325,10 @@ func readLines(r io.Reader) ([]string, error) {
 	return lines, nil
 }
 
-// parseIDs reads space-separated model ids; an empty line gives nil.
-func parseIDs(line string) ([]int32, error) {
+// parseIDs reads space-separated model ids; an empty line gives nil. A
+// field that is not an int32 gives the error "FIELD is not " + what, so
+// what says which flag reads the ids and how.
+func parseIDs(line, what string) ([]int32, error) {
 	fields := strings.Fields(line)
 	if len(fields) == 0 {
 		return nil, nil
@@ -335,7 +337,7 @@ func parseIDs(line string) ([]int32, error) {
 	for i, f := range fields {
 		v, err := strconv.ParseInt(f, 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a token id (--src-ids wants space-separated integers)", f)
+			return nil, fmt.Errorf("%q is not %s", f, what)
 		}
 		ids[i] = int32(v)
 	}
