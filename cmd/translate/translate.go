@@ -22,9 +22,6 @@ func init() {
 	register("translate", "translate German text to English (the default verb)", runTranslate)
 }
 
-// errNoDefaultModel is what verbs that need a model file say without --model.
-const errNoDefaultModel = "no default model is embedded yet; pass --model FILE (see README: convert an opus-mt checkpoint)"
-
 // jsonResult is one line of --json output.
 type jsonResult struct {
 	Text  string      `json:"text"`
