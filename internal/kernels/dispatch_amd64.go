@@ -12,6 +12,8 @@ var avx2 = &impl{
 	dotRows:    dotRowsAVX2,
 	dotX4:      dotX4AVX2,
 	transpose8: transpose8Asm,
+	widenQ8:    widenQ8AVX2Go,
+	widenF16:   widenF16F16CGo,
 	dot:        dotAVX2Go,
 	axpy:       axpyAVX2Go,
 	add:        addAVX2Go,
@@ -30,6 +32,8 @@ var avx512 = &impl{
 	dotRows:    dotRowsAVX512,
 	dotX4:      dotX4AVX512,
 	transpose8: transpose8Asm,
+	widenQ8:    widenQ8AVX512Go,
+	widenF16:   widenF16AVX512Go,
 	dot:        dotAVX2Go,
 	axpy:       axpyAVX2Go,
 	add:        addAVX2Go,
@@ -43,6 +47,9 @@ var avx512 = &impl{
 func available() []*impl {
 	list := []*impl{generic}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		if !cpu.X86.HasF16C { // every AVX2 CPU we know of has it, but check
+			avx2.widenF16 = widenF16Generic
+		}
 		list = append(list, avx2)
 		if cpu.X86.HasAVX512F {
 			list = append(list, avx512)
@@ -276,4 +283,44 @@ func expSubAVX512Go(x []float32, m float32) float32 {
 		s = expSubAVX512(&x[0], n, m)
 	}
 	return s + expSubAVX2Go(x[n:], m)
+}
+
+//go:noescape
+func widenQ8AVX512(dst *float32, src *int8, n int)
+
+//go:noescape
+func widenF16AVX512(dst *float32, src *uint16, n int)
+
+//go:noescape
+func widenQ8AVX2(dst *float32, src *int8, n int)
+
+//go:noescape
+func widenF16F16C(dst *float32, src *uint16, n int)
+
+func widenQ8AVX512Go(dst []float32, src []int8) {
+	widenBlocks(dst, src, 16, widenQ8AVX512, widenQ8Generic)
+}
+
+func widenF16AVX512Go(dst []float32, src []uint16) {
+	widenBlocks(dst, src, 16, widenF16AVX512, widenF16Generic)
+}
+
+func widenQ8AVX2Go(dst []float32, src []int8) {
+	widenBlocks(dst, src, 8, widenQ8AVX2, widenQ8Generic)
+}
+
+func widenF16F16CGo(dst []float32, src []uint16) {
+	widenBlocks(dst, src, 8, widenF16F16C, widenF16Generic)
+}
+
+// widenBlocks runs the assembly kernel kern on the largest multiple of
+// lanes values of src and the generic code tail on the rest.
+func widenBlocks[T int8 | uint16](dst []float32, src []T, lanes int,
+	kern func(dst *float32, src *T, n int), tail func([]float32, []T)) {
+	dst = dst[:len(src)]
+	n := len(src) - len(src)%lanes
+	if n > 0 {
+		kern(&dst[0], &src[0], n)
+	}
+	tail(dst[n:], src[n:])
 }

@@ -102,6 +102,7 @@ const (
 	kindGemvDot          // y[j] = x·rows[j]: mat holds one output per row
 	kindGemvAxpy         // y = Σ_p x[p]·mat[p]: mat holds one output per column
 	kindDotRows          // C = A·Bᵀ for a few rows of A, as dot products with B's rows
+	kindLowp             // MulQ8T, MulF16T: C = A·Wᵀ with W widened chunk by chunk
 )
 
 // maxDotRows is the largest m for which A·Bᵀ runs as dot products (each row
@@ -132,6 +133,10 @@ type job struct {
 	mat             []float32
 	ldm, nout, incy int
 	xbuf            *[]float32
+	// Low-precision jobs: W's values (one of q8, f16) and Q8's row scales.
+	q8     []int8
+	f16    []uint16
+	scales []float32
 	// Parallel jobs: parts goroutines share blocks blocks of block units,
 	// taking them in order through next.
 	parts, blocks, block int
@@ -216,6 +221,8 @@ func (j *job) run(lo, hi int) {
 		j.gemvAxpy(lo, hi)
 	case kindDotRows:
 		j.dotRows(lo, hi)
+	case kindLowp:
+		j.mulLowp(lo, hi)
 	}
 }
 

@@ -10,6 +10,8 @@ var generic = &impl{
 	dotRows:    dotRowsGeneric,
 	dotX4:      dotX4Generic,
 	transpose8: transpose8Generic,
+	widenQ8:    widenQ8Generic,
+	widenF16:   widenF16Generic,
 	dot:        dotGeneric,
 	axpy:       axpyGeneric,
 	add:        addGeneric,

@@ -38,6 +38,10 @@ type impl struct {
 	// transpose8 sets dst[c*ldd+r] = src[r*lds+c] for r < 8, c < n (n a
 	// multiple of 8): packing of transposed panels.
 	transpose8 func(src []float32, lds int, dst []float32, ldd, n int)
+	// widenQ8 and widenF16 set dst[i] = float32(src[i]) for i < len(src):
+	// int8 values, and binary16 values given by their bits.
+	widenQ8  func(dst []float32, src []int8)
+	widenF16 func(dst []float32, src []uint16)
 
 	dot    func(x, y []float32) float32
 	axpy   func(alpha float32, x, y []float32)
