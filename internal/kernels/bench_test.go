@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -108,5 +109,59 @@ func BenchmarkVector(b *testing.B) {
 				bm.f()
 			}
 		})
+	}
+}
+
+// BenchmarkMulQ8T measures MulQ8T against the float32 x·Wᵀ (Gemm with
+// transB) it replaces, on one core and on all cores.
+func BenchmarkMulQ8T(b *testing.B) { benchLowp(b, lowpFormats[0].name) }
+
+// BenchmarkMulF16T is BenchmarkMulQ8T for MulF16T.
+func BenchmarkMulF16T(b *testing.B) { benchLowp(b, lowpFormats[1].name) }
+
+// benchLowp times each iteration's low-precision product and float32 Gemm
+// on the same x separately, interleaved so that both see the same machine
+// load, and reports the weight bytes read per second by each and the time
+// ratio f32/low-precision ("x-vs-f32", above 1 when faster). ns/op is the
+// sum of both.
+func benchLowp(b *testing.B, format string) {
+	var f = lowpFormats[0]
+	for _, lf := range lowpFormats {
+		if lf.name == format {
+			f = lf
+		}
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, s := range []struct{ m, n, k int }{{1, 58101, 512}, {16, 58101, 512}, {1, 2048, 512}} {
+		wf, x, y := randSlice(r, s.n*s.k), randSlice(r, s.m*s.k), make([]float32, s.m*s.n)
+		w := f.make(wf, s.n, s.k)
+		wbytes := float64(s.n * s.k * 2) // F16
+		if f.name == "Q8" {
+			wbytes = float64(s.n*s.k + 4*s.n)
+		}
+		for _, t := range []struct {
+			name    string
+			threads int
+		}{{"1core", 1}, {"allcores", Threads()}} {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, t.name), func(b *testing.B) {
+				defer SetThreads(Threads())
+				SetThreads(t.threads)
+				var tf, tl time.Duration
+				for b.Loop() {
+					t0 := time.Now()
+					Gemm(false, true, s.m, s.n, s.k, 1, x, s.k, wf, s.k, 0, y, s.n)
+					t1 := time.Now()
+					f.mul(s.m, x, s.k, w, y, s.n, false)
+					tl += time.Since(t1)
+					tf += t1.Sub(t0)
+				}
+				n := float64(b.N)
+				b.ReportMetric(wbytes/(tl.Seconds()/n)/1e9, "GB/s")
+				b.ReportMetric(float64(4*s.n*s.k)/(tf.Seconds()/n)/1e9, "f32-GB/s")
+				b.ReportMetric(float64(tl.Microseconds())/n, "us/"+f.name)
+				b.ReportMetric(float64(tf.Microseconds())/n, "us/f32")
+				b.ReportMetric(tf.Seconds()/tl.Seconds(), "x-vs-f32")
+			})
+		}
 	}
 }
