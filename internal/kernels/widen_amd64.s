@@ -2,9 +2,8 @@
 
 #include "textflag.h"
 
-// PFD is the prefetch distance in bytes of int8 weights (PFD2 for halves).
+// PFD is the prefetch distance in bytes.
 #define PFD 2048
-#define PFD2 8192
 
 // Widening of low-precision weights to float32 (MulQ8T, MulF16T): each
 // func(dst *float32, src *T, n int) sets dst[i] = float32(src[i]) for
