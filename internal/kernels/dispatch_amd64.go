@@ -34,6 +34,8 @@ var avx512 = &impl{
 	transpose8: transpose8Asm,
 	widenQ8:    widenQ8AVX512Go,
 	widenF16:   widenF16AVX512Go,
+	dotRowsQ8:  dotRowsQ8AVX512,
+	dotRowsF16: dotRowsF16AVX512,
 	dot:        dotAVX2Go,
 	axpy:       axpyAVX2Go,
 	add:        addAVX2Go,
@@ -323,4 +325,50 @@ func widenBlocks[T int8 | uint16](dst []float32, src []T, lanes int,
 		kern(&dst[0], &src[0], n)
 	}
 	tail(dst[n:], src[n:])
+}
+
+//go:noescape
+func dotRows8Q8AVX512(k int, x *float32, w *int8, ld int, out *float32)
+
+//go:noescape
+func dotRows8F16AVX512(k int, x *float32, w *uint16, ld int, out *float32)
+
+func dotRowsQ8AVX512(x []float32, w []int8, ld int, out []float32) {
+	dotRowsFused(x, w, ld, out, dotRows8Q8AVX512, widenQ8AVX512Go)
+}
+
+func dotRowsF16AVX512(x []float32, w []uint16, ld int, out []float32) {
+	dotRowsFused(x, w, ld, out, dotRows8F16AVX512, widenF16AVX512Go)
+}
+
+// dotRowsFused runs a kernel that converts eight low-precision rows in
+// registers on k rounded down to a multiple of 16 and adds the k tail from
+// widened values, and widens the last len(out)%8 rows for dotRowsAVX512:
+// the same arithmetic per row as dotRowBlocks on the widened matrix, so the
+// results are the bits of Gemm's x·Wᵀ on the widened weights.
+func dotRowsFused[T int8 | uint16](x []float32, w []T, ld int, out []float32,
+	kern func(k int, x *float32, w *T, ld int, out *float32), widen func([]float32, []T)) {
+	k := len(x)
+	kb := k - k%16
+	full := len(out) - len(out)%8
+	if kb == 0 {
+		full = 0
+	}
+	buf := getBuf(max(16, (len(out)-full)*k))
+	wide := *buf
+	for j := 0; j < full; j += 8 {
+		kern(kb, &x[0], &w[j*ld], ld, &out[j])
+		for r := j; r < j+8 && kb < k; r++ {
+			widen(wide[:k-kb], w[r*ld+kb:r*ld+k])
+			out[r] += dotGeneric(x[kb:], wide[:k-kb])
+		}
+	}
+	if full < len(out) {
+		rows := len(out) - full
+		for r := range rows {
+			widen(wide[r*k:(r+1)*k], w[(full+r)*ld:(full+r)*ld+k])
+		}
+		dotRowsAVX512(x, wide[:rows*k], k, out[full:])
+	}
+	putBuf(buf)
 }

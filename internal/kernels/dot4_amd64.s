@@ -219,3 +219,145 @@ loop:
 	VMOVUPS X0, (DX)
 	VZEROUPPER
 	RET
+
+// func dotRows8Q8AVX512(k int, x *float32, w *int8, ld int, out *float32)
+// is dotRows8AVX512 for int8 weights, converted in registers: it sets
+// out[r] = x·float32(w[r*ld : r*ld+k]) for r < 8 (k a multiple of 16) with
+// the same arithmetic as dotRows8AVX512 on the widened rows. As many bytes
+// as it reads are prefetched from the eight rows past its own (the next
+// call's when the rows are contiguous): a cache line per 64 bytes read.
+TEXT ·dotRows8Q8AVX512(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), R9
+	MOVQ ld+24(FP), R8
+	MOVQ out+32(FP), DX
+	LEAQ (R8)(R8*2), R10 // 3·ld
+	LEAQ (R9)(R8*4), R11 // row 4
+	LEAQ (R11)(R8*4), BX // row 8: the next call's rows, prefetched
+	SHRQ $4, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+loop:
+	VMOVUPS     (SI), Z16
+	PREFETCHT0  (BX)
+	PREFETCHT0  64(BX)
+	VPMOVSXBD   (R9), Z17
+	VPMOVSXBD   (R9)(R8*1), Z18
+	VPMOVSXBD   (R9)(R8*2), Z19
+	VPMOVSXBD   (R9)(R10*1), Z20
+	VPMOVSXBD   (R11), Z21
+	VPMOVSXBD   (R11)(R8*1), Z22
+	VPMOVSXBD   (R11)(R8*2), Z23
+	VPMOVSXBD   (R11)(R10*1), Z24
+	VCVTDQ2PS   Z17, Z17
+	VCVTDQ2PS   Z18, Z18
+	VCVTDQ2PS   Z19, Z19
+	VCVTDQ2PS   Z20, Z20
+	VCVTDQ2PS   Z21, Z21
+	VCVTDQ2PS   Z22, Z22
+	VCVTDQ2PS   Z23, Z23
+	VCVTDQ2PS   Z24, Z24
+	VFMADD231PS Z17, Z16, Z0
+	VFMADD231PS Z18, Z16, Z1
+	VFMADD231PS Z19, Z16, Z2
+	VFMADD231PS Z20, Z16, Z3
+	VFMADD231PS Z21, Z16, Z4
+	VFMADD231PS Z22, Z16, Z5
+	VFMADD231PS Z23, Z16, Z6
+	VFMADD231PS Z24, Z16, Z7
+	ADDQ        $64, SI
+	ADDQ        $128, BX
+	ADDQ        $16, R9
+	ADDQ        $16, R11
+	DECQ        CX
+	JNZ         loop
+	HALVE(Z0, Y0)
+	HALVE(Z1, Y1)
+	HALVE(Z2, Y2)
+	HALVE(Z3, Y3)
+	HALVE(Z4, Y4)
+	HALVE(Z5, Y5)
+	HALVE(Z6, Y6)
+	HALVE(Z7, Y7)
+	RED4(Y4, Y5, Y6, Y7, X4)
+	VMOVUPS X4, 16(DX)
+	RED4(Y0, Y1, Y2, Y3, X0)
+	VMOVUPS X0, (DX)
+	VZEROUPPER
+	RET
+
+// func dotRows8F16AVX512(k int, x *float32, w *uint16, ld int, out *float32)
+// is dotRows8AVX512 for half-float weights, converted in registers: it sets
+// out[r] = x·float32(w[r*ld : r*ld+k]) for r < 8 (k a multiple of 16) with
+// the same arithmetic as dotRows8AVX512 on the widened rows, prefetching
+// like dotRows8Q8AVX512.
+TEXT ·dotRows8F16AVX512(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), R9
+	MOVQ ld+24(FP), R8
+	MOVQ out+32(FP), DX
+	SHLQ $1, R8
+	LEAQ (R8)(R8*2), R10 // 3·ld
+	LEAQ (R9)(R8*4), R11 // row 4
+	LEAQ (R11)(R8*4), BX // row 8: the next call's rows, prefetched
+	SHRQ $4, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+loop:
+	VMOVUPS     (SI), Z16
+	PREFETCHT0  (BX)
+	PREFETCHT0  64(BX)
+	PREFETCHT0  128(BX)
+	PREFETCHT0  192(BX)
+	VCVTPH2PS   (R9), Z17
+	VCVTPH2PS   (R9)(R8*1), Z18
+	VCVTPH2PS   (R9)(R8*2), Z19
+	VCVTPH2PS   (R9)(R10*1), Z20
+	VCVTPH2PS   (R11), Z21
+	VCVTPH2PS   (R11)(R8*1), Z22
+	VCVTPH2PS   (R11)(R8*2), Z23
+	VCVTPH2PS   (R11)(R10*1), Z24
+	VFMADD231PS Z17, Z16, Z0
+	VFMADD231PS Z18, Z16, Z1
+	VFMADD231PS Z19, Z16, Z2
+	VFMADD231PS Z20, Z16, Z3
+	VFMADD231PS Z21, Z16, Z4
+	VFMADD231PS Z22, Z16, Z5
+	VFMADD231PS Z23, Z16, Z6
+	VFMADD231PS Z24, Z16, Z7
+	ADDQ        $64, SI
+	ADDQ        $256, BX
+	ADDQ        $32, R9
+	ADDQ        $32, R11
+	DECQ        CX
+	JNZ         loop
+	HALVE(Z0, Y0)
+	HALVE(Z1, Y1)
+	HALVE(Z2, Y2)
+	HALVE(Z3, Y3)
+	HALVE(Z4, Y4)
+	HALVE(Z5, Y5)
+	HALVE(Z6, Y6)
+	HALVE(Z7, Y7)
+	RED4(Y4, Y5, Y6, Y7, X4)
+	VMOVUPS X4, 16(DX)
+	RED4(Y0, Y1, Y2, Y3, X0)
+	VMOVUPS X0, (DX)
+	VZEROUPPER
+	RET

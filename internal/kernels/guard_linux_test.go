@@ -25,6 +25,17 @@ func guarded(t *testing.T, n int) []float32 {
 	return x
 }
 
+// guardedOf returns a copy of v that ends right before an inaccessible page.
+func guardedOf[T int8 | uint16](t *testing.T, v []T) []T {
+	t.Helper()
+	size := int(unsafe.Sizeof(v[0]))
+	mem := guarded(t, (len(v)*size+3)/4)
+	all := unsafe.Slice((*T)(unsafe.Pointer(&mem[0])), len(mem)*4/size)
+	g := all[len(all)-len(v):]
+	copy(g, v)
+	return g
+}
+
 // TestGuardPages runs every kernel on slices that end at an inaccessible
 // page: assembly that touches memory past a slice's end faults here.
 func TestGuardPages(t *testing.T) {
@@ -50,6 +61,15 @@ func TestGuardPages(t *testing.T) {
 				Gemm(tA, tB, s.m, s.n, s.k, 1, a, ac, b, bc, 0, c, s.n)
 				Gemm(tA, tB, s.m, s.n, s.k, 0.5, a, ac, b, bc, 2, c, s.n)
 			}
+		}
+		for _, s := range []struct{ m, n, k int }{{1, 9, 33}, {1, 17, 16}, {3, 5, 47}, {6, 3, 64}} {
+			x, y := fill(guarded(t, s.m*s.k)), guarded(t, s.m*s.n)
+			wf := fill(make([]float32, s.n*s.k))
+			q, h := QuantizeQ8(wf, s.n, s.k), ToF16(wf, s.n, s.k)
+			q.Data = guardedOf[int8](t, q.Data)
+			h.Data = guardedOf[uint16](t, h.Data)
+			MulQ8T(s.m, x, s.k, q, y, s.n, false)
+			MulF16T(s.m, x, s.k, h, y, s.n, true)
 		}
 		for n := range 70 {
 			x, y := fill(guarded(t, n)), fill(guarded(t, n))

@@ -42,6 +42,12 @@ type impl struct {
 	// int8 values, and binary16 values given by their bits.
 	widenQ8  func(dst []float32, src []int8)
 	widenF16 func(dst []float32, src []uint16)
+	// dotRowsQ8 and dotRowsF16, where not nil, are dotRows on low-precision
+	// rows converted in registers (x·Wᵀ for one row of x): out[j] =
+	// x·float32(w[j*ld : j*ld+len(x)]), the same bits as dotRows on the
+	// widened rows.
+	dotRowsQ8  func(x []float32, w []int8, ld int, out []float32)
+	dotRowsF16 func(x []float32, w []uint16, ld int, out []float32)
 
 	dot    func(x, y []float32) float32
 	axpy   func(alpha float32, x, y []float32)

@@ -158,6 +158,20 @@ func (j *job) mulLowp(lo, hi int) {
 	wf := (*buf)[:step*j.k]
 	t := (*buf)[step*j.k : step*j.k+4*gemvChunk]
 	pad := (*buf)[step*j.k+4*gemvChunk:]
+	if j.m == 1 && j.im.dotRowsQ8 != nil {
+		// One row of x: kernels that convert W in registers.
+		for o := lo; o < hi; o += gemvChunk {
+			rows := min(gemvChunk, hi-o)
+			if j.q8 != nil {
+				j.im.dotRowsQ8(j.a[:j.k], j.q8[o*j.k:(o+rows)*j.k], j.k, t[:rows])
+			} else {
+				j.im.dotRowsF16(j.a[:j.k], j.f16[o*j.k:(o+rows)*j.k], j.k, t[:rows])
+			}
+			j.storeLowp(j.c[o:], o, t[:rows])
+		}
+		putBuf(buf)
+		return
+	}
 	for o := lo; o < hi; o += step {
 		rows := min(step, hi-o)
 		wc := wf[:rows*j.k]
