@@ -1,7 +1,8 @@
 // Package kernels holds the numeric ground floor of the engine: the matrix
 // product Gemm (with a dedicated matrix-vector path) and the vector primitives
 // that the ops package builds softmax, layer norm, activations and residuals
-// from.
+// from, and x·Wᵀ with int8 or half-float weights for inference (MulQ8T,
+// MulF16T).
 //
 // Every kernel has a generic Go implementation, used on every platform other
 // than amd64 and when built with -tags purego. On amd64 the package picks,

@@ -8,9 +8,11 @@ import (
 // Reduced-precision weights for inference: x·Wᵀ with W stored as int8 with
 // one float32 scale per row (Q8) or as IEEE half floats (F16), a quarter or
 // half of the float32 bytes. A decoder step at small batch is bound by
-// reading W, so fewer bytes per weight is time saved. x and y stay float32;
-// chunks of W are widened to float32 in a cache-resident scratch buffer and
-// run through the same dot-product kernels as Gemm's x·Wᵀ path.
+// reading W, so fewer bytes per weight is time saved. x and y stay float32.
+// For one row of x the AVX-512 kernels convert W in registers; otherwise
+// chunks of W are widened to float32 in a cache-resident buffer that every
+// group of four rows of x passes over, with the float32 dot kernels of
+// Gemm's x·Wᵀ path.
 
 // Q8 is a row-major [Rows×Cols] matrix stored as int8 with one float32 scale
 // per row: W[r][c] ≈ Scales[r]·Data[r·Cols+c].
@@ -71,8 +73,10 @@ func ToF16(w []float32, rows, cols int) F16 {
 // x (row stride ldx), the Q8 matrix W of n rows and k = w.Cols columns, and
 // the m×n matrix y (row stride ldy). Without accumulate y is overwritten
 // without being read. Each output is Scales[j] times the float32 dot product
-// of x's row with W's int8 row. W is read once per call for up to 64 rows of
-// x (more rows pass over cache-sized chunks of W in groups of four), and the
+// of x's row with W's int8 row: for m up to 64 exactly the bits of Gemm's
+// x·Wᵀ on the int8 values as float32, times the scale, so a row's result
+// does not depend on the other rows. W is read from memory once per call
+// (cache-sized chunks of it serve every group of four rows of x), and the
 // work is split across Threads() cores by rows of W; results do not depend
 // on the thread count.
 func MulQ8T(m int, x []float32, ldx int, w Q8, y []float32, ldy int, accumulate bool) {
@@ -89,7 +93,8 @@ func MulQ8T(m int, x []float32, ldx int, w Q8, y []float32, ldy int, accumulate 
 }
 
 // MulF16T is MulQ8T for half-float weights: y = x·Wᵀ (y += x·Wᵀ when
-// accumulate), W of n rows and k = w.Cols columns.
+// accumulate), W of n rows and k = w.Cols columns; for m up to 64 the bits
+// of Gemm's x·Wᵀ on W converted to float32.
 func MulF16T(m int, x []float32, ldx int, w F16, y []float32, ldy int, accumulate bool) {
 	if len(w.Data) < w.Rows*w.Cols {
 		panic(fmt.Sprintf("kernels: MulF16T: F16 of %d×%d has %d values", w.Rows, w.Cols, len(w.Data)))
