@@ -114,31 +114,22 @@ func BenchmarkVector(b *testing.B) {
 
 // BenchmarkMulQ8T measures MulQ8T against the float32 x·Wᵀ (Gemm with
 // transB) it replaces, on one core and on all cores.
-func BenchmarkMulQ8T(b *testing.B) { benchLowp(b, lowpFormats[0].name) }
+func BenchmarkMulQ8T(b *testing.B) { benchLowp(b, q8Format) }
 
 // BenchmarkMulF16T is BenchmarkMulQ8T for MulF16T.
-func BenchmarkMulF16T(b *testing.B) { benchLowp(b, lowpFormats[1].name) }
+func BenchmarkMulF16T(b *testing.B) { benchLowp(b, f16Format) }
 
 // benchLowp times each iteration's low-precision product and float32 Gemm
 // on the same x separately, interleaved so that both see the same machine
 // load, and reports the weight bytes read per second by each and the time
 // ratio f32/low-precision ("x-vs-f32", above 1 when faster). ns/op is the
 // sum of both.
-func benchLowp(b *testing.B, format string) {
-	var f = lowpFormats[0]
-	for _, lf := range lowpFormats {
-		if lf.name == format {
-			f = lf
-		}
-	}
+func benchLowp(b *testing.B, f lowpFormat) {
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, s := range []struct{ m, n, k int }{{1, 58101, 512}, {16, 58101, 512}, {1, 2048, 512}} {
 		wf, x, y := randSlice(r, s.n*s.k), randSlice(r, s.m*s.k), make([]float32, s.m*s.n)
 		w := f.make(wf, s.n, s.k)
-		wbytes := float64(s.n * s.k * 2) // F16
-		if f.name == "Q8" {
-			wbytes = float64(s.n*s.k + 4*s.n)
-		}
+		wbytes := float64(f.bytes(s.n, s.k))
 		for _, t := range []struct {
 			name    string
 			threads int

@@ -350,29 +350,35 @@ func packRows(im *impl, pan, src []float32, ld, rows, kc, width int) {
 // in cache while every group of four reads them.
 func (j *job) dotRows(lo, hi int) {
 	buf := getBuf(4*gemvChunk + 4*j.k)
-	t := (*buf)[:4*gemvChunk]
-	pad := (*buf)[4*gemvChunk:]
 	// Rows of B per chunk: up to 256, fewer when rows are long, so that a
 	// chunk (at most dotChunkFloats) stays in L2 for all groups of A's rows.
 	step := min(gemvChunk, max(8, dotChunkFloats/j.k))
 	for o := lo; o < hi; o += step {
-		w := min(step, hi-o)
-		for i := 0; i < j.m; i += 4 {
-			x, ldx, rows := j.a[i*j.lda:], j.lda, min(4, j.m-i)
-			if rows < 4 {
-				clear(pad)
-				for r := range rows {
-					copy(pad[r*j.k:(r+1)*j.k], j.a[(i+r)*j.lda:])
-				}
-				x, ldx = pad, j.k
-			}
-			j.im.dotX4(j.k, x, ldx, j.b[o*j.ldb:], j.ldb, w, t, gemvChunk)
-			for r := range rows {
-				j.scaleInto(j.c[(i+r)*j.ldc+o:], 1, t[r*gemvChunk:r*gemvChunk+w])
-			}
-		}
+		j.dotChunk(j.b[o*j.ldb:], j.ldb, o, min(step, hi-o), *buf)
 	}
 	putBuf(buf)
+}
+
+// dotChunk computes the outputs C[:, o:o+n] from the n rows of w (stride
+// ldw), the matching rows of B: every group of four rows of A against all
+// of them with dotX4, stored with scaleInto. buf holds 4·gemvChunk + 4·k
+// floats of scratch.
+func (j *job) dotChunk(w []float32, ldw, o, n int, buf []float32) {
+	t, pad := buf[:4*gemvChunk], buf[4*gemvChunk:4*gemvChunk+4*j.k]
+	for i := 0; i < j.m; i += 4 {
+		x, ldx, rows := j.a[i*j.lda:], j.lda, min(4, j.m-i)
+		if rows < 4 {
+			clear(pad)
+			for r := range rows {
+				copy(pad[r*j.k:(r+1)*j.k], j.a[(i+r)*j.lda:])
+			}
+			x, ldx = pad, j.k
+		}
+		j.im.dotX4(j.k, x, ldx, w, ldw, n, t, gemvChunk)
+		for r := range rows {
+			j.scaleInto(j.c[(i+r)*j.ldc+o:], 1, o, t[r*gemvChunk:r*gemvChunk+n])
+		}
+	}
 }
 
 // setupGemv turns a product with m == 1 or n == 1 into a matrix-vector
@@ -443,15 +449,21 @@ func (j *job) gemvAxpy(lo, hi int) {
 }
 
 // store sets y[o+i] = alpha·t[i] + beta·y[o+i] (y = C with stride incy).
-func (j *job) store(o int, t []float32) { j.scaleInto(j.c[o*j.incy:], j.incy, t) }
+func (j *job) store(o int, t []float32) { j.scaleInto(j.c[o*j.incy:], j.incy, o, t) }
 
-// scaleInto sets y[i*inc] = alpha·t[i] + beta·y[i*inc].
-func (j *job) scaleInto(y []float32, inc int, t []float32) {
+// scaleInto sets y[i*inc] = alpha·t[i] + beta·y[i*inc], t[i] being output
+// o+i; in low-precision products alpha·t[i] is multiplied by that row's
+// scale as well.
+func (j *job) scaleInto(y []float32, inc, o int, t []float32) {
 	for i, v := range t {
+		v *= j.alpha
+		if j.scales != nil {
+			v *= j.scales[o+i]
+		}
 		if j.beta == 0 {
-			y[i*inc] = j.alpha * v
+			y[i*inc] = v
 		} else {
-			y[i*inc] = j.alpha*v + j.beta*y[i*inc]
+			y[i*inc] = v + j.beta*y[i*inc]
 		}
 	}
 }

@@ -35,12 +35,15 @@ type F16 struct {
 // within Scales[r]/2 of its original. An all-zero row has scale 0. w must
 // hold at least rows·cols finite values.
 func QuantizeQ8(w []float32, rows, cols int) Q8 {
-	checkLowpSource("QuantizeQ8", w, rows, cols)
+	checkSource("QuantizeQ8", w, rows, cols)
 	q := Q8{Rows: rows, Cols: cols, Data: make([]int8, rows*cols), Scales: make([]float32, rows)}
 	for r := range rows {
 		row := w[r*cols : (r+1)*cols]
 		var amax float32
-		for _, v := range row {
+		for c, v := range row {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				panic(fmt.Sprintf("kernels: QuantizeQ8: w[%d] is %v; weights must be finite", r*cols+c, v))
+			}
 			amax = max(amax, float32(math.Abs(float64(v))))
 		}
 		if amax == 0 {
@@ -59,9 +62,7 @@ func QuantizeQ8(w []float32, rows, cols int) Q8 {
 // to nearest even: values beyond ±65504 become ±Inf, below 2⁻²⁴ in magnitude
 // ±0, and NaN stays NaN. w must hold at least rows·cols values.
 func ToF16(w []float32, rows, cols int) F16 {
-	if rows < 0 || cols < 0 || len(w) < rows*cols {
-		panic(fmt.Sprintf("kernels: ToF16 of a %d×%d matrix from %d values", rows, cols, len(w)))
-	}
+	checkSource("ToF16", w, rows, cols)
 	h := F16{Rows: rows, Cols: cols, Data: make([]uint16, rows*cols)}
 	for i, v := range w[:rows*cols] {
 		h.Data[i] = f32ToF16(v)
@@ -130,18 +131,14 @@ func lowpJob(fn string, m int, x []float32, ldx, n, k int, y []float32, ldy int,
 	}
 	j := getJob()
 	*j = job{im: cur, kind: kindLowp, m: m, n: n, k: k, alpha: 1, beta: beta,
-		a: x, lda: ldx, c: y, ldc: ldy, units: n}
+		a: x, lda: ldx, c: y, ldc: ldy, incy: 1, units: n}
 	return j
 }
 
-func checkLowpSource(fn string, w []float32, rows, cols int) {
+// checkSource panics unless w holds a rows×cols matrix.
+func checkSource(fn string, w []float32, rows, cols int) {
 	if rows < 0 || cols < 0 || len(w) < rows*cols {
 		panic(fmt.Sprintf("kernels: %s of a %d×%d matrix from %d values", fn, rows, cols, len(w)))
-	}
-	for i, v := range w[:rows*cols] {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			panic(fmt.Sprintf("kernels: %s: w[%d] is %v; weights must be finite", fn, i, v))
-		}
 	}
 }
 
@@ -150,33 +147,32 @@ func checkLowpSource(fn string, w []float32, rows, cols int) {
 const lowpChunkFloats = 1 << 13
 
 // mulLowp computes the outputs [lo, hi) (rows of W) of a low-precision
-// product: chunks of W's rows are widened to float32 and multiplied by every
-// group of four rows of x with the float32 dot kernels (dotRows for m == 1,
-// dotX4 otherwise, as Gemm does), then scaled into y.
+// product. One row of x runs through kernels that convert W in registers
+// where the implementation has them; otherwise chunks of W's rows are
+// widened to float32 and multiplied as Gemm's x·Wᵀ does: with dotRows for
+// m == 1, with dotChunk (every group of four rows of x) otherwise.
 func (j *job) mulLowp(lo, hi int) {
+	if j.m == 1 && j.im.dotRowsQ8 != nil {
+		buf := getBuf(gemvChunk)
+		for o := lo; o < hi; o += gemvChunk {
+			t := (*buf)[:min(gemvChunk, hi-o)]
+			if j.q8 != nil {
+				j.im.dotRowsQ8(j.a[:j.k], j.q8[o*j.k:(o+len(t))*j.k], j.k, t)
+			} else {
+				j.im.dotRowsF16(j.a[:j.k], j.f16[o*j.k:(o+len(t))*j.k], j.k, t)
+			}
+			j.store(o, t)
+		}
+		putBuf(buf)
+		return
+	}
 	limit := lowpChunkFloats
 	if j.m > 4 {
 		limit = dotChunkFloats // several groups reuse it: keep it in L2
 	}
 	step := min(gemvChunk, max(8, limit/j.k))
 	buf := getBuf(step*j.k + 4*gemvChunk + 4*j.k)
-	wf := (*buf)[:step*j.k]
-	t := (*buf)[step*j.k : step*j.k+4*gemvChunk]
-	pad := (*buf)[step*j.k+4*gemvChunk:]
-	if j.m == 1 && j.im.dotRowsQ8 != nil {
-		// One row of x: kernels that convert W in registers.
-		for o := lo; o < hi; o += gemvChunk {
-			rows := min(gemvChunk, hi-o)
-			if j.q8 != nil {
-				j.im.dotRowsQ8(j.a[:j.k], j.q8[o*j.k:(o+rows)*j.k], j.k, t[:rows])
-			} else {
-				j.im.dotRowsF16(j.a[:j.k], j.f16[o*j.k:(o+rows)*j.k], j.k, t[:rows])
-			}
-			j.storeLowp(j.c[o:], o, t[:rows])
-		}
-		putBuf(buf)
-		return
-	}
+	wf, scratch := (*buf)[:step*j.k], (*buf)[step*j.k:]
 	for o := lo; o < hi; o += step {
 		rows := min(step, hi-o)
 		wc := wf[:rows*j.k]
@@ -186,41 +182,13 @@ func (j *job) mulLowp(lo, hi int) {
 			j.im.widenF16(wc, j.f16[o*j.k:(o+rows)*j.k])
 		}
 		if j.m == 1 {
-			j.im.dotRows(j.a[:j.k], wc, j.k, t[:rows])
-			j.storeLowp(j.c[o:], o, t[:rows])
+			j.im.dotRows(j.a[:j.k], wc, j.k, scratch[:rows])
+			j.store(o, scratch[:rows])
 			continue
 		}
-		for i := 0; i < j.m; i += 4 {
-			x, ldx, xr := j.a[i*j.lda:], j.lda, min(4, j.m-i)
-			if xr < 4 {
-				clear(pad)
-				for r := range xr {
-					copy(pad[r*j.k:(r+1)*j.k], j.a[(i+r)*j.lda:])
-				}
-				x, ldx = pad, j.k
-			}
-			j.im.dotX4(j.k, x, ldx, wc, j.k, rows, t, gemvChunk)
-			for r := range xr {
-				j.storeLowp(j.c[(i+r)*j.ldc+o:], o, t[r*gemvChunk:r*gemvChunk+rows])
-			}
-		}
+		j.dotChunk(wc, j.k, o, rows, scratch)
 	}
 	putBuf(buf)
-}
-
-// storeLowp sets y[i] = s·t[i] (+ y[i] when accumulating), s the scale of
-// W's row o+i (1 for F16).
-func (j *job) storeLowp(y []float32, o int, t []float32) {
-	y = y[:len(t)]
-	for i, v := range t {
-		if j.scales != nil {
-			v *= j.scales[o+i]
-		}
-		if j.beta != 0 {
-			v += y[i]
-		}
-		y[i] = v
-	}
 }
 
 func widenQ8Generic(dst []float32, src []int8) {

@@ -144,16 +144,22 @@ func TestQuantizeQ8(t *testing.T) {
 	}
 }
 
-// lowpFormats are the weight formats under test: each turns a float32
-// matrix into its format, multiplies with it and widens it back to float32
-// (dequantised, and unscaled for Q8: the values the kernels multiply).
-var lowpFormats = []struct {
+// lowpFormat is a weight format under test: it turns a float32 matrix into
+// its format, multiplies with it and widens it back to float32.
+type lowpFormat struct {
 	name string
 	make func(w []float32, n, k int) any
 	mul  func(m int, x []float32, ldx int, w any, y []float32, ldy int, acc bool)
-	// dequant returns W as float32 and the per-row scales (nil for F16).
+	// dequant returns W's values as float32 (for Q8 the unscaled int8
+	// values the kernels multiply) and the per-row scales (nil for F16).
 	dequant func(w any) (vals []float32, scales []float32)
-}{
+	// bytes is the size of an n×k matrix in the format.
+	bytes func(n, k int) int
+}
+
+var q8Format, f16Format = lowpFormats[0], lowpFormats[1]
+
+var lowpFormats = []lowpFormat{
 	{
 		"Q8",
 		func(w []float32, n, k int) any { return QuantizeQ8(w, n, k) },
@@ -166,6 +172,7 @@ var lowpFormats = []struct {
 			widenQ8Generic(v, q.Data)
 			return v, q.Scales
 		},
+		func(n, k int) int { return n*k + 4*n },
 	},
 	{
 		"F16",
@@ -179,6 +186,7 @@ var lowpFormats = []struct {
 			widenF16Generic(v, h.Data)
 			return v, nil
 		},
+		func(n, k int) int { return 2 * n * k },
 	},
 }
 
