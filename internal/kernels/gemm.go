@@ -30,9 +30,9 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	if transB {
 		br, bc = n, k
 	}
-	checkMatrix("A", ar, ac, a, lda)
-	checkMatrix("B", br, bc, b, ldb)
-	checkMatrix("C", m, n, c, ldc)
+	checkMatrix("Gemm", "A", ar, ac, a, lda)
+	checkMatrix("Gemm", "B", br, bc, b, ldb)
+	checkMatrix("Gemm", "C", m, n, c, ldc)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -59,13 +59,14 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	putJob(j)
 }
 
-// checkMatrix panics unless x can hold a rows×cols matrix with row stride ld.
-func checkMatrix(name string, rows, cols int, x []float32, ld int) {
+// checkMatrix panics unless x, the argument name of function fn, can hold a
+// rows×cols matrix with row stride ld.
+func checkMatrix(fn, name string, rows, cols int, x []float32, ld int) {
 	if ld < max(1, cols) {
-		panic(fmt.Sprintf("kernels: Gemm: ld%s=%d is smaller than the %d columns of %s as stored", name, ld, cols, name))
+		panic(fmt.Sprintf("kernels: %s: ld%s=%d is smaller than the %d columns of %s as stored", fn, name, ld, cols, name))
 	}
 	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
-		panic(fmt.Sprintf("kernels: Gemm: %s has %d elements, a %d×%d matrix with stride %d needs %d", name, len(x), rows, cols, ld, (rows-1)*ld+cols))
+		panic(fmt.Sprintf("kernels: %s: %s has %d elements, a %d×%d matrix with stride %d needs %d", fn, name, len(x), rows, cols, ld, (rows-1)*ld+cols))
 	}
 }
 

@@ -116,8 +116,8 @@ func lowpJob(fn string, m int, x []float32, ldx, n, k int, y []float32, ldy int,
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernels: %s with negative size m=%d n=%d k=%d", fn, m, n, k))
 	}
-	checkMatrix("x", m, k, x, ldx)
-	checkMatrix("y", m, n, y, ldy)
+	checkMatrix(fn, "x", m, k, x, ldx)
+	checkMatrix(fn, "y", m, n, y, ldy)
 	if m == 0 || n == 0 {
 		return nil
 	}

@@ -335,8 +335,8 @@ func TestLowpPanics(t *testing.T) {
 		msg  string
 	}{
 		{"negative", func() { MulQ8T(-1, x, 4, q, x, 3, false) }, "negative size"},
-		{"short x", func() { MulQ8T(4, x, 4, q, x, 3, false) }, "x has 12 elements"},
-		{"small ldy", func() { MulF16T(2, x, 4, h, x, 2, false) }, "ldy=2"},
+		{"short x", func() { MulQ8T(4, x, 4, q, x, 3, false) }, "MulQ8T: x has 12 elements"},
+		{"small ldy", func() { MulF16T(2, x, 4, h, x, 2, false) }, "MulF16T: ldy=2"},
 		{"short Q8", func() { MulQ8T(1, x, 4, Q8{Rows: 3, Cols: 4, Data: q.Data, Scales: q.Scales[:2]}, x, 3, false) }, "2 scales"},
 		{"short F16", func() { MulF16T(1, x, 4, F16{Rows: 4, Cols: 4, Data: h.Data}, x, 4, false) }, "has 12 values"},
 		{"NaN weight", func() { QuantizeQ8([]float32{1, float32(math.NaN())}, 1, 2) }, "w[1] is NaN"},
