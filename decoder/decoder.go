@@ -6,7 +6,9 @@
 //
 // Two entry points compute the same function: Step feeds one token per
 // hypothesis and keeps a cache (search), Forward runs a whole teacher-forced
-// sequence (scoring, training, tests).
+// sequence (scoring, training, tests). With WithWeights(Int8) or Float16,
+// Step multiplies reduced-precision copies of its weights instead (close to,
+// not equal to, Forward); Forward stays float32.
 package decoder
 
 import (
@@ -28,6 +30,9 @@ type Decoder struct {
 	final    *nn.LayerNorm // nil without FinalLayerNorm
 	bias     []float32     // final_logits_bias [V], nil when absent
 	cross    *crossattn.CrossAttn
+	// out is the reduced-precision copy of embed.weight that Step's output
+	// projection reads, nil with Float32 weights.
+	out *matrix
 }
 
 // layer is one decoder layer; its cross-attention weights live in cross.
@@ -35,6 +40,9 @@ type layer struct {
 	self                   nn.MultiHeadAttention
 	selfLN, crossLN, ffnLN nn.LayerNorm
 	ffn                    nn.FeedForward
+	// The reduced-precision copies of the Linear weights Step reads, nil
+	// with Float32 weights.
+	q, k, v, o, fc1, fc2 *matrix
 }
 
 // work holds the scratch buffers of a pass over the layers.
@@ -47,9 +55,17 @@ type work struct {
 // New builds the decoder of m, checking the config and every tensor it needs
 // (embed.weight, optional final_logits_bias, dec.{i}.*, dec.pos.weight for
 // learned positions, dec.ln.* with FinalLayerNorm); the error names the
-// missing or misshaped tensor.
-func New(m *modelfile.Model) (*Decoder, error) {
+// missing or misshaped tensor. Options choose the precision of the weights
+// Step reads (WithWeights).
+func New(m *modelfile.Model, opts ...Option) (*Decoder, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	d, err := build(m)
+	if err == nil {
+		err = d.lowWeights(o.weights)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("decoder: %w", err)
 	}
@@ -123,8 +139,9 @@ func (d *Decoder) CrossAttn() *crossattn.CrossAttn { return d.cross }
 type selfAttention func(l int, out, in []float32)
 
 // run applies the decoder layers (and the final layer norm) to the n rows
-// of x in place, row r reading memory sentence sentence[r].
-func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int, w *work, self selfAttention) {
+// of x in place, row r reading memory sentence sentence[r]; with low the
+// feed-forward reads the reduced-precision weights, if any.
+func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int, w *work, self selfAttention, low bool) {
 	dm, pre := d.d, d.preNorm
 	tmp, out := nn.Resize(&w.tmp, n*dm), nn.Resize(&w.out, n*dm)
 	for i := range d.layers {
@@ -136,7 +153,14 @@ func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int,
 		d.cross.Attend(i, mem, in, n, sentence, out, &w.cross)
 		l.crossLN.SublayerOutput(x, out, n, pre)
 		in = l.ffnLN.SublayerInput(x, tmp, n, pre)
-		l.ffn.Forward(out, in, nn.Resize(&w.hidden, n*l.ffn.FC1.Out), n)
+		var fc1, fc2 *matrix
+		if low {
+			fc1, fc2 = l.fc1, l.fc2
+		}
+		h := nn.Resize(&w.hidden, n*l.ffn.FC1.Out)
+		linear(&l.ffn.FC1, fc1, h, in, n)
+		l.ffn.Act.Forward(h, h)
+		linear(&l.ffn.FC2, fc2, out, h, n)
 		l.ffnLN.SublayerOutput(x, out, n, pre)
 	}
 	if d.final != nil {
@@ -145,10 +169,15 @@ func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int,
 }
 
 // project writes the logits [n·V] of the n decoder outputs x: the output
-// projection tied to the embedding, one Gemm for all rows, plus the bias.
-func (d *Decoder) project(logits, x []float32, n int) {
+// projection tied to the embedding, one product for all rows, plus the
+// bias. With low it reads the reduced-precision embedding, if any.
+func (d *Decoder) project(logits, x []float32, n int, low bool) {
 	v, dm := d.vocab, d.d
-	kernels.Gemm(false, true, n, v, dm, 1, x, dm, d.embed.Table, dm, 0, logits, v)
+	if low && d.out != nil {
+		d.out.mulT(logits, x, n, dm, v)
+	} else {
+		kernels.Gemm(false, true, n, v, dm, 1, x, dm, d.embed.Table, dm, 0, logits, v)
+	}
 	if d.bias != nil {
 		for r := 0; r < n; r++ {
 			kernels.Add(logits[r*v:(r+1)*v], d.bias)
@@ -175,7 +204,7 @@ func (d *Decoder) Forward(mem *crossattn.Memory, ids []int32, batch, tgtLen int,
 	}
 	x := d.teacherForced(mem, ids[:n], batch, tgtLen, tgtLens)
 	logits := make([]float32, n*d.vocab)
-	d.project(logits, x, n)
+	d.project(logits, x, n, false)
 	return logits
 }
 
@@ -193,7 +222,7 @@ func (d *Decoder) teacherForced(mem *crossattn.Memory, ids []int32, batch, tgtLe
 	self := func(l int, out, in []float32) {
 		d.layers[l].self.SelfAttention(out, in, batch, tgtLen, tgtLens, true, &w.attn)
 	}
-	d.run(x, n, mem, sentence, &w, self)
+	d.run(x, n, mem, sentence, &w, self, false)
 	return x
 }
 
@@ -311,8 +340,8 @@ func (d *Decoder) Step(s *State, tokens []int32, logits []float32) {
 	}
 	x := nn.Resize(&s.x, rows*dm)
 	d.embed.Forward(x, tokens[:rows], 1, t)
-	d.run(x, rows, s.mem, s.sentence[:rows], &s.work, s.self)
-	d.project(logits[:rows*d.vocab], x, rows)
+	d.run(x, rows, s.mem, s.sentence[:rows], &s.work, s.self, true)
+	d.project(logits[:rows*d.vocab], x, rows, true)
 	s.len++
 }
 
@@ -320,19 +349,20 @@ func (d *Decoder) Step(s *State, tokens []int32, logits []float32) {
 // keys and values go into this position's slots, and each row attends over
 // its own history through the offsets built by Step.
 func (s *State) attend(l int, out, in []float32) {
-	a := &s.dec.layers[l].self
+	ly := &s.dec.layers[l]
+	a := &ly.self
 	rows, dm := s.rows, s.dec.d
 	slot0 := s.base[s.len]
 	q, att := nn.Resize(&s.q, rows*dm), nn.Resize(&s.att, rows*dm)
-	a.Q.Forward(q, in, rows)
-	a.K.Forward(s.k[l][slot0*dm:(slot0+rows)*dm], in, rows)
-	a.V.Forward(s.v[l][slot0*dm:(slot0+rows)*dm], in, rows)
+	linear(&a.Q, ly.q, q, in, rows)
+	linear(&a.K, ly.k, s.k[l][slot0*dm:(slot0+rows)*dm], in, rows)
+	linear(&a.V, ly.v, s.v[l][slot0*dm:(slot0+rows)*dm], in, rows)
 	keys := s.len + 1
 	scores := nn.Resize(&s.scores, keys)
 	for r := 0; r < rows; r++ {
 		nn.AttentionGather(att[r*dm:(r+1)*dm], q[r*dm:(r+1)*dm], s.k[l], s.v[l], s.offs[r*keys:(r+1)*keys], dm, a.Heads, scores)
 	}
-	a.O.Forward(out, att, rows)
+	linear(&a.O, ly.o, out, att, rows)
 }
 
 // extend lengthens s by n values, growing its array geometrically.
