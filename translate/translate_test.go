@@ -67,7 +67,13 @@ func sameResults(t *testing.T, what string, got, want []Result) {
 }
 
 func TestBatchedEqualsAlone(t *testing.T) {
-	tr := smallTranslator(t, WithBatchSize(5))
+	batchedEqualsAlone(t, smallTranslator(t, WithBatchSize(5)))
+}
+
+// batchedEqualsAlone checks that tr gives each of 12 sentences the same
+// result in a batch as alone, greedy and with 3 beams.
+func batchedEqualsAlone(t *testing.T, tr *Translator) {
+	t.Helper()
 	src := randomSources(12, tr.cfg)
 	for _, beams := range []int{1, 3} {
 		o := tr.SearchOptions()
