@@ -25,6 +25,7 @@ func runEval(e *env, args []string) int {
 	beam := fs.Int("beam", 4, "beam size, 1 = greedy")
 	hypOut := fs.String("hyp", "", "also write the translations to this `file`")
 	batch := fs.Int("batch-size", 32, "sentences decoded together")
+	weights := fs.String("weights", "f32", "precision of the decoder weights each step multiplies: f32, f16 or int8")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -46,7 +47,7 @@ func runEval(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "eval: %s has %d lines but %s has %d; the files must align line by line\n", *src, len(srcLines), *ref, len(refLines))
 		return exitFailure
 	}
-	opts := []translate.Option{translate.WithBeamSize(*beam), translate.WithBatchSize(*batch)}
+	opts := []translate.Option{translate.WithBeamSize(*beam), translate.WithBatchSize(*batch), translate.WithWeightPrecision(*weights)}
 	tr, err := openModel(*model, opts...)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "eval:", err)

@@ -46,6 +46,7 @@ type modelFlags struct {
 	noRepeat, threads   *int
 	batch               *int
 	lp, ratio           *float64
+	weights             *string
 }
 
 // addModelFlags defines the model flags on fs.
@@ -61,6 +62,7 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		noRepeat: fs.Int("no-repeat-ngram", 0, "forbid repeating n-grams of this size (0 = off)"),
 		threads:  fs.Int("threads", 0, "cores for the matrix kernels (default: all)"),
 		batch:    fs.Int("batch-size", 16, "sentences decoded together"),
+		weights:  fs.String("weights", "f32", "precision of the decoder weights each step multiplies: f32, f16 or int8 (faster, slightly different output)"),
 	}
 }
 
@@ -72,7 +74,8 @@ func (m *modelFlags) options() []translate.Option {
 	if set["max-len"] && !set["max-len-ratio"] {
 		ratio = 0 // an explicit --max-len is the limit (HF max_new_tokens), not the guard
 	}
-	opts := []translate.Option{translate.WithLengthGuard(float32(ratio), *m.extra), translate.WithBatchSize(*m.batch), translate.WithNoRepeatNGram(*m.noRepeat)}
+	opts := []translate.Option{translate.WithLengthGuard(float32(ratio), *m.extra), translate.WithBatchSize(*m.batch),
+		translate.WithNoRepeatNGram(*m.noRepeat), translate.WithWeightPrecision(*m.weights)}
 	if set["beam"] {
 		opts = append(opts, translate.WithBeamSize(*m.beam))
 	}
@@ -128,7 +131,7 @@ func (m *modelFlags) describe() string {
 	var flags []string
 	m.fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram":
+		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram", "weights":
 			flags = append(flags, f.Name+"="+f.Value.String())
 		}
 	})
