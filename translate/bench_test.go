@@ -24,6 +24,12 @@ import (
 // forbidden before, forced at the end), so runs are comparable.
 //
 //	go test ./translate -run '^$' -bench . -benchtime 1x
+//
+// BenchmarkTranslate's last dimension is the precision of the decoder's
+// step weights (WithWeightPrecision); for the effect of int8 and f16 at
+// batch 1, in one run:
+//
+//	go test ./translate -run '^$' -bench 'Translate/beam[14]/batch1$/' -benchtime 1x -count 2
 
 const benchTokens = 32
 
@@ -123,35 +129,43 @@ func BenchmarkTranslate(b *testing.B) {
 	m, src := benchSetup(b)
 	for _, beams := range []int{1, 4} {
 		for _, batch := range []int{1, 16} {
-			b.Run(fmt.Sprintf("beam%d/batch%d", beams, batch), func(b *testing.B) {
-				tr, err := New(m, WithBatchSize(batch))
-				if err != nil {
-					b.Fatal(err)
-				}
-				o := SearchOptions{BeamSize: beams, LengthPenalty: 1, MaxNewTokens: benchTokens, MinNewTokens: benchTokens}
-				ctx := context.Background()
-				b.ResetTimer()
-				start, cpu0 := time.Now(), nntest.CPUTime()
-				for range b.N {
-					res, err := tr.TranslateIDs(ctx, src, o)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if len(res[0].IDs) != benchTokens {
-						b.Fatalf("%d tokens, want %d", len(res[0].IDs), benchTokens)
-					}
-				}
-				sec := time.Since(start).Seconds()
-				b.ReportMetric(float64(b.N*len(src)*benchTokens)/sec, "tokens/s")
-				if cpu := (nntest.CPUTime() - cpu0).Seconds(); cpu > 0 {
-					// Throughput per CPU-second: comparable on a busy machine.
-					b.ReportMetric(float64(b.N*len(src)*benchTokens)/cpu, "tokens/cpu-s")
-				}
-				b.ReportMetric(float64(b.N*len(src))/sec, "sentences/s")
-				reportMemory(b)
-			})
+			for _, weights := range []string{"f32", "f16", "int8"} {
+				b.Run(fmt.Sprintf("beam%d/batch%d/%s", beams, batch, weights), func(b *testing.B) {
+					benchTranslate(b, m, src, beams, batch, weights)
+				})
+			}
 		}
 	}
+}
+
+// benchTranslate translates src with beams beams, batch sentences at a time
+// and the decoder's step weights at precision weights.
+func benchTranslate(b *testing.B, m *modelfile.Model, src [][]int32, beams, batch int, weights string) {
+	tr, err := New(m, WithBatchSize(batch), WithWeightPrecision(weights))
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := SearchOptions{BeamSize: beams, LengthPenalty: 1, MaxNewTokens: benchTokens, MinNewTokens: benchTokens}
+	ctx := context.Background()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), nntest.CPUTime()
+	for range b.N {
+		res, err := tr.TranslateIDs(ctx, src, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res[0].IDs) != benchTokens {
+			b.Fatalf("%d tokens, want %d", len(res[0].IDs), benchTokens)
+		}
+	}
+	sec := time.Since(start).Seconds()
+	b.ReportMetric(float64(b.N*len(src)*benchTokens)/sec, "tokens/s")
+	if cpu := (nntest.CPUTime() - cpu0).Seconds(); cpu > 0 {
+		// Throughput per CPU-second: comparable on a busy machine.
+		b.ReportMetric(float64(b.N*len(src)*benchTokens)/cpu, "tokens/cpu-s")
+	}
+	b.ReportMetric(float64(b.N*len(src))/sec, "sentences/s")
+	reportMemory(b)
 }
 
 func BenchmarkLoad(b *testing.B) {
