@@ -16,6 +16,10 @@ import (
 type CrossAttn struct {
 	d      int
 	layers []nn.MultiHeadAttention
+	// q and o are the query and output projections Attend multiplies, per
+	// layer: the float32 ones of layers, or reduced-precision copies made
+	// by WithWeights.
+	q, o []nn.LowLinear
 }
 
 // New reads the cross-attention weights of every decoder layer of m and
@@ -33,6 +37,25 @@ func New(m *modelfile.Model) (*CrossAttn, error) {
 			return nil, fmt.Errorf("crossattn: %w", err)
 		}
 		ca.layers[i] = a
+	}
+	return ca.WithWeights(nn.Float32)
+}
+
+// WithWeights returns a CrossAttn that shares c's weights but whose Attend
+// multiplies copies of the query and output projections at precision p
+// (c itself unchanged); its Memory is c's. The error names a weight p
+// cannot hold.
+func (c *CrossAttn) WithWeights(p nn.Precision) (*CrossAttn, error) {
+	ca := &CrossAttn{d: c.d, layers: c.layers, q: make([]nn.LowLinear, len(c.layers)), o: make([]nn.LowLinear, len(c.layers))}
+	for i := range ca.layers {
+		a := &ca.layers[i]
+		var err error
+		if ca.q[i], err = nn.NewLowLinear(&a.Q, p, fmt.Sprintf("dec.%d.cross.q.weight", i)); err != nil {
+			return nil, fmt.Errorf("crossattn: %w", err)
+		}
+		if ca.o[i], err = nn.NewLowLinear(&a.O, p, fmt.Sprintf("dec.%d.cross.o.weight", i)); err != nil {
+			return nil, fmt.Errorf("crossattn: %w", err)
+		}
 	}
 	return ca, nil
 }
@@ -106,7 +129,7 @@ func (c *CrossAttn) Attend(l int, m *Memory, x []float32, rows int, sentence []i
 	a := &c.layers[l]
 	d := c.d
 	q, att := nn.Resize(&s.q, rows*d), nn.Resize(&s.att, rows*d)
-	a.Q.Forward(q, x, rows)
+	c.q[l].Forward(q, x, rows)
 	for r0 := 0; r0 < rows; {
 		sent := sentence[r0]
 		r1 := r0 + 1
@@ -120,5 +143,5 @@ func (c *CrossAttn) Attend(l int, m *Memory, x []float32, rows int, sentence []i
 		nn.AttentionForward(att[r0*d:], probs, q[r0*d:], m.k[l][o:], m.v[l][o:], r1-r0, tk, d, a.Heads, tk, false)
 		r0 = r1
 	}
-	a.O.Forward(out, att, rows)
+	c.o[l].Forward(out, att, rows)
 }

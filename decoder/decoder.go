@@ -30,9 +30,13 @@ type Decoder struct {
 	final    *nn.LayerNorm // nil without FinalLayerNorm
 	bias     []float32     // final_logits_bias [V], nil when absent
 	cross    *crossattn.CrossAttn
-	// out is the reduced-precision copy of embed.weight that Step's output
-	// projection reads, nil with Float32 weights.
-	out *matrix
+	// out is the output projection Step reads: embed.weight as a Linear
+	// (outLinear), at the step weights' precision.
+	out       nn.LowLinear
+	outLinear nn.Linear
+	// crossStep is the cross-attention Step reads, with its query and
+	// output projections at the step weights' precision.
+	crossStep *crossattn.CrossAttn
 }
 
 // layer is one decoder layer; its cross-attention weights live in cross.
@@ -40,9 +44,8 @@ type layer struct {
 	self                   nn.MultiHeadAttention
 	selfLN, crossLN, ffnLN nn.LayerNorm
 	ffn                    nn.FeedForward
-	// The reduced-precision copies of the Linear weights Step reads, nil
-	// with Float32 weights.
-	q, k, v, o, fc1, fc2 *matrix
+	// The Linears Step reads, at the step weights' precision.
+	q, k, v, o, fc1, fc2 nn.LowLinear
 }
 
 // work holds the scratch buffers of a pass over the layers.
@@ -64,7 +67,7 @@ func New(m *modelfile.Model, opts ...Option) (*Decoder, error) {
 	}
 	d, err := build(m)
 	if err == nil {
-		err = d.lowWeights(o.weights)
+		err = d.stepWeights(o.weights)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decoder: %w", err)
@@ -139,10 +142,14 @@ func (d *Decoder) CrossAttn() *crossattn.CrossAttn { return d.cross }
 type selfAttention func(l int, out, in []float32)
 
 // run applies the decoder layers (and the final layer norm) to the n rows
-// of x in place, row r reading memory sentence sentence[r]; with low the
-// feed-forward reads the reduced-precision weights, if any.
-func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int, w *work, self selfAttention, low bool) {
+// of x in place, row r reading memory sentence sentence[r]; with step the
+// cross-attention and feed-forward read Step's weights.
+func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int, w *work, self selfAttention, step bool) {
 	dm, pre := d.d, d.preNorm
+	cross := d.cross
+	if step {
+		cross = d.crossStep
+	}
 	tmp, out := nn.Resize(&w.tmp, n*dm), nn.Resize(&w.out, n*dm)
 	for i := range d.layers {
 		l := &d.layers[i]
@@ -150,17 +157,17 @@ func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int,
 		self(i, out, in)
 		l.selfLN.SublayerOutput(x, out, n, pre)
 		in = l.crossLN.SublayerInput(x, tmp, n, pre)
-		d.cross.Attend(i, mem, in, n, sentence, out, &w.cross)
+		cross.Attend(i, mem, in, n, sentence, out, &w.cross)
 		l.crossLN.SublayerOutput(x, out, n, pre)
 		in = l.ffnLN.SublayerInput(x, tmp, n, pre)
-		var fc1, fc2 *matrix
-		if low {
-			fc1, fc2 = l.fc1, l.fc2
-		}
 		h := nn.Resize(&w.hidden, n*l.ffn.FC1.Out)
-		linear(&l.ffn.FC1, fc1, h, in, n)
-		l.ffn.Act.Forward(h, h)
-		linear(&l.ffn.FC2, fc2, out, h, n)
+		if step {
+			l.fc1.Forward(h, in, n)
+			l.ffn.Act.Forward(h, h)
+			l.fc2.Forward(out, h, n)
+		} else {
+			l.ffn.Forward(out, in, h, n)
+		}
 		l.ffnLN.SublayerOutput(x, out, n, pre)
 	}
 	if d.final != nil {
@@ -170,11 +177,11 @@ func (d *Decoder) run(x []float32, n int, mem *crossattn.Memory, sentence []int,
 
 // project writes the logits [n·V] of the n decoder outputs x: the output
 // projection tied to the embedding, one product for all rows, plus the
-// bias. With low it reads the reduced-precision embedding, if any.
-func (d *Decoder) project(logits, x []float32, n int, low bool) {
+// bias. With step it reads Step's weights.
+func (d *Decoder) project(logits, x []float32, n int, step bool) {
 	v, dm := d.vocab, d.d
-	if low && d.out != nil {
-		d.out.mulT(logits, x, n, dm, v)
+	if step {
+		d.out.Forward(logits, x, n)
 	} else {
 		kernels.Gemm(false, true, n, v, dm, 1, x, dm, d.embed.Table, dm, 0, logits, v)
 	}
@@ -354,15 +361,15 @@ func (s *State) attend(l int, out, in []float32) {
 	rows, dm := s.rows, s.dec.d
 	slot0 := s.base[s.len]
 	q, att := nn.Resize(&s.q, rows*dm), nn.Resize(&s.att, rows*dm)
-	linear(&a.Q, ly.q, q, in, rows)
-	linear(&a.K, ly.k, s.k[l][slot0*dm:(slot0+rows)*dm], in, rows)
-	linear(&a.V, ly.v, s.v[l][slot0*dm:(slot0+rows)*dm], in, rows)
+	ly.q.Forward(q, in, rows)
+	ly.k.Forward(s.k[l][slot0*dm:(slot0+rows)*dm], in, rows)
+	ly.v.Forward(s.v[l][slot0*dm:(slot0+rows)*dm], in, rows)
 	keys := s.len + 1
 	scores := nn.Resize(&s.scores, keys)
 	for r := 0; r < rows; r++ {
 		nn.AttentionGather(att[r*dm:(r+1)*dm], q[r*dm:(r+1)*dm], s.k[l], s.v[l], s.offs[r*keys:(r+1)*keys], dm, a.Heads, scores)
 	}
-	linear(&a.O, ly.o, out, att, rows)
+	ly.o.Forward(out, att, rows)
 }
 
 // extend lengthens s by n values, growing its array geometrically.

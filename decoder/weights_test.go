@@ -2,74 +2,17 @@ package decoder
 
 import (
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
-
-	"github.com/deen-mt/deen/internal/nn"
 )
 
 // eps is the largest error of one stored weight relative to its row's
-// largest magnitude: half an int8 step (amax/127/2) or half an ulp of a
-// half float (2⁻¹¹ of the value, at most of amax).
+// largest magnitude: half an int8 step or half an ulp of a half float.
 func eps(p Precision) float64 {
 	if p == Int8 {
 		return 0.5 / 127
 	}
 	return 1.0 / 2048
-}
-
-// The reduced-precision product of a Linear stays within the error its
-// stored weights allow: |Δy[i][j]| ≤ Σ_c |x[i][c]|·(eps·amax_j + tiny) plus
-// float32 rounding of the sum, against float64 over the float32 weights.
-func TestLinearLowPrecisionBound(t *testing.T) {
-	rng := rand.New(rand.NewPCG(4, 5))
-	for _, p := range []Precision{Int8, Float16} {
-		for _, sz := range []struct{ n, in, out int }{{1, 64, 300}, {3, 17, 40}, {70, 33, 9}} {
-			l := nn.Linear{W: make([]float32, sz.out*sz.in), B: make([]float32, sz.out), In: sz.in, Out: sz.out}
-			for i := range l.W {
-				l.W[i] = float32(rng.NormFloat64()) * float32(math.Exp2(float64(rng.IntN(6))-8))
-			}
-			for i := range l.B {
-				l.B[i] = float32(rng.NormFloat64())
-			}
-			for c := 0; c < sz.in; c++ {
-				l.W[c] = 0 // an all-zero row
-			}
-			x := make([]float32, sz.n*sz.in)
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
-			}
-			m, err := lowPrecision(p, "w", l.W, sz.out, sz.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			y := make([]float32, sz.n*sz.out)
-			linear(&l, m, y, x, sz.n)
-			var worst float64
-			for i := 0; i < sz.n; i++ {
-				for j := 0; j < sz.out; j++ {
-					row := l.W[j*sz.in : (j+1)*sz.in]
-					var amax, want, absX, absXW float64
-					for c, w := range row {
-						xv := float64(x[i*sz.in+c])
-						amax = max(amax, math.Abs(float64(w)))
-						want += xv * float64(w)
-						absX += math.Abs(xv)
-						absXW += math.Abs(xv * float64(w))
-					}
-					want += float64(l.B[j])
-					bound := absX*(eps(p)*amax+0x1p-25) + float64(sz.in+2)*0x1p-23*(absXW+math.Abs(float64(l.B[j])))
-					d := math.Abs(float64(y[i*sz.out+j]) - want)
-					if !(d <= bound) {
-						t.Fatalf("%v %d×%d×%d: y[%d][%d] = %v, want %v ± %g", p, sz.n, sz.in, sz.out, i, j, y[i*sz.out+j], want, bound)
-					}
-					worst = max(worst, d/bound)
-				}
-			}
-			t.Logf("%v %d×%d×%d: worst |Δ| is %.2f of the bound", p, sz.n, sz.in, sz.out, worst)
-		}
-	}
 }
 
 // stepAll feeds the same token histories to a fresh State of dec and
@@ -91,7 +34,7 @@ func stepAll(dec *Decoder, f *fixture, sentence []int, hist [][]int32) [][]float
 }
 
 // With int8 or half-float weights Step stays close to float32 Step. Each of
-// the P = 6·layers+1 reduced-precision products adds an error of at most
+// the P = 8·layers+1 reduced-precision products adds an error of at most
 // eps of the weights' row scale; layer norms keep the activations' scale,
 // so to first order the errors add up: the bound is P·eps·max|logit|.
 // Batched rows equal the same rows decoded alone bit for bit when no two
@@ -125,7 +68,7 @@ func TestStepLowPrecision(t *testing.T) {
 				for step := range got {
 					worst = max(worst, maxAbs(got[step], ref[step]))
 				}
-				bound := float64(6*c.DecoderLayers+1) * eps(p) * scale
+				bound := float64(8*c.DecoderLayers+1) * eps(p) * scale
 				if !(worst <= bound) {
 					t.Errorf("%v: Step vs float32 Step max |Δ| %g, want <= %g (max |logit| %g)", p, worst, bound, scale)
 				}
@@ -175,7 +118,8 @@ func TestWeightsErrors(t *testing.T) {
 		{Int8, "embed.weight", float32(math.NaN()), `embed.weight[5] is NaN, which int8 weights cannot hold`},
 		{Int8, "dec.1.fc2.weight", float32(math.Inf(-1)), `dec.1.fc2.weight[5] is -Inf`},
 		{Float16, "dec.0.self.k.weight", 1e5, `dec.0.self.k.weight[5] is 100000, which f16 weights cannot hold`},
-		{Precision(7), "embed.weight", 0, `weight precision Precision(7): want Float32, Float16 or Int8`},
+		{Float16, "dec.1.cross.o.weight", float32(math.NaN()), `dec.1.cross.o.weight[5] is NaN`},
+		{Precision(7), "embed.weight", 0, `weight precision Precision(7): want f32, f16 or int8`},
 	} {
 		data := f.m.Tensors[tc.tensor].Data
 		old := data[5]
@@ -188,16 +132,5 @@ func TestWeightsErrors(t *testing.T) {
 	}
 	if _, err := New(f.m, WithWeights(Float16)); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestParsePrecision(t *testing.T) {
-	for _, p := range []Precision{Float32, Float16, Int8} {
-		if got, err := ParsePrecision(p.String()); err != nil || got != p {
-			t.Errorf("ParsePrecision(%q) = %v, %v", p.String(), got, err)
-		}
-	}
-	if _, err := ParsePrecision("bf16"); err == nil || !strings.Contains(err.Error(), "want f32, f16 or int8") {
-		t.Errorf("ParsePrecision(bf16): %v", err)
 	}
 }
