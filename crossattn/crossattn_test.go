@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deen-mt/deen/internal/nn"
 	"github.com/deen-mt/deen/internal/nn/nntest"
 )
 
@@ -80,18 +81,37 @@ func TestAttendAgainstNaive(t *testing.T) {
 	for i := range x {
 		x[i] = rng.Float32()*2 - 1
 	}
-	var s Scratch
-	for l := 0; l < cfg.DecoderLayers; l++ {
-		out := make([]float32, rows*d)
-		c.Attend(l, memory, x, rows, sentence, out, &s)
-		for r, b := range sentence {
-			want := naive(t, c, l, x[r*d:(r+1)*d], mem[b*seqLen*d:], lengths[b])
-			for j, w := range want {
-				if diff := math.Abs(float64(out[r*d+j]) - w); diff > 1e-5 {
-					t.Fatalf("layer %d row %d (sentence %d) col %d: %g, want %g", l, r, b, j, out[r*d+j], w)
+	// With reduced-precision q and o the two products each move their
+	// outputs by at most eps of their weights' row scale (relative): to
+	// first order 2·eps of the output's scale, bounded here with 2× slack.
+	for _, p := range []nn.Precision{nn.Float32, nn.Float16, nn.Int8} {
+		cp, err := c.WithWeights(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps := map[nn.Precision]float64{nn.Float32: 0, nn.Float16: 1.0 / 2048, nn.Int8: 0.5 / 127}[p]
+		var s Scratch
+		var worst float64
+		for l := 0; l < cfg.DecoderLayers; l++ {
+			out := make([]float32, rows*d)
+			cp.Attend(l, memory, x, rows, sentence, out, &s)
+			want := make([]float64, 0, rows*d)
+			var scale float64
+			for r, b := range sentence {
+				want = append(want, naive(t, c, l, x[r*d:(r+1)*d], mem[b*seqLen*d:], lengths[b])...)
+			}
+			for _, w := range want {
+				scale = max(scale, math.Abs(w))
+			}
+			for i, w := range want {
+				diff := math.Abs(float64(out[i]) - w)
+				worst = max(worst, diff/scale)
+				if !(diff <= 1e-5+4*eps*scale) {
+					t.Fatalf("%v layer %d row %d (sentence %d) col %d: %g, want %g", p, l, i/d, sentence[i/d], i%d, out[i], w)
 				}
 			}
 		}
+		t.Logf("%v: max |Δ| %.2g of the output's scale", p, worst)
 	}
 }
 
@@ -112,5 +132,9 @@ func TestMemoryAccessorsAndErrors(t *testing.T) {
 	delete(m.Tensors, fmt.Sprintf("dec.%d.cross.v.bias", cfg.DecoderLayers-1))
 	if _, err := New(m); err == nil || !strings.Contains(err.Error(), "cross.v.bias") {
 		t.Errorf("missing tensor: error %v", err)
+	}
+	m.Tensors["dec.0.cross.q.weight"].Data[2] = float32(math.NaN())
+	if _, err := c.WithWeights(nn.Int8); err == nil || !strings.Contains(err.Error(), "dec.0.cross.q.weight[2] is NaN") {
+		t.Errorf("NaN weight: error %v", err)
 	}
 }
