@@ -197,20 +197,26 @@ func TestReorderMatchesRecomputation(t *testing.T) {
 
 func TestStepAllocatesNothing(t *testing.T) {
 	f := newFixture(t, shapes()["marian-swish"], 4)
-	sentence := []int{0, 0, 1, 1, 2}
-	s := f.dec.NewState(f.memory, sentence, 40)
-	logits := make([]float32, len(sentence)*f.c.VocabSize)
-	tokens := f.ids(len(sentence))
-	parents := []int{1, 0, 2, 2, 4}
-	f.dec.Step(s, tokens, logits)
-	s.Reorder(parents)
-	f.dec.Step(s, tokens, logits)
-	allocs := testing.AllocsPerRun(20, func() {
+	for _, p := range []Precision{Float32, Float16, Int8} {
+		dec, err := New(f.m, WithWeights(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sentence := []int{0, 0, 1, 1, 2}
+		s := dec.NewState(f.memory, sentence, 40)
+		logits := make([]float32, len(sentence)*f.c.VocabSize)
+		tokens := f.ids(len(sentence))
+		parents := []int{1, 0, 2, 2, 4}
+		dec.Step(s, tokens, logits)
 		s.Reorder(parents)
-		f.dec.Step(s, tokens, logits)
-	})
-	if allocs != 0 {
-		t.Errorf("Step+Reorder allocates %g times per call after warm-up", allocs)
+		dec.Step(s, tokens, logits)
+		allocs := testing.AllocsPerRun(20, func() {
+			s.Reorder(parents)
+			dec.Step(s, tokens, logits)
+		})
+		if allocs != 0 {
+			t.Errorf("%v: Step+Reorder allocates %g times per call after warm-up", p, allocs)
+		}
 	}
 }
 
