@@ -255,45 +255,49 @@ func TestNewErrorsAndOptionalBias(t *testing.T) {
 }
 
 // BenchmarkDecoderStep runs decoder steps over 32-token sources with an
-// opus-mt-sized random model, for 1 and 16 rows (hypotheses), restarting
-// the state every 32 steps, and reports generated tokens per second.
+// opus-mt-sized random model, for 1 and 16 rows (hypotheses) and each weight
+// precision, restarting the state every 32 steps, and reports generated
+// tokens per second.
 func BenchmarkDecoderStep(b *testing.B) {
 	c := nntest.OpusMTConfig()
-	dec, err := New(nntest.RandomModel(c, 1))
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := nntest.RandomModel(c, 1)
 	const srcLen, steps = 32, 32
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, rows := range []int{1, 16} {
-		b.Run(fmt.Sprintf("rows%d", rows), func(b *testing.B) {
-			enc := make([]float32, rows*srcLen*c.DModel)
-			for i := range enc {
-				enc[i] = rng.Float32()*2 - 1
-			}
-			mem := dec.CrossAttn().Memory(enc, rows, srcLen, nil)
-			sentence := make([]int, rows)
-			for r := range sentence {
-				sentence[r] = r
-			}
-			tokens := make([]int32, rows)
-			for r := range tokens {
-				tokens[r] = int32(rng.IntN(c.VocabSize))
-			}
-			logits := make([]float32, rows*c.VocabSize)
-			s := dec.NewState(mem, sentence, steps)
-			cpu0 := nntest.CPUTime()
-			b.ResetTimer()
-			for b.Loop() {
-				if s.Len() == steps {
-					s = dec.NewState(mem, sentence, steps)
+	for _, p := range []Precision{Float32, Float16, Int8} {
+		dec, err := New(m, WithWeights(p))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, rows := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%v/rows%d", p, rows), func(b *testing.B) {
+				enc := make([]float32, rows*srcLen*c.DModel)
+				for i := range enc {
+					enc[i] = rng.Float32()*2 - 1
 				}
-				dec.Step(s, tokens, logits)
-			}
-			b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "tokens/s")
-			if cpu := (nntest.CPUTime() - cpu0).Seconds(); cpu > 0 {
-				b.ReportMetric(float64(b.N*rows)/cpu, "tokens/cpu-s")
-			}
-		})
+				mem := dec.CrossAttn().Memory(enc, rows, srcLen, nil)
+				sentence := make([]int, rows)
+				for r := range sentence {
+					sentence[r] = r
+				}
+				tokens := make([]int32, rows)
+				for r := range tokens {
+					tokens[r] = int32(rng.IntN(c.VocabSize))
+				}
+				logits := make([]float32, rows*c.VocabSize)
+				s := dec.NewState(mem, sentence, steps)
+				cpu0 := nntest.CPUTime()
+				b.ResetTimer()
+				for b.Loop() {
+					if s.Len() == steps {
+						s = dec.NewState(mem, sentence, steps)
+					}
+					dec.Step(s, tokens, logits)
+				}
+				b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "tokens/s")
+				if cpu := (nntest.CPUTime() - cpu0).Seconds(); cpu > 0 {
+					b.ReportMetric(float64(b.N*rows)/cpu, "tokens/cpu-s")
+				}
+			})
+		}
 	}
 }
