@@ -17,16 +17,18 @@ import (
 // Q8 is a row-major [Rows×Cols] matrix stored as int8 with one float32 scale
 // per row: W[r][c] ≈ Scales[r]·Data[r·Cols+c].
 type Q8 struct {
-	Rows, Cols int
-	Data       []int8    // Rows·Cols values, row-major
-	Scales     []float32 // Rows scales
+	Rows   int       // number of rows (outputs of x·Wᵀ)
+	Cols   int       // number of columns (inputs of x·Wᵀ)
+	Data   []int8    // Rows·Cols values, row-major
+	Scales []float32 // Rows scales
 }
 
 // F16 is a row-major [Rows×Cols] matrix of IEEE 754 binary16 values, stored
 // as their bits.
 type F16 struct {
-	Rows, Cols int
-	Data       []uint16 // Rows·Cols values, row-major
+	Rows int      // number of rows (outputs of x·Wᵀ)
+	Cols int      // number of columns (inputs of x·Wᵀ)
+	Data []uint16 // Rows·Cols values, row-major
 }
 
 // QuantizeQ8 quantises the row-major rows×cols matrix w symmetrically per
