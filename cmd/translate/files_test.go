@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/deen-mt/deen/internal/defaultmodel"
 	"io"
 	"os"
 	"os/exec"
@@ -208,9 +209,15 @@ func TestFilesUsage(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", c.name, code, stderr, c.code, c.inStderr)
 		}
 	}
-	// No default model: the message says what to do.
+	// Without --model the embedded default model translates; a build
+	// without one says what to do.
 	writeFile(t, filepath.Join(dir, "x.de"), "Hallo.\n")
-	if _, stderr, code := runBin(t, bin, "", "files", filepath.Join(dir, "x.de")); code != 1 || !strings.Contains(stderr, "pass --model FILE") {
+	_, stderr, code := runBin(t, bin, "", "files", filepath.Join(dir, "x.de"))
+	if _, err := defaultmodel.Size(); err == nil {
+		if code != 0 {
+			t.Errorf("default model: exit %d, stderr %q", code, stderr)
+		}
+	} else if code != 1 || !strings.Contains(stderr, "pass --model FILE") {
 		t.Errorf("no model: exit %d, stderr %q", code, stderr)
 	}
 }

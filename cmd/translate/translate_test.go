@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/deen-mt/deen/internal/defaultmodel"
 	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/marian"
 )
@@ -275,14 +276,20 @@ func TestCLITextModes(t *testing.T) {
 
 func TestCLIErrors(t *testing.T) {
 	bin, model, _ := setup(t)
-	for _, c := range []struct {
+	type errCase struct {
 		name     string
 		stdin    string
 		args     []string
 		code     int
 		inStderr string
-	}{
-		{"no model", "", []string{"Hallo"}, 1, "no default model is embedded in this build; pass --model FILE or see README"},
+	}
+	// Without --model the embedded default model is used; a build without one says so.
+	noModel := errCase{"no model", "", []string{"Hallo"}, 1, "no default model is embedded in this build; pass --model FILE or see README"}
+	if _, err := defaultmodel.Size(); err == nil {
+		noModel = errCase{"default model", "", []string{"Hallo"}, 0, ""}
+	}
+	for _, c := range []errCase{
+		noModel,
 		{"bad flag", "", []string{"--bogus"}, 2, "flag provided but not defined"},
 		{"bad beam", "", []string{"--model", model, "--beam", "0", "Hallo"}, 2, "beam size"},
 		{"missing file", "", []string{"--model", filepath.Join(t.TempDir(), "none.deen"), "Hallo"}, 1, "none.deen: no such file or directory (check the --model path)"},
