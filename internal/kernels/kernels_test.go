@@ -160,21 +160,17 @@ func TestGemmAlphaZero(t *testing.T) {
 	}
 }
 
-func TestGemmPanics(t *testing.T) {
-	x := make([]float32, 12)
-	for _, tc := range []struct {
-		name string
-		call func()
-		msg  string
-	}{
-		{"negative", func() { Gemm(false, false, -1, 2, 2, 1, x, 2, x, 2, 0, x, 2) }, "negative size"},
-		{"short A", func() { Gemm(false, false, 4, 2, 4, 1, x, 4, x, 2, 0, x, 2) }, "A has 12 elements"},
-		{"small ldb", func() { Gemm(false, true, 2, 2, 3, 1, x, 3, x, 2, 0, x, 2) }, "ldB=2"},
-		{"short C", func() { Gemm(false, false, 3, 3, 1, 1, x, 1, x, 3, 0, x, 5) }, "C has 12 elements"},
-		{"Dot", func() { Dot(x, x[1:]) }, "different lengths"},
-		{"Max", func() { Max(nil) }, "empty"},
-		{"TopK", func() { TopK(x, 3, make([]int32, 2)) }, "len(idx)=2"},
-	} {
+// panicCase is a call that must panic with a message containing msg.
+type panicCase struct {
+	name string
+	call func()
+	msg  string
+}
+
+// checkPanics runs each case as a subtest and checks its panic message.
+func checkPanics(t *testing.T, cases []panicCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
 				r := recover()
@@ -185,6 +181,19 @@ func TestGemmPanics(t *testing.T) {
 			tc.call()
 		})
 	}
+}
+
+func TestGemmPanics(t *testing.T) {
+	x := make([]float32, 12)
+	checkPanics(t, []panicCase{
+		{"negative", func() { Gemm(false, false, -1, 2, 2, 1, x, 2, x, 2, 0, x, 2) }, "negative size"},
+		{"short A", func() { Gemm(false, false, 4, 2, 4, 1, x, 4, x, 2, 0, x, 2) }, "A has 12 elements"},
+		{"small ldb", func() { Gemm(false, true, 2, 2, 3, 1, x, 3, x, 2, 0, x, 2) }, "ldB=2"},
+		{"short C", func() { Gemm(false, false, 3, 3, 1, 1, x, 1, x, 3, 0, x, 5) }, "C has 12 elements"},
+		{"Dot", func() { Dot(x, x[1:]) }, "different lengths"},
+		{"Max", func() { Max(nil) }, "empty"},
+		{"TopK", func() { TopK(x, 3, make([]int32, 2)) }, "len(idx)=2"},
+	})
 }
 
 func TestSetThreads(t *testing.T) {

@@ -329,11 +329,7 @@ func TestLowpPanics(t *testing.T) {
 	x := make([]float32, 12)
 	q := QuantizeQ8(x, 3, 4)
 	h := ToF16(x, 3, 4)
-	for _, tc := range []struct {
-		name string
-		call func()
-		msg  string
-	}{
+	checkPanics(t, []panicCase{
 		{"negative", func() { MulQ8T(-1, x, 4, q, x, 3, false) }, "negative size"},
 		{"short x", func() { MulQ8T(4, x, 4, q, x, 3, false) }, "MulQ8T: x has 12 elements"},
 		{"small ldy", func() { MulF16T(2, x, 4, h, x, 2, false) }, "MulF16T: ldy=2"},
@@ -341,17 +337,7 @@ func TestLowpPanics(t *testing.T) {
 		{"short F16", func() { MulF16T(1, x, 4, F16{Rows: 4, Cols: 4, Data: h.Data}, x, 4, false) }, "has 12 values"},
 		{"NaN weight", func() { QuantizeQ8([]float32{1, float32(math.NaN())}, 1, 2) }, "w[1] is NaN"},
 		{"short w", func() { ToF16(x, 4, 4) }, "from 12 values"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if s, _ := r.(string); !strings.Contains(s, tc.msg) {
-					t.Fatalf("panic %v, want one containing %q", r, tc.msg)
-				}
-			}()
-			tc.call()
-		})
-	}
+	})
 }
 
 // TestMulLowpEmpty checks the degenerate shapes: k == 0 clears y (or leaves
