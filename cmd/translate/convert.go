@@ -16,7 +16,6 @@ func init() {
 }
 
 // runConvert imports a checkpoint directory and writes a model file.
-// Flags may come before, between or after the arguments.
 func runConvert(e *env, args []string) int {
 	flags := flag.NewFlagSet("convert", flag.ContinueOnError)
 	flags.SetOutput(e.stderr)
@@ -28,17 +27,10 @@ func runConvert(e *env, args []string) int {
 	dtype := flags.String("dtype", "f32", "weight storage: f32, f16 or int8 (per-row scales)")
 	level := flags.Int("level", 0, "zstd level 1..22 (0: default)")
 	force := flags.Bool("force", false, "overwrite OUT_MODEL if it exists")
-	var pos []string
-	for {
-		if code, ok := parseFlags(flags, args); !ok {
-			return code
-		}
-		if flags.NArg() == 0 {
-			break
-		}
-		pos = append(pos, flags.Arg(0))
-		args = flags.Args()[1:]
+	if code, ok := parseFlags(flags, args); !ok {
+		return code
 	}
+	pos := flags.Args()
 	if len(pos) != 3 || pos[0] != "marian" {
 		flags.Usage()
 		return exitUsage

@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
+	"unicode"
 )
 
 // env is what a subcommand reads and writes; tests substitute buffers.
@@ -45,11 +47,38 @@ const (
 	exitUsage   = 2
 )
 
-// parseFlags parses args into fs. When ok is false the verb ends with
-// code: exitOK after -h or --help, exitUsage for bad flags (fs has printed
-// the problem to its output).
+// parseFlags parses args into fs, flags anywhere on the line: before,
+// between and after the other arguments, as most command lines allow.
+// "--" ends the flags: what follows is taken as it is, also words that
+// start with "-". Afterwards fs.Args() holds the other arguments in their
+// order. When ok is false the verb ends with code: exitOK after -h or
+// --help, exitUsage for bad flags (fs has printed the problem to its
+// output).
+//
+// The standard flag package stops at the first argument that is not a
+// flag, so parseFlags first moves the flags (with the values of flags that
+// take one) before the other arguments, then parses "FLAGS -- ARGS".
 func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
+	var flags, pos []string
+scan:
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			break scan
+		case len(a) < 2 || a[0] != '-': // "-" alone is an argument (stdin)
+			pos = append(pos, a)
+		default:
+			flags = append(flags, a)
+			name, _, inline := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if !inline && takesValue(fs, name) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+		}
+	}
+	if err := fs.Parse(append(append(flags, "--"), pos...)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
@@ -58,20 +87,36 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	return exitOK, true
 }
 
+// takesValue reports whether the flag name of fs reads the next argument
+// as its value (every defined flag but the booleans).
+func takesValue(fs *flag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return !ok || !b.IsBoolFlag()
+}
+
 func main() {
 	os.Exit(run(&env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
 }
 
 // run dispatches to a subcommand, or translates when the first argument is
-// not one.
+// not one. "help VERB" shows the help of VERB. A first argument that looks
+// like a mistyped verb or names a file is a usage error rather than text
+// to translate ("--" before it translates it).
 func run(e *env, args []string) int {
 	if len(args) > 0 {
 		if sc, ok := subcommands[args[0]]; ok {
 			return sc.run(e, args[1:])
 		}
 		if args[0] == "help" {
-			usage(e.stdout)
-			return exitOK
+			return help(e, args[1:])
+		}
+		if msg, ok := notText(args[0]); ok {
+			fmt.Fprintln(e.stderr, "translate:", msg)
+			return exitUsage
 		}
 	}
 	if tr, ok := subcommands["translate"]; ok {
@@ -81,10 +126,104 @@ func run(e *env, args []string) int {
 	return exitFailure
 }
 
+// help is the help verb: the list of verbs, or the help of the verb named.
+func help(e *env, args []string) int {
+	if len(args) == 0 {
+		usage(e.stdout)
+		return exitOK
+	}
+	if sc, ok := subcommands[args[0]]; ok {
+		return sc.run(e, []string{"--help"})
+	}
+	fmt.Fprintf(e.stderr, "translate: help %s: no such command; \"translate help\" lists them\n", args[0])
+	return exitUsage
+}
+
+// notText reports whether a first argument word is more likely a mistyped
+// command than German text, and says so: a lower-case word within a small
+// edit distance of a verb (2 for verbs of five letters or more, else 1),
+// or one word naming an existing file or folder that does not end like a
+// sentence. German sentences and capitalised words ("Hallo", "Danke.")
+// are text.
+func notText(word string) (string, bool) {
+	if word == "" || word[0] == '-' || strings.ContainsFunc(word, unicode.IsSpace) {
+		return "", false
+	}
+	hint := fmt.Sprintf(" (to translate %q as text, put -- before it)", word)
+	if isLowerASCII(word) {
+		best, bestD := "", 3
+		for _, v := range verbNames() {
+			limit := 1
+			if len(v) >= 5 {
+				limit = 2
+			}
+			if d := editDistance(word, v); d <= limit && d < bestD {
+				best, bestD = v, d
+			}
+		}
+		if best != "" {
+			return fmt.Sprintf("unknown command %q; did you mean %q?%s", word, best, hint), true
+		}
+	}
+	if _, err := os.Stat(word); err == nil && !strings.ContainsAny(word[len(word)-1:], ".!?…\"'»«“”") {
+		return fmt.Sprintf("unknown command %q; did you mean \"files\"? (translate files %s)%s", word, word, hint), true
+	}
+	return "", false
+}
+
+// isLowerASCII reports whether s has only the letters a to z.
+func isLowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// verbNames lists the verbs, help included, sorted.
+func verbNames() []string {
+	names := []string{"help"}
+	for n := range subcommands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// editDistance is the optimal string alignment distance of two ASCII
+// words: insertions, deletions, substitutions and swaps of two neighbours
+// ("flies" → "files") cost one each.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
 // usage lists the verbs.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: translate [flags] [TEXT...]   translate text (stdin when no TEXT)")
 	fmt.Fprintln(w, "       translate SUBCOMMAND [flags]")
+	fmt.Fprintln(w, "       translate help SUBCOMMAND      the flags and examples of one subcommand")
+	fmt.Fprintln(w, "flags may come before or after the other arguments; -- ends them (translate -- -5 Grad)")
 	names := make([]string, 0, len(subcommands))
 	for n := range subcommands {
 		if n != "translate" {
