@@ -95,18 +95,26 @@ type Options struct {
 	DevK int `json:"dev_k"`
 	// DType is how the final model file stores weights: f32, f16 or int8.
 	DType string `json:"dtype"`
+	// CharCoverage is the share of character occurrences the vocabulary
+	// covers (0 = 0.9999, the first default model's value); 1 keeps every
+	// character seen, so the symbols of protected spans (@ { } ~ \ `) can
+	// be copied.
+	CharCoverage float64 `json:"char_coverage"`
+	// Augment adds synthetic training pairs (see Augmentation).
+	Augment Augmentation `json:"augment"`
 }
 
 // DefaultOptions returns the recipe of the default model (see
 // docs/training.md).
 func DefaultOptions() Options {
 	return Options{
-		Vocab: 8000, DModel: 256, EncoderLayers: 6, DecoderLayers: 2, Heads: 4, FFN: 1024,
+		Vocab: 8000, DModel: 320, EncoderLayers: 6, DecoderLayers: 3, Heads: 5, FFN: 1280,
 		Activation: "relu", MaxLen: 100,
 		BatchTokens: 6000, LR: 7e-4, Warmup: 1000, Beta1: 0.9, Beta2: 0.98, AdamEps: 1e-9,
 		WeightDecay: 0.0001, Clip: 1, EMA: 0.999, Dropout: 0.1, Smoothing: 0.1, Seed: 1, Replicas: 2,
 		Hours: 5.5, CheckpointMinutes: 10, LogEvery: 50, DevEvery: 1000, DevSentences: 500, DevK: 50,
-		DType: "f16",
+		DType: "f16", CharCoverage: 1,
+		Augment: Augmentation{Caps: 0.04, Lower: 0.03, ShortRepeat: 2, Concat: 0.08, Names: 0.06, Spans: 0.08},
 	}
 }
 
@@ -150,6 +158,12 @@ func (o Options) Validate() error {
 		return fmt.Errorf("replicas %d, want 1..64", o.Replicas)
 	case o.DevK < 2:
 		return fmt.Errorf("dev_k %d, want >= 2", o.DevK)
+	case o.CharCoverage < 0 || o.CharCoverage > 1:
+		return fmt.Errorf("char_coverage %g, want 0..1", o.CharCoverage)
+	}
+	if a := o.Augment; a.Caps < 0 || a.Lower < 0 || a.Concat < 0 || a.Names < 0 || a.Spans < 0 || a.ShortRepeat < 0 ||
+		a.Caps+a.Lower+a.Concat+a.Names+a.Spans > 5 || a.ShortRepeat > 20 {
+		return fmt.Errorf("augmentation shares must be >= 0 and sum to at most 5, short repeats 0..20")
 	}
 	if _, err := modelfile.ParseDType(o.DType); err != nil {
 		return err
@@ -157,10 +171,18 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Evaluator translates German sentences with a model and returns a score
-// line (e.g. "BLEU 31.2 chrF 52.0") and the BLEU score. The command line
-// supplies one built on package translate.
-type Evaluator func(ctx context.Context, m *modelfile.Model, src, ref []string) (line string, bleu float64, err error)
+// Scores are an Evaluator's result.
+type Scores struct {
+	// Line is the human-readable score line (e.g. "BLEU 31.2 … chrF 52.0").
+	Line string
+	// BLEU and ChrF are the corpus scores.
+	BLEU, ChrF float64
+}
+
+// Evaluator translates German sentences with a model and scores them
+// against the references. The command line supplies one built on package
+// translate.
+type Evaluator func(ctx context.Context, m *modelfile.Model, src, ref []string) (Scores, error)
 
 // Run is one training run: data from the line-aligned files srcPath and
 // tgtPath, everything written to outDir (the dev split as dev.de/dev.en,
@@ -201,7 +223,16 @@ func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log
 	if err := writeDev(outDir, devPairs); err != nil {
 		return err
 	}
-	tok, blobs, err := loadOrTrainTokenizer(outDir, trainPairs, opts.Vocab, log)
+	if opts.Augment.On() {
+		n := len(trainPairs)
+		trainPairs = Augment(trainPairs, opts.Augment, opts.Seed)
+		fmt.Fprintf(log, "augmented: %d synthetic pairs added (%+v)\n", len(trainPairs)-n, opts.Augment)
+	}
+	coverage := opts.CharCoverage
+	if coverage == 0 {
+		coverage = 0.9999
+	}
+	tok, blobs, err := loadOrTrainTokenizer(outDir, trainPairs, opts.Vocab, coverage, log)
 	if err != nil {
 		return err
 	}
@@ -225,6 +256,12 @@ func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log
 	tr.state.Examples = len(examples)
 	tr.examples, tr.devEx, tr.devPairs, tr.blobs, tr.log, tr.eval = examples, devEx, devPairs, blobs, log, eval
 	tr.ckPath = ckPath
+	curves, err := os.OpenFile(filepath.Join(outDir, CurvesName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer curves.Close()
+	tr.curves = curves
 	if err := tr.loop(ctx); err != nil {
 		return err
 	}
@@ -234,9 +271,18 @@ func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log
 // ModelName is the final model file's name inside the output folder.
 const ModelName = "model.deen"
 
+// CurvesName is the learning-curve record inside the output folder: one
+// tab-separated line per progress line ("train", step, hours, training
+// loss per token) and per dev evaluation ("dev", step, hours, dev loss,
+// BLEU, chrF, sentences translated; BLEU and chrF are -1 without an
+// evaluator). A resumed run appends to it; lines of steps that a resume
+// repeats (work after the last checkpoint) appear twice, and the later
+// one wins (ReadCurves).
+const CurvesName = "curves.tsv"
+
 // loadOrTrainTokenizer reads the tokenizer files from outDir, or trains a
 // joint BPE vocabulary on both sides of pairs and writes them there.
-func loadOrTrainTokenizer(outDir string, pairs []Pair, vocab int, log io.Writer) (*bpe.Marian, map[string][]byte, error) {
+func loadOrTrainTokenizer(outDir string, pairs []Pair, vocab int, coverage float64, log io.Writer) (*bpe.Marian, map[string][]byte, error) {
 	names := []string{bpe.BlobSourceSPM, bpe.BlobTargetSPM, bpe.BlobVocab}
 	blobs := map[string][]byte{}
 	for _, n := range names {
@@ -253,7 +299,7 @@ func loadOrTrainTokenizer(outDir string, pairs []Pair, vocab int, log io.Writer)
 		for _, p := range pairs {
 			text = append(text, p.De, p.En)
 		}
-		spm, err := bpe.Train(text, bpe.TrainConfig{VocabSize: vocab, CharacterCoverage: 0.9999})
+		spm, err := bpe.Train(text, bpe.TrainConfig{VocabSize: vocab, CharacterCoverage: coverage})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -348,6 +394,7 @@ type trainer struct {
 	log      io.Writer
 	eval     Evaluator
 	ckPath   string
+	curves   io.Writer // CurvesName, nil in tests that do not record
 }
 
 // newTrainer builds the model and optimizer fresh, or from ck.
@@ -437,10 +484,11 @@ func (tr *trainer) loop(ctx context.Context) error {
 					tr.state.Step, tr.state.Epoch, winLoss/float64(max(winTok, 1)),
 					LearningRate(tr.state.Step, tr.opts.Warmup, tr.opts.LR), gnorm, float64(winTok)/secs,
 					fmtDuration(elapsed()), fmtDuration(eta))
+				tr.record("train\t%d\t%.4f\t%.4f\n", tr.state.Step, elapsed()/3600, winLoss/float64(max(winTok, 1)))
 				winLoss, winTok, winStart = 0, 0, time.Now()
 			}
 			if tr.opts.DevEvery > 0 && tr.state.Step%tr.opts.DevEvery == 0 {
-				if err := tr.devEval(ctx, tr.opts.DevSentences); err != nil {
+				if err := tr.devEval(ctx, tr.opts.DevSentences, elapsed()/3600); err != nil {
 					if ctx.Err() != nil { // interrupted while translating: keep the progress
 						tr.state.Seconds = elapsed()
 						if cerr := tr.checkpoint(); cerr != nil {
@@ -505,7 +553,7 @@ func (tr *trainer) checkpoint() error {
 // devEval prints the dev loss (all dev pairs) and, with an evaluator, the
 // dev scores of the first n dev pairs, of the weights the model file
 // ships (the moving average when kept; the raw weights' loss too then).
-func (tr *trainer) devEval(ctx context.Context, n int) error {
+func (tr *trainer) devEval(ctx context.Context, n int, hours float64) error {
 	t0 := time.Now()
 	line := fmt.Sprintf("dev step %d:", tr.state.Step)
 	if tr.ema != nil {
@@ -520,6 +568,7 @@ func (tr *trainer) devEval(ctx context.Context, n int) error {
 		return err
 	}
 	line += fmt.Sprintf(" loss %.4f ppl %.2f", loss, math.Exp(loss))
+	sc := Scores{BLEU: -1, ChrF: -1}
 	if tr.eval != nil {
 		n = min(n, len(tr.devPairs))
 		if n <= 0 {
@@ -529,18 +578,25 @@ func (tr *trainer) devEval(ctx context.Context, n int) error {
 		for i, p := range tr.devPairs[:n] {
 			src[i], ref[i] = p.De, p.En
 		}
-		score, bleu, err := tr.eval(ctx, tr.modelFile(), src, ref)
-		if err != nil {
+		if sc, err = tr.eval(ctx, tr.modelFile(), src, ref); err != nil {
 			return err
 		}
-		line += fmt.Sprintf(", %d sentences: %s", n, score)
+		line += fmt.Sprintf(", %d sentences: %s", n, sc.Line)
 		if n == min(tr.opts.DevSentences, len(tr.devPairs)) { // the interval subset: comparable over the run
-			tr.state.BestBLEU = max(tr.state.BestBLEU, bleu)
+			tr.state.BestBLEU = max(tr.state.BestBLEU, sc.BLEU)
 			line += fmt.Sprintf("; best so far %.2f", tr.state.BestBLEU)
 		}
 	}
 	fmt.Fprintf(tr.log, "%s (%s)\n", line, time.Since(t0).Round(time.Second))
+	tr.record("dev\t%d\t%.4f\t%.4f\t%.2f\t%.2f\t%d\n", tr.state.Step, hours, loss, sc.BLEU, sc.ChrF, n)
 	return nil
+}
+
+// record appends a line to the learning-curve record, when there is one.
+func (tr *trainer) record(format string, args ...any) {
+	if tr.curves != nil {
+		fmt.Fprintf(tr.curves, format, args...)
+	}
 }
 
 // Loss returns the summed loss (no dropout) and target-token count of ex,
@@ -620,7 +676,7 @@ func (tr *trainer) finish(ctx context.Context, path string) error {
 		return err
 	}
 	fmt.Fprintf(tr.log, "wrote %s (%.1f MB, %s) after %d steps, %.2f h\n", path, float64(st.Size())/1e6, tr.opts.DType, tr.state.Step, tr.state.Seconds/3600)
-	return tr.devEval(ctx, len(tr.devPairs))
+	return tr.devEval(ctx, len(tr.devPairs), tr.state.Seconds/3600)
 }
 
 // fmtDuration formats seconds as h:mm:ss.

@@ -43,7 +43,7 @@ func writeToyCorpus(t testing.TB, dir string, n int) (string, string) {
 
 func toyOptions() Options {
 	o := DefaultOptions()
-	o.Vocab, o.DModel, o.Heads, o.FFN, o.EncoderLayers, o.DecoderLayers = 64, 16, 2, 32, 2, 1
+	o.Vocab, o.DModel, o.Heads, o.FFN, o.EncoderLayers, o.DecoderLayers = 160, 16, 2, 32, 2, 1
 	o.BatchTokens, o.Warmup, o.LR, o.LogEvery, o.DevEvery, o.DevK = 200, 10, 3e-3, 5, 0, 7
 	o.Hours, o.DType = 0, "f32"
 	return o

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/internal/sacrebleu"
 	"github.com/deen-mt/deen/train"
 	"github.com/deen-mt/deen/translate"
 )
@@ -71,6 +72,13 @@ func runTrain(e *env, args []string) int {
 	fs.IntVar(&o.DevEvery, "dev-every", o.DevEvery, "steps between dev evaluations (0 = only at the end)")
 	fs.IntVar(&o.DevSentences, "dev-sentences", o.DevSentences, "dev sentences translated at each interval (the final evaluation uses all)")
 	fs.StringVar(&o.DType, "dtype", o.DType, "storage of the final model's weights: f32, f16 or int8")
+	fs.Float64Var(&o.CharCoverage, "char-coverage", o.CharCoverage, "share of character occurrences the vocabulary covers (1 = every character seen)")
+	fs.Float64Var(&o.Augment.Caps, "aug-caps", o.Augment.Caps, "share of pairs added in ALL CAPS on both sides")
+	fs.Float64Var(&o.Augment.Lower, "aug-lower", o.Augment.Lower, "share of pairs added in lower case on both sides")
+	fs.IntVar(&o.Augment.ShortRepeat, "aug-short-repeat", o.Augment.ShortRepeat, "extra copies of pairs whose German side has at most two words")
+	fs.Float64Var(&o.Augment.Concat, "aug-concat", o.Augment.Concat, "share of pairs added as 2–3 random pairs joined")
+	fs.Float64Var(&o.Augment.Names, "aug-names", o.Augment.Names, "share of pairs added with a shared name replaced by a random name on both sides")
+	fs.Float64Var(&o.Augment.Spans, "aug-spans", o.Augment.Spans, "share of pairs added with a protected span (number, URL, e-mail, code, …) copied to the English side")
 	beam := fs.Int("beam", 4, "beam size of dev evaluations")
 	threads := fs.Int("threads", 0, "cores for the matrix kernels (default: all)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -88,13 +96,17 @@ func runTrain(e *env, args []string) int {
 	if *threads > 0 {
 		topts = append(topts, translate.WithThreads(*threads))
 	}
-	eval := func(ctx context.Context, m *modelfile.Model, src, ref []string) (string, float64, error) {
+	eval := func(ctx context.Context, m *modelfile.Model, src, ref []string) (train.Scores, error) {
 		tr, err := translate.New(m, append(topts, translate.WithBeamSize(*beam), translate.WithBatchSize(32))...)
 		if err != nil {
-			return "", 0, err
+			return train.Scores{}, err
 		}
-		_, line, bleu, err := score(ctx, tr, src, ref)
-		return line, bleu, err
+		hyps, line, bleu, err := score(ctx, tr, src, ref)
+		if err != nil {
+			return train.Scores{}, err
+		}
+		c, err := sacrebleu.CHRF(hyps, ref)
+		return train.Scores{Line: line, BLEU: bleu, ChrF: c.Score}, err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
