@@ -11,8 +11,9 @@ import (
 // structs the inference layers use (W) plus gradient views of the same
 // shapes (G), runs the same ops forward over a packed batch while caching
 // what its backward pass needs, and adds its gradients in Backward.
-// Sentences of a packed batch lie end to end without padding (Seqs);
-// post-norm blocks (y = LN(x + Dropout(f(x)))) only.
+// Sentences of a packed batch lie end to end without padding (Seqs).
+// Blocks are post-norm, y = LN(x + Dropout(f(x))) (the paper, Marian), or
+// with PreNorm set pre-norm, y = x + Dropout(f(LN(x))) (GPT).
 
 // Seqs locates the sentences of a packed batch: sentence b is rows
 // Off[b]..Off[b]+Len[b]-1.
@@ -32,7 +33,9 @@ func (s Seqs) Rows() int {
 	return n
 }
 
-// ResidualNorm is the post-norm join y = LN(x + fx) with its cache.
+// ResidualNorm is the layer norm of a residual sub-layer with its cache:
+// the post-norm join y = LN(x + fx), or (NormIn, NormInBackward) the
+// pre-norm normalisation of the sub-layer's input.
 type ResidualNorm struct {
 	// W holds the layer norm's weights, G their gradients.
 	W, G            LayerNorm
@@ -52,6 +55,37 @@ func (r *ResidualNorm) Forward(y, x, fx []float32, n int) {
 func (r *ResidualNorm) Backward(dsum, dy []float32, n int) {
 	clear(dsum[:n*r.W.D])
 	LayerNormBackward(dsum, r.G.W, r.G.B, dy, r.sum, r.mean, r.rstd, r.W.W, n, r.W.D)
+}
+
+// NormIn sets xn [n·D] = LN(x) keeping the statistics for NormInBackward
+// (pre-norm blocks: x must stay unchanged until then).
+func (r *ResidualNorm) NormIn(xn, x []float32, n int) {
+	LayerNormForward(xn, Resize(&r.mean, n), Resize(&r.rstd, n), x, r.W.W, r.W.B, n, r.W.D, r.W.Eps)
+}
+
+// NormInBackward adds to dx the gradient of x from dxn, the gradient of
+// the last NormIn's output, and adds the layer norm's gradients.
+func (r *ResidualNorm) NormInBackward(dx, dxn, x []float32, n int) {
+	LayerNormBackward(dx, r.G.W, r.G.B, dxn, x, r.mean, r.rstd, r.W.W, n, r.W.D)
+}
+
+// residualJoin sets y = x + out (pre-norm) or LN(x + out) (post-norm).
+func (r *ResidualNorm) residualJoin(y, x, out []float32, n int, preNorm bool) {
+	if preNorm {
+		Residual(y, x[:n*r.W.D], out)
+		return
+	}
+	r.Forward(y, x, out, n)
+}
+
+// residualBack sets dsum [n·D] to the gradient of the join's sum x + out
+// from dy: dy itself (pre-norm) or through the layer norm (post-norm).
+func (r *ResidualNorm) residualBack(dsum, dy []float32, n int, preNorm bool) {
+	if preNorm {
+		copy(dsum[:n*r.W.D], dy)
+		return
+	}
+	r.Backward(dsum, dy, n)
 }
 
 // DropoutMask is Dropout with its mask kept for the backward pass.
@@ -77,8 +111,10 @@ func (m *DropoutMask) Backward(g []float32) {
 }
 
 // AttentionTrainer trains an attention sub-layer y = LN(x + Dropout(
-// MultiHeadAttention(x, mem))): self-attention when mem is x (causal in
-// the decoder), cross-attention when mem is the encoder output.
+// MultiHeadAttention(x, mem))), or with PreNorm y = x + Dropout(
+// MultiHeadAttention(LN(x), mem')) where mem' is LN(x) for self-attention
+// and mem otherwise: self-attention when mem is x (causal in the decoder),
+// cross-attention when mem is the encoder output.
 type AttentionTrainer struct {
 	// W holds the weights, G their gradients (same shapes).
 	W, G MultiHeadAttention
@@ -87,9 +123,11 @@ type AttentionTrainer struct {
 	// Causal lets position t attend only to positions ≤ t of its sentence
 	// (decoder self-attention).
 	Causal bool
-	drop   DropoutMask
+	// PreNorm normalises the sub-layer's input instead of the residual sum.
+	PreNorm bool
+	drop    DropoutMask
 
-	x, mem                      []float32
+	x, mem, xn, din             []float32
 	qs, ks                      Seqs
 	nq, nk                      int
 	q, k, v, ctx, out, probs, y []float32
@@ -124,7 +162,16 @@ func NewAttentionTrainer(w, g Getter, prefix, lnPrefix string, d, heads int, eps
 func (a *AttentionTrainer) Forward(x []float32, qs Seqs, mem []float32, ks Seqs, p float32, rng *rand.Rand) []float32 {
 	d, heads := a.W.Q.In, a.W.Heads
 	nq, nk := qs.Rows(), ks.Rows()
-	a.x, a.mem, a.qs, a.ks, a.nq, a.nk = x, mem, qs, ks, nq, nk
+	self := len(x) > 0 && len(mem) > 0 && &x[0] == &mem[0]
+	a.x, a.qs, a.ks, a.nq, a.nk = x, qs, ks, nq, nk
+	if a.PreNorm {
+		xn := Resize(&a.xn, nq*d)
+		a.Norm.NormIn(xn, x, nq)
+		if x = xn; self {
+			mem = xn
+		}
+	}
+	a.mem = mem
 	q, k, v := Resize(&a.q, nq*d), Resize(&a.k, nk*d), Resize(&a.v, nk*d)
 	a.W.Q.Forward(q, x, nq)
 	a.W.K.Forward(k, mem, nk)
@@ -143,7 +190,7 @@ func (a *AttentionTrainer) Forward(x []float32, qs Seqs, mem []float32, ks Seqs,
 	out, y := Resize(&a.out, nq*d), Resize(&a.y, nq*d)
 	a.W.O.Forward(out, ctx, nq)
 	a.drop.Forward(out, p, rng)
-	a.Norm.Forward(y, x, out, nq)
+	a.Norm.residualJoin(y, a.x, out, nq, a.PreNorm)
 	return y
 }
 
@@ -154,7 +201,7 @@ func (a *AttentionTrainer) Forward(x []float32, qs Seqs, mem []float32, ks Seqs,
 func (a *AttentionTrainer) Backward(dy, dmem []float32) []float32 {
 	d, heads, nq, nk := a.W.Q.In, a.W.Heads, a.nq, a.nk
 	dx := Resize(&a.dx, nq*d)
-	a.Norm.Backward(dx, dy, nq) // the residual path's gradient
+	a.Norm.residualBack(dx, dy, nq, a.PreNorm) // the residual path's gradient
 	dout := Resize(&a.dq, nq*d)
 	copy(dout, dx)
 	a.drop.Backward(dout)
@@ -174,26 +221,37 @@ func (a *AttentionTrainer) Backward(dy, dmem []float32) []float32 {
 		qo, ko, tq, tk := a.qs.Off[b]*d, a.ks.Off[b]*d, a.qs.Len[b], a.ks.Len[b]
 		AttentionBackward(dq[qo:], dk[ko:], dv[ko:], dctx[qo:], a.q[qo:], a.k[ko:], a.v[ko:], a.probs[a.probOff[b]:], ds, tq, tk, d, heads)
 	}
-	if dmem == nil {
-		dmem = dx
+	din, in := dx, a.x // where the gradient of the projections' input goes
+	if a.PreNorm {
+		din, in = Resize(&a.din, nq*d), a.xn
+		clear(din)
 	}
-	LinearBackward(dx, a.G.Q.W, a.G.Q.B, dq, a.x, a.W.Q.W, nq, d, d)
+	if dmem == nil {
+		dmem = din
+	}
+	LinearBackward(din, a.G.Q.W, a.G.Q.B, dq, in, a.W.Q.W, nq, d, d)
 	LinearBackward(dmem, a.G.K.W, a.G.K.B, dk, a.mem, a.W.K.W, nk, d, d)
 	LinearBackward(dmem, a.G.V.W, a.G.V.B, dv, a.mem, a.W.V.W, nk, d, d)
+	if a.PreNorm {
+		a.Norm.NormInBackward(dx, din, a.x, nq)
+	}
 	return dx
 }
 
 // FeedForwardTrainer trains a feed-forward sub-layer
-// y = LN(x + Dropout(FC2(act(FC1 x)))).
+// y = LN(x + Dropout(FC2(act(FC1 x)))), or with PreNorm
+// y = x + Dropout(FC2(act(FC1 LN(x)))).
 type FeedForwardTrainer struct {
 	// W holds the weights, G their gradients (same shapes).
 	W, G FeedForward
 	// Norm is the residual join and its layer norm.
 	Norm ResidualNorm
-	drop DropoutMask
+	// PreNorm normalises the sub-layer's input instead of the residual sum.
+	PreNorm bool
+	drop    DropoutMask
 
-	x, h, a, out, y, dx, dout, da []float32
-	n                             int
+	x, in, xn, h, a, out, y, dx, dout, da, din []float32
+	n                                          int
 }
 
 // NewFeedForwardTrainer loads prefix+"fc1", prefix+"fc2" and the layer
@@ -220,14 +278,18 @@ func NewFeedForwardTrainer(w, g Getter, prefix, lnPrefix string, d, ffn int, eps
 // y, owned by the trainer until its next Forward.
 func (f *FeedForwardTrainer) Forward(x []float32, n int, p float32, rng *rand.Rand) []float32 {
 	d, ffn := f.W.FC1.In, f.W.FC1.Out
-	f.x, f.n = x, n
+	f.x, f.in, f.n = x, x, n
+	if f.PreNorm {
+		f.in = Resize(&f.xn, n*d)
+		f.Norm.NormIn(f.in, x, n)
+	}
 	h, a := Resize(&f.h, n*ffn), Resize(&f.a, n*ffn)
-	f.W.FC1.Forward(h, x, n)
+	f.W.FC1.Forward(h, f.in, n)
 	f.W.Act.Forward(a, h)
 	out, y := Resize(&f.out, n*d), Resize(&f.y, n*d)
 	f.W.FC2.Forward(out, a, n)
 	f.drop.Forward(out, p, rng)
-	f.Norm.Forward(y, x, out, n)
+	f.Norm.residualJoin(y, x, out, n, f.PreNorm)
 	return y
 }
 
@@ -236,7 +298,7 @@ func (f *FeedForwardTrainer) Forward(x []float32, n int, p float32, rng *rand.Ra
 func (f *FeedForwardTrainer) Backward(dy []float32) []float32 {
 	d, ffn, n := f.W.FC1.In, f.W.FC1.Out, f.n
 	dx, dout := Resize(&f.dx, n*d), Resize(&f.dout, n*d)
-	f.Norm.Backward(dx, dy, n)
+	f.Norm.residualBack(dx, dy, n, f.PreNorm)
 	copy(dout, dx)
 	f.drop.Backward(dout)
 	da := Resize(&f.da, n*ffn)
@@ -245,28 +307,39 @@ func (f *FeedForwardTrainer) Backward(dy []float32) []float32 {
 	dh := f.a // the activations are used up: their buffer takes dh
 	clear(dh)
 	f.W.Act.Backward(dh, da, f.h)
-	LinearBackward(dx, f.G.FC1.W, f.G.FC1.B, dh, f.x, f.W.FC1.W, n, d, ffn)
+	if !f.PreNorm {
+		LinearBackward(dx, f.G.FC1.W, f.G.FC1.B, dh, f.x, f.W.FC1.W, n, d, ffn)
+		return dx
+	}
+	din := Resize(&f.din, n*d)
+	clear(din)
+	LinearBackward(din, f.G.FC1.W, f.G.FC1.B, dh, f.in, f.W.FC1.W, n, d, ffn)
+	f.Norm.NormInBackward(dx, din, f.x, n)
 	return dx
 }
 
-// EmbedderTrainer trains the token embedding of an Embedder (positions are
-// fixed sinusoids): x = Dropout(Table[id]·Scale + Pos[t]) with t the
-// position inside the sentence.
+// EmbedderTrainer trains the token embedding of an Embedder, and its
+// learned positions when GPos is set: x = Dropout(Table[id]·Scale + Pos[t])
+// with t the position inside the sentence.
 type EmbedderTrainer struct {
 	// W is the embedder being trained.
 	W Embedder
 	// GTable is the gradient of W.Table [V·D].
 	GTable []float32
-	drop   DropoutMask
-	ids    []int32
-	x      []float32
+	// GPos is the gradient of W.Pos [MaxPos·D] for learned positions, nil
+	// for fixed (sinusoidal) ones.
+	GPos []float32
+	drop DropoutMask
+	ids  []int32
+	s    Seqs
+	x    []float32
 }
 
 // Forward embeds the packed sentences s of ids with dropout p and returns
 // x, owned by the trainer until its next Forward.
 func (e *EmbedderTrainer) Forward(ids []int32, s Seqs, p float32, rng *rand.Rand) []float32 {
 	d := e.W.D
-	e.ids = ids
+	e.ids, e.s = ids, s
 	x := Resize(&e.x, len(ids)*d)
 	Embedding(x, ids, e.W.Table, d, e.W.Scale)
 	for b := range s.Off {
@@ -279,8 +352,19 @@ func (e *EmbedderTrainer) Forward(ids []int32, s Seqs, p float32, rng *rand.Rand
 	return x
 }
 
-// Backward adds the table gradient from dx (which it overwrites).
+// Backward adds the table gradient (and GPos's) from dx, which it
+// overwrites.
 func (e *EmbedderTrainer) Backward(dx []float32) {
 	e.drop.Backward(dx)
-	EmbeddingBackward(e.GTable, dx, e.ids, e.W.D, e.W.Scale)
+	d := e.W.D
+	EmbeddingBackward(e.GTable, dx, e.ids, d, e.W.Scale)
+	if e.GPos == nil {
+		return
+	}
+	for b := range e.s.Off {
+		for t := 0; t < e.s.Len[b]; t++ {
+			r := e.s.Off[b] + t
+			kernels.Add(e.GPos[t*d:(t+1)*d], dx[r*d:(r+1)*d])
+		}
+	}
 }

@@ -20,15 +20,17 @@ func gradGetter(w mapGetter) mapGetter {
 // TestAttentionTrainerGradients checks the gradients of the queries' input
 // and of the memory (cross-attention), of the input alone (self-attention,
 // causal and not), and of every weight, against finite differences on a
-// packed batch of two sentences, with dropout under a fixed mask.
+// packed batch of two sentences, with dropout under a fixed mask, for
+// post-norm and pre-norm sub-layers.
 func TestAttentionTrainerGradients(t *testing.T) {
 	const d, heads = 8, 2
 	qs := Seqs{Off: []int{0, 3}, Len: []int{3, 2}}
 	ks := Seqs{Off: []int{0, 4}, Len: []int{4, 3}}
 	for _, tc := range []struct {
-		name          string
-		cross, causal bool
-	}{{"self", false, false}, {"causal", false, true}, {"cross", true, false}} {
+		name                   string
+		cross, causal, preNorm bool
+	}{{"self", false, false, false}, {"causal", false, true, false}, {"cross", true, false, false},
+		{"prenorm-causal", false, true, true}, {"prenorm-cross", true, false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			w := mapGetter{}
@@ -43,6 +45,7 @@ func TestAttentionTrainerGradients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			a.PreNorm = tc.preNorm
 			x := randVec(rng, qs.Rows()*d, 1)
 			mem, mseq := x, qs
 			if tc.cross {
@@ -78,11 +81,20 @@ func TestAttentionTrainerGradients(t *testing.T) {
 }
 
 // TestFeedForwardTrainerGradients checks the input and weight gradients of
-// the feed-forward sub-layer for each activation, with dropout.
+// the feed-forward sub-layer for each activation, with dropout, post-norm
+// and (GELU, as GPT) pre-norm.
 func TestFeedForwardTrainerGradients(t *testing.T) {
 	const d, ffn, n = 6, 10, 5
-	for _, act := range []Activation{ReLU, SiLU, GELU} {
-		t.Run(act.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		act     Activation
+		preNorm bool
+	}{{ReLU, false}, {SiLU, false}, {GELU, false}, {GELU, true}} {
+		act := tc.act
+		name := act.String()
+		if tc.preNorm {
+			name += "-prenorm"
+		}
+		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			w := mapGetter{}
 			w.put(rng, "fc1.weight", ffn, d)
@@ -96,6 +108,7 @@ func TestFeedForwardTrainerGradients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			f.PreNorm = tc.preNorm
 			x, r := randVec(rng, n*d, 1), randVec(rng, n*d, 1)
 			loss := func() float64 { return weighted(f.Forward(x, n, 0.2, rand.New(rand.NewPCG(6, 6))), r) }
 			loss()
@@ -108,13 +121,13 @@ func TestFeedForwardTrainerGradients(t *testing.T) {
 	}
 }
 
-// TestEmbedderTrainerGradients checks the table gradient of the scaled,
-// position-shifted, dropped-out embedding.
+// TestEmbedderTrainerGradients checks the table and learned-position
+// gradients of the scaled, position-shifted, dropped-out embedding.
 func TestEmbedderTrainerGradients(t *testing.T) {
 	const v, d = 7, 4
 	rng := rand.New(rand.NewPCG(7, 8))
-	e := EmbedderTrainer{W: Embedder{Table: randVec(rng, v*d, 1), Pos: SinusoidalMarian(8, d), D: d, MaxPos: 8, Scale: 2},
-		GTable: make([]float32, v*d)}
+	e := EmbedderTrainer{W: Embedder{Table: randVec(rng, v*d, 1), Pos: randVec(rng, 8*d, 1), D: d, MaxPos: 8, Scale: 2},
+		GTable: make([]float32, v*d), GPos: make([]float32, 8*d)}
 	ids := []int32{1, 3, 3, 0, 6}
 	s := Seqs{Off: []int{0, 2}, Len: []int{2, 3}}
 	r := randVec(rng, len(ids)*d, 1)
@@ -122,4 +135,5 @@ func TestEmbedderTrainerGradients(t *testing.T) {
 	loss()
 	e.Backward(append([]float32(nil), r...))
 	checkGrad(t, "table", e.W.Table, e.GTable, loss)
+	checkGrad(t, "positions", e.W.Pos, e.GPos, loss)
 }
