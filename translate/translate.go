@@ -188,6 +188,9 @@ func New(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	if m == nil {
 		return nil, fmt.Errorf("translate: nil model: %w", ErrInvalidInput)
 	}
+	if m.Config.Arch == modelfile.ArchGPT {
+		return nil, fmt.Errorf("translate: the model is a language model (arch %q), not a translation model; use it with translate lm or --rerank-lm: %w", m.Config.Arch, ErrInvalidInput)
+	}
 	enc, err := encoder.New(m)
 	if err != nil {
 		return nil, fmt.Errorf("translate: %w", err)

@@ -20,8 +20,16 @@ package modelfile
 //	dec.{i}.cross_ln.{weight,bias}         [d]
 //	dec.{i}.fc1.*, dec.{i}.fc2.*, dec.{i}.ffn_ln.*
 //	enc.ln.{weight,bias}, dec.ln.{weight,bias}  [d]  only when FinalLayerNorm
+//
+// A decoder-only language model (Arch == ArchGPT, package gpt) has no
+// encoder and no cross-attention: embed.weight (tied output projection),
+// dec.pos.weight (learned positions), per layer dec.{i}.self_ln, dec.{i}.self,
+// dec.{i}.ffn_ln, dec.{i}.fc1, dec.{i}.fc2 (pre-norm: each norm reads its
+// sub-layer's input), and the final norm dec.ln; with NoBias no tensor named
+// *.bias. Its encoder fields are zero.
 type Config struct {
-	// Arch names the architecture; "transformer" is the only one so far.
+	// Arch names the architecture: ArchTransformer (encoder-decoder
+	// translation model) or ArchGPT (decoder-only language model).
 	Arch string `json:"arch"`
 	// VocabSize is the size of the joint vocabulary (V).
 	VocabSize int `json:"vocab_size"`
@@ -54,6 +62,9 @@ type Config struct {
 	MaxPositions int `json:"max_positions"`
 	// LayerNormEps is the epsilon of every layer norm (1e-5 in Marian).
 	LayerNormEps float32 `json:"layer_norm_eps"`
+	// NoBias drops the biases of every linear layer and layer norm
+	// (nanoGPT's bias=False); ArchGPT only.
+	NoBias bool `json:"no_bias,omitempty"`
 
 	// PadID is the id of the padding token (<pad>).
 	PadID int `json:"pad_id"`
@@ -83,6 +94,14 @@ type Generation struct {
 	// BadWordsIDs are single token ids never generated (pad, in Marian).
 	BadWordsIDs []int `json:"bad_words_ids"`
 }
+
+// Architectures.
+const (
+	// ArchTransformer is the encoder-decoder translation model.
+	ArchTransformer = "transformer"
+	// ArchGPT is the decoder-only language model of package gpt.
+	ArchGPT = "gpt"
+)
 
 // Position encodings.
 const (

@@ -67,11 +67,15 @@ func (c Config) Tensors() []TensorSpec {
 	add := func(name string, shape ...int) { specs = append(specs, TensorSpec{Name: name, Shape: shape}) }
 	linear := func(prefix string, out, in int) {
 		add(prefix+".weight", out, in)
-		add(prefix+".bias", out)
+		if !c.NoBias {
+			add(prefix+".bias", out)
+		}
 	}
 	norm := func(prefix string) {
 		add(prefix+".weight", d)
-		add(prefix+".bias", d)
+		if !c.NoBias {
+			add(prefix+".bias", d)
+		}
 	}
 	attention := func(prefix string) {
 		for _, p := range []string{"q", "k", "v", "o"} {
@@ -79,6 +83,19 @@ func (c Config) Tensors() []TensorSpec {
 		}
 	}
 	add("embed.weight", v, d)
+	if c.Arch == ArchGPT {
+		add("dec.pos.weight", c.MaxPositions, d)
+		for i := 0; i < c.DecoderLayers; i++ {
+			p := fmt.Sprintf("dec.%d.", i)
+			norm(p + "self_ln")
+			attention(p + "self")
+			norm(p + "ffn_ln")
+			linear(p+"fc1", c.DecoderFFN, d)
+			linear(p+"fc2", d, c.DecoderFFN)
+		}
+		norm("dec.ln")
+		return specs
+	}
 	specs = append(specs, TensorSpec{Name: "final_logits_bias", Shape: []int{v}, Optional: true})
 	if c.Positions == PositionsLearned {
 		add("enc.pos.weight", c.MaxPositions, d)

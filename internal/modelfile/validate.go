@@ -23,13 +23,25 @@ const (
 func (c Config) Validate() error {
 	var p []string
 	bad := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
-	if c.Arch != "transformer" {
-		bad("arch %q is unknown (want \"transformer\")", c.Arch)
-	}
 	inRange := func(name string, v, lo, hi int) {
 		if v < lo || v > hi {
 			bad("%s = %d, want %d..%d", name, v, lo, hi)
 		}
+	}
+	gpt := c.Arch == ArchGPT
+	switch {
+	case gpt:
+		if c.EncoderLayers != 0 || c.EncoderHeads != 0 || c.EncoderFFN != 0 {
+			bad("a gpt model has no encoder: encoder_layers, encoder_heads and encoder_ffn must be 0")
+		}
+		if !c.PreNorm || !c.FinalLayerNorm || c.Positions != PositionsLearned || c.ScaleEmbedding {
+			bad("a gpt model has pre_norm, final_layer_norm, learned positions and no scale_embedding")
+		}
+		c.EncoderLayers, c.EncoderHeads, c.EncoderFFN = 1, 1, 1 // for the shared checks below
+	case c.Arch != ArchTransformer:
+		bad("arch %q is unknown (want %q or %q)", c.Arch, ArchTransformer, ArchGPT)
+	case c.NoBias:
+		bad("no_bias is only supported with arch %q", ArchGPT)
 	}
 	inRange("vocab_size", c.VocabSize, 2, MaxVocab)
 	inRange("d_model", c.DModel, 1, MaxDModel)
