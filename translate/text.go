@@ -185,6 +185,17 @@ type StreamOption func(*streamConfig)
 
 type streamConfig struct {
 	onBatch func(lines int) error
+	start   int
+}
+
+// StartLine says that the stream continues a text whose first n lines were
+// translated already (a resumed file, or a chunk of a file cut into
+// pieces): a byte-order mark is only looked for when n is 0, and line
+// numbers in errors count on from n, so the stream's output is exactly the
+// part the whole text's translation would hold for these lines. OnBatch
+// still counts the lines of this stream.
+func StartLine(n int) StreamOption {
+	return func(c *streamConfig) { c.start = n }
 }
 
 // OnBatch makes TranslateStream call f after each batch of lines is
@@ -215,7 +226,7 @@ func (t *Translator) TranslateStream(ctx context.Context, r io.Reader, w io.Writ
 		batch, rerr := lr.Next(streamLines)
 		if len(batch) > 0 {
 			texts, buf = texts[:0], strings.Builder{}
-			bom := done == 0 && strings.HasPrefix(batch[0].Text, "\uFEFF")
+			bom := done == 0 && cfg.start == 0 && strings.HasPrefix(batch[0].Text, "\uFEFF")
 			for i, l := range batch {
 				if i == 0 && bom {
 					l.Text = l.Text[len("\uFEFF"):]
@@ -224,7 +235,7 @@ func (t *Translator) TranslateStream(ctx context.Context, r io.Reader, w io.Writ
 			}
 			out, err := t.translateTexts(ctx, texts)
 			if le := (*LineError)(nil); errors.As(err, &le) {
-				return &LineError{Line: done + le.Line, Err: le.Err}
+				return &LineError{Line: cfg.start + done + le.Line, Err: le.Err}
 			}
 			if err != nil {
 				return err
@@ -250,7 +261,7 @@ func (t *Translator) TranslateStream(ctx context.Context, r io.Reader, w io.Writ
 			return nil
 		}
 		if rerr != nil {
-			return fmt.Errorf("translate: reading line %d: %w", done+1, rerr)
+			return fmt.Errorf("translate: reading line %d: %w", cfg.start+done+1, rerr)
 		}
 	}
 }

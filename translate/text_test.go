@@ -145,6 +145,41 @@ func TestTranslateStream(t *testing.T) {
 	}
 }
 
+// TestStreamStartLine cuts a text at several lines, one of which starts
+// with U+FEFF, and translates each piece as a continuation: the pieces put
+// together equal the whole text's translation, and errors name the line of
+// the whole text.
+func TestStreamStartLine(t *testing.T) {
+	tr, want := refTranslator(t)
+	refs, _ := loadOracle(t)
+	k := pick(want, 4)
+	var src []string
+	for j := range 12 {
+		src = append(src, refs.Sentences[k[j%len(k)]].SourceText+"\n")
+	}
+	src[0] = "\uFEFF" + src[0]
+	src[5] = "\uFEFF" + src[5] // not a byte-order mark: not the start of the text
+	whole := strings.Join(src, "")
+	var wantOut strings.Builder
+	if err := tr.TranslateStream(context.Background(), strings.NewReader(whole), &wantOut); err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	for _, cut := range [][2]int{{0, 5}, {5, 9}, {9, 12}} {
+		piece := strings.Join(src[cut[0]:cut[1]], "")
+		if err := tr.TranslateStream(context.Background(), strings.NewReader(piece), &got, StartLine(cut[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got.String() != wantOut.String() {
+		t.Fatalf("pieces differ from the whole:\n got %q\nwant %q", got.String(), wantOut.String())
+	}
+	err := tr.TranslateStream(context.Background(), brokenReader{strings.NewReader("Hallo.\n")}, io.Discard, StartLine(40))
+	if err == nil || !strings.Contains(err.Error(), "reading line 42") {
+		t.Fatalf("read error after a continued line: %v, want it to name line 42", err)
+	}
+}
+
 // brokenReader fails after its data.
 type brokenReader struct{ r io.Reader }
 

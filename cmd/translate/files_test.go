@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/deen-mt/deen/filework"
 	"github.com/deen-mt/deen/internal/defaultmodel"
 	"io"
 	"os"
@@ -147,14 +148,42 @@ func TestFilesTreeSuffixAndOut(t *testing.T) {
 		t.Fatalf("--force: exit %d, output not replaced; %s", code, stderr)
 	}
 
-	// --out mirrors the tree (the .en outputs beside the inputs are inputs now).
+	// --out mirrors the tree and names outputs by the suffix rule; the .en
+	// outputs beside the inputs are this tool's outputs, not inputs.
 	outDir := filepath.Join(dir, "english")
 	_, stderr, code = runBin(t, bin, "", append(append([]string{"files", "--quiet", "--model", model, "--out", outDir}, fastFlags...), filepath.Join(src, "sub"), filepath.Join(src, "a.de"))...)
 	if code != 0 || stderr != "" {
 		t.Fatalf("--out --quiet: exit %d, stderr %q", code, stderr)
 	}
-	for in, out := range map[string]string{"sub/b.txt": "b.txt", "sub/deep/c.de": "deep/c.de", "a.de": "a.de"} {
+	outs = map[string]string{"sub/b.txt": "b.txt.en", "sub/deep/c.de": "deep/c.en", "a.de": "a.en"}
+	for in, out := range outs {
 		compareLines(t, "--out "+in, readFile(t, filepath.Join(outDir, out)), viaStdin(t, bin, model, inputs[in]))
+	}
+	var got []string
+	filepath.WalkDir(outDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			got = append(got, p)
+		}
+		return nil
+	})
+	if len(got) != len(outs) {
+		t.Fatalf("--out wrote %q; want only the %d outputs of the inputs", got, len(outs))
+	}
+
+	// An output tree inside the input tree: a rerun in either mode never
+	// takes the outputs as inputs.
+	inner := filepath.Join(src, "en")
+	for _, extra := range [][]string{{"--out", inner}, {"--out", inner}, nil} {
+		_, stderr, code = runBin(t, bin, "", append(append(append([]string{"files", "--model", model}, fastFlags...), extra...), src)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", extra, code, stderr)
+		}
+	}
+	if matches, _ := filepath.Glob(filepath.Join(inner, "*.en.en")); len(matches) > 0 {
+		t.Fatalf("outputs were translated again as inputs: %q", matches)
+	}
+	if !strings.Contains(stderr, "nothing to translate") {
+		t.Fatalf("rerun beside the inputs found work: %q", stderr)
 	}
 }
 
@@ -197,7 +226,7 @@ func TestFilesUsage(t *testing.T) {
 		inStderr string
 	}{
 		{"no path", []string{"files", "--model", model}, 2, "no PATH given"},
-		{"out and suffix", []string{"files", "--out", dir, "--suffix", ".x", dir}, 2, "--out and --suffix exclude each other"},
+		{"empty suffix", []string{"files", "--suffix", "", dir}, 2, `--suffix "": an empty suffix would make outputs overwrite their inputs`},
 		{"bad flag", []string{"files", "--bogus", dir}, 2, "flag provided but not defined"},
 		{"bad jobs", []string{"files", "--jobs", "0", dir}, 2, "--jobs 0"},
 		{"slash suffix", []string{"files", "--suffix", "a/b", dir}, 2, "path separator"},
@@ -261,10 +290,10 @@ func TestFilesResumeAfterKill(t *testing.T) {
 			}
 			// Wait until a_mid is done and the big file has a checkpoint,
 			// then interrupt.
-			ckpt := filepath.Join(d, "b_big.en"+checkpointExt)
+			ckpt := filepath.Join(d, "b_big.en"+filework.CheckpointSuffix)
 			deadline := time.Now().Add(2 * time.Minute)
 			for {
-				var c checkpoint
+				var c filework.Checkpoint
 				if b, err := os.ReadFile(ckpt); err == nil && json.Unmarshal(b, &c) == nil && c.Lines > 0 && exists(filepath.Join(d, "a_mid.en")) {
 					break
 				}
@@ -290,7 +319,7 @@ func TestFilesResumeAfterKill(t *testing.T) {
 			if want := fmt.Sprintf("interrupted; %d of 3 file(s) finished, progress saved", finished); sig == syscall.SIGINT && (code != 1 || !strings.Contains(stderr.String(), want)) {
 				t.Fatalf("after SIGINT: exit %d (%v), stderr %q; want exit 1 and %q", code, err, stderr.String(), want)
 			}
-			var c checkpoint
+			var c filework.Checkpoint
 			json.Unmarshal([]byte(readFile(t, ckpt)), &c)
 			_, stderr2, code := runBin(t, bin, "", args(d)...)
 			if code != 0 {
@@ -388,16 +417,16 @@ func TestFilesResumeCutsUncheckpointedTail(t *testing.T) {
 	if err := fs.Parse(args[:len(args)-1]); err != nil {
 		t.Fatal(err)
 	}
-	plant := func(lines int, tail string) checkpoint {
+	plant := func(lines int, tail string) filework.Checkpoint {
 		head := strings.Join(strings.SplitAfter(want, "\n")[:lines], "")
-		writeFile(t, out+partialExt, head+tail)
+		writeFile(t, out+filework.PartialSuffix, head+tail)
 		st, err := os.Stat(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := checkpoint{Input: in, InputSize: st.Size(), InputMtime: st.ModTime().UnixNano(), Settings: mf.describe(), Lines: int64(lines), Bytes: int64(len(head))}
+		c := filework.Checkpoint{Input: in, InputSize: st.Size(), InputMtime: st.ModTime().UnixNano(), Settings: mf.describe(), Lines: int64(lines), Bytes: int64(len(head))}
 		b, _ := json.Marshal(c)
-		writeFile(t, out+checkpointExt, string(b))
+		writeFile(t, out+filework.CheckpointSuffix, string(b))
 		return c
 	}
 	plant(37, "GARBAGE written after the last checkpoint\nmore")
@@ -410,7 +439,7 @@ func TestFilesResumeCutsUncheckpointedTail(t *testing.T) {
 	// The input changed after the checkpoint: start over.
 	os.Remove(out)
 	c := plant(50, "")
-	writeFile(t, out+partialExt, strings.Repeat("X", int(c.Bytes))) // would show if used
+	writeFile(t, out+filework.PartialSuffix, strings.Repeat("X", int(c.Bytes))) // would show if used
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(in, later, later); err != nil {
 		t.Fatal(err)
@@ -420,4 +449,84 @@ func TestFilesResumeCutsUncheckpointedTail(t *testing.T) {
 		t.Fatalf("changed input: exit %d, stderr %q; want a fresh start", code, stderr)
 	}
 	compareLines(t, "restarted", readFile(t, out), want)
+}
+
+// TestFilesUnreadableFolder runs the binary as an unprivileged user (root
+// reads everything) on a tree with a folder it cannot read: the folder is
+// named and skipped, the other files are translated, and the exit code is 1.
+func TestFilesUnreadableFolder(t *testing.T) {
+	bin, model, refs := setup(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skipf("needs root and setpriv (util-linux) to run the binary as user 65534: setpriv %v, euid %d", err, os.Geteuid())
+	}
+	// A world-readable place for the binary, the model and the tree.
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{bin, model} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, filepath.Base(f)), string(b))
+	}
+	os.Chmod(filepath.Join(dir, filepath.Base(bin)), 0o755)
+	tree := filepath.Join(dir, "d")
+	line := germanLines(refs, 1)[0] + "\n"
+	for _, name := range []string{"ok.de", "sub/hidden.de", "z/also.de"} {
+		writeFile(t, filepath.Join(tree, name), line)
+	}
+	filepath.WalkDir(tree, func(p string, _ os.DirEntry, _ error) error { return os.Chown(p, 65534, 65534) })
+	if err := os.Chmod(filepath.Join(tree, "sub"), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(filepath.Join(tree, "sub"), 0o755) // so the temp dir can be removed
+	cmd := exec.Command(setpriv, append(append([]string{"--reuid=65534", "--regid=65534", "--clear-groups",
+		filepath.Join(dir, filepath.Base(bin)), "files", "--model", filepath.Join(dir, filepath.Base(model))}, fastFlags...), tree)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	if code != 1 || !strings.Contains(stderr.String(), "skipped "+filepath.Join(tree, "sub")+": open "+filepath.Join(tree, "sub")+": permission denied") {
+		t.Fatalf("exit %d (%v), stderr %q; want exit 1 naming the unreadable folder", code, err, stderr.String())
+	}
+	for _, out := range []string{"ok.en", "z/also.en"} {
+		if _, err := os.Stat(filepath.Join(tree, out)); err != nil {
+			t.Errorf("%s not translated beside the unreadable folder: %v", out, err)
+		}
+	}
+}
+
+// TestFilesSymlinks: links inside a tree are named and not followed (one
+// points back up the tree: following it would loop); a link given as a
+// PATH is followed.
+func TestFilesSymlinks(t *testing.T) {
+	bin, model, refs := setup(t)
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "d")
+	line := germanLines(refs, 1)[0] + "\n"
+	writeFile(t, filepath.Join(tree, "a.de"), line)
+	writeFile(t, filepath.Join(dir, "outside.de"), line)
+	for link, target := range map[string]string{"loop": "..", "b.de": filepath.Join(dir, "outside.de")} {
+		if err := os.Symlink(target, filepath.Join(tree, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := append(append([]string{"files", "--model", model}, fastFlags...), tree)
+	_, stderr, code := runBin(t, bin, "", args...)
+	if code != 0 || !strings.Contains(stderr, "skipped "+filepath.Join(tree, "loop")+": symbolic link not followed") ||
+		!strings.Contains(stderr, "skipped "+filepath.Join(tree, "b.de")+": symbolic link not followed") {
+		t.Fatalf("exit %d, stderr %q; want exit 0 naming both links", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(tree, "b.en")); err == nil {
+		t.Fatal("a link inside the tree was translated")
+	}
+	_, stderr, code = runBin(t, bin, "", append(append([]string{"files", "--model", model}, fastFlags...), filepath.Join(tree, "b.de"))...)
+	if _, err := os.Stat(filepath.Join(tree, "b.en")); code != 0 || err != nil {
+		t.Fatalf("a link given as PATH: exit %d, %s, output %v", code, stderr, err)
+	}
 }
