@@ -67,7 +67,7 @@ func TestCLIFlagsAnywhere(t *testing.T) {
 	if _, stderr, code := runBin(t, bin, "", append([]string{"files", in, "--out", out, "--quiet", "--model", model}, fastFlags...)...); code != 0 {
 		t.Fatalf("files PATH --out DIR: exit %d: %s", code, stderr)
 	}
-	if got := readFile(t, filepath.Join(out, "a.de")); got != before {
+	if got := readFile(t, filepath.Join(out, "a.en")); got != before {
 		t.Errorf("files --out after the path wrote %q, want %q", got, before)
 	}
 }
