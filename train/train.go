@@ -589,6 +589,13 @@ func (tr *trainer) devEval(ctx context.Context, n int, hours float64) error {
 	}
 	fmt.Fprintf(tr.log, "%s (%s)\n", line, time.Since(t0).Round(time.Second))
 	tr.record("dev\t%d\t%.4f\t%.4f\t%.2f\t%.2f\t%d\n", tr.state.Step, hours, loss, sc.BLEU, sc.ChrF, n)
+	if tr.curves != nil {
+		dir := filepath.Dir(tr.ckPath)
+		title := fmt.Sprintf("%s: d%d, %d+%d layers", filepath.Base(dir), tr.opts.DModel, tr.opts.EncoderLayers, tr.opts.DecoderLayers)
+		if err := PlotRun(dir, title); err != nil { // a picture never stops a run
+			fmt.Fprintf(tr.log, "learning curves not drawn: %v\n", err)
+		}
+	}
 	return nil
 }
 

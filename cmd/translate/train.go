@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/deen-mt/deen/internal/modelfile"
@@ -80,9 +81,22 @@ func runTrain(e *env, args []string) int {
 	fs.Float64Var(&o.Augment.Names, "aug-names", o.Augment.Names, "share of pairs added with a shared name replaced by a random name on both sides")
 	fs.Float64Var(&o.Augment.Spans, "aug-spans", o.Augment.Spans, "share of pairs added with a protected span (number, URL, e-mail, code, …) copied to the English side")
 	beam := fs.Int("beam", 4, "beam size of dev evaluations")
+	plotOnly := fs.Bool("plot", false, "only redraw --out's learning curves ("+train.PlotName+" from "+train.CurvesName+") and exit")
 	threads := fs.Int("threads", 0, "cores for the matrix kernels (default: all)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if *plotOnly {
+		if *out == "" || fs.NArg() > 0 {
+			fmt.Fprintln(e.stderr, "train --plot: need --out DIR (a run's folder holding "+train.CurvesName+")")
+			return exitUsage
+		}
+		if err := train.PlotRun(*out, filepath.Base(filepath.Clean(*out))); err != nil {
+			fmt.Fprintln(e.stderr, "train --plot:", err)
+			return exitFailure
+		}
+		fmt.Fprintln(e.stdout, filepath.Join(*out, train.PlotName))
+		return exitOK
 	}
 	if *src == "" || *tgt == "" || *out == "" || fs.NArg() > 0 {
 		fmt.Fprintln(e.stderr, "train: need --src FILE --tgt FILE --out DIR (and no other arguments)")
