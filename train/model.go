@@ -74,15 +74,12 @@ type Model struct {
 // replica is one set of training passes over the shared weights, with its
 // own activations and (but for the first) its own gradient buffer.
 type replica struct {
-	enc    *encoder.Trainer
-	dec    *decoder.Trainer
-	grad   []float32 // Params.G for the first replica
-	dMem   []float32
-	nSrc   int
-	batch  Batch
-	loss   float64
-	tokens int
-	err    error
+	enc   *encoder.Trainer
+	dec   *decoder.Trainer
+	grad  []float32 // Params.G for the first replica
+	dMem  []float32
+	nSrc  int
+	batch Batch
 }
 
 // NewModel lays out the parameters cfg implies (without final_logits_bias)
@@ -125,6 +122,12 @@ func NewModel(cfg modelfile.Config, seed uint64) (*Model, error) {
 	return bindModel(cfg, ps)
 }
 
+func (m *Model) params() *Params          { return m.Params }
+func (m *Model) config() modelfile.Config { return m.Config }
+func (m *Model) setDropout(p, smoothing float32) {
+	m.Dropout, m.Smoothing = p, smoothing
+}
+
 // bindModel builds a Model over existing parameters.
 func bindModel(cfg modelfile.Config, ps *Params) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
@@ -152,20 +155,29 @@ func (m *Model) newReplica(grad []float32) (*replica, error) {
 // parallelism: each takes a share of the batch's sentences on its own core,
 // with single-threaded matrix products). n < 1 means 1.
 func (m *Model) SetReplicas(n int) error {
+	var err error
+	m.reps, err = resizeReplicas(m.reps, n, m.Params, m.newReplica)
+	return err
+}
+
+// resizeReplicas keeps the first n (at least 1) of reps, adding replicas
+// made by newRep over their gradient buffer: Params.G for the first, a new
+// buffer for the others.
+func resizeReplicas[R any](reps []R, n int, ps *Params, newRep func(grad []float32) (R, error)) ([]R, error) {
 	n = max(n, 1)
-	m.reps = m.reps[:min(len(m.reps), n)]
-	for len(m.reps) < n {
-		grad := m.Params.G
-		if len(m.reps) > 0 {
-			grad = make([]float32, len(m.Params.G))
+	reps = reps[:min(len(reps), n)]
+	for len(reps) < n {
+		grad := ps.G
+		if len(reps) > 0 {
+			grad = make([]float32, len(ps.G))
 		}
-		r, err := m.newReplica(grad)
+		r, err := newRep(grad)
 		if err != nil {
-			return err
+			return reps, err
 		}
-		m.reps = append(m.reps, r)
+		reps = append(reps, r)
 	}
-	return nil
+	return reps, nil
 }
 
 // checkBatch returns an error when a sentence of b is empty or longer than
@@ -228,13 +240,47 @@ func (r *replica) backward(m *Model, b *Batch, scale float32) {
 // replica's dropout stream is seeded from rng, so a step is a function of
 // the weights, the batch and rng's state.
 func (m *Model) Step(ex []Example, idx []int, rng *rand.Rand) (loss float64, tokens int, err error) {
-	n := min(len(m.reps), len(idx))
-	reps := m.reps[:n]
+	passes := make([]replicaPass, len(m.reps))
+	for i, r := range m.reps {
+		passes[i] = modelPass{m, r}
+	}
+	return stepReplicas(m.Params, passes, ex, idx, rng)
+}
+
+// modelPass is one translation-model replica as a replicaPass.
+type modelPass struct {
+	m *Model
+	r *replica
+}
+
+func (p modelPass) forward(ex []Example, idx []int, rng *rand.Rand) (float64, int, error) {
+	MakeBatch(&p.r.batch, ex, idx, int32(p.m.Config.DecoderStartID))
+	return p.r.forward(p.m, &p.r.batch, rng)
+}
+
+func (p modelPass) backward(scale float32) { p.r.backward(p.m, &p.r.batch, scale) }
+
+func (p modelPass) grad() []float32 { return p.r.grad }
+
+// replicaPass is one replica of a model under training: its forward pass
+// over a share of a batch, its backward pass, and the gradient buffer it
+// adds into (Params.G for the first replica).
+type replicaPass interface {
+	forward(ex []Example, idx []int, rng *rand.Rand) (loss float64, tokens int, err error)
+	backward(scale float32)
+	grad() []float32
+}
+
+// stepReplicas is Step over any model's replicas (see Model.Step): the
+// shares run side by side, the gradients of the mean loss end in ps.G.
+func stepReplicas(ps *Params, reps []replicaPass, ex []Example, idx []int, rng *rand.Rand) (loss float64, tokens int, err error) {
+	n := min(len(reps), len(idx))
+	reps = reps[:n]
 	seeds := make([]uint64, n)
 	for i := range seeds {
 		seeds[i] = rng.Uint64()
 	}
-	run := func(f func(i int, r *replica)) {
+	run := func(f func(i int, r replicaPass)) {
 		if n == 1 {
 			f(0, reps[0])
 			return
@@ -252,27 +298,26 @@ func (m *Model) Step(ex []Example, idx []int, rng *rand.Rand) (loss float64, tok
 		}
 		wg.Wait()
 	}
-	start := int32(m.Config.DecoderStartID)
-	run(func(i int, r *replica) {
-		MakeBatch(&r.batch, ex, idx[i*len(idx)/n:(i+1)*len(idx)/n], start)
-		r.loss, r.tokens, r.err = r.forward(m, &r.batch, rand.New(rand.NewPCG(seeds[i], uint64(i))))
+	losses, counts, errs := make([]float64, n), make([]int, n), make([]error, n)
+	run(func(i int, r replicaPass) {
+		losses[i], counts[i], errs[i] = r.forward(ex, idx[i*len(idx)/n:(i+1)*len(idx)/n], rand.New(rand.NewPCG(seeds[i], uint64(i))))
 	})
-	for _, r := range reps {
-		if r.err != nil {
-			return 0, 0, r.err
+	for i := range reps {
+		if errs[i] != nil {
+			return 0, 0, errs[i]
 		}
-		loss += r.loss
-		tokens += r.tokens
+		loss += losses[i]
+		tokens += counts[i]
 	}
 	if tokens == 0 {
 		return 0, 0, fmt.Errorf("train: a batch without target tokens")
 	}
-	run(func(i int, r *replica) {
-		clear(r.grad)
-		r.backward(m, &r.batch, 1/float32(tokens))
+	run(func(i int, r replicaPass) {
+		clear(r.grad())
+		r.backward(1 / float32(tokens))
 	})
 	for _, r := range reps[1:] {
-		kernels.Add(m.Params.G, r.grad)
+		kernels.Add(ps.G, r.grad())
 	}
 	return loss, tokens, nil
 }

@@ -175,3 +175,18 @@ func LearningRate(step, warmup int, peak float64) float64 {
 	}
 	return peak * math.Sqrt(float64(warmup)/float64(step))
 }
+
+// CosineLearningRate is nanoGPT's schedule: linear warm-up to peak over
+// warmup steps, then a half cosine from peak down to minLR at decaySteps,
+// and minLR after. step counts from 1.
+func CosineLearningRate(step, warmup, decaySteps int, peak, minLR float64) float64 {
+	step, warmup = max(step, 1), max(warmup, 1)
+	switch {
+	case step < warmup:
+		return peak * float64(step) / float64(warmup)
+	case step >= decaySteps:
+		return minLR
+	}
+	r := float64(step-warmup) / float64(decaySteps-warmup)
+	return minLR + 0.5*(1+math.Cos(math.Pi*r))*(peak-minLR)
+}

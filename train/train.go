@@ -29,6 +29,10 @@ import (
 // Options are the hyper-parameters and budget of a run. DefaultOptions
 // gives the recipe for the default model on a 2-core machine.
 type Options struct {
+	// Arch is the model trained: "" or modelfile.ArchTransformer for the
+	// translation model (Run), modelfile.ArchGPT for the language model
+	// (RunLM, whose encoder fields are unused).
+	Arch string `json:"arch,omitempty"`
 	// Vocab is the joint BPE vocabulary size.
 	Vocab int `json:"vocab"`
 	// DModel is the model width.
@@ -51,8 +55,17 @@ type Options struct {
 	// LR is the peak learning rate, reached after Warmup steps.
 	LR float64 `json:"lr"`
 	// Warmup is the number of steps of linear warm-up, after which the
-	// rate decays with the inverse square root of the step (LearningRate).
+	// rate decays per Schedule.
 	Warmup int `json:"warmup"`
+	// Schedule is the decay after warm-up: "" (inverse square root of the
+	// step, LearningRate) or "cosine" (CosineLearningRate, as nanoGPT, to
+	// MinLR at DecaySteps).
+	Schedule string `json:"schedule,omitempty"`
+	// MinLR is the rate the cosine schedule ends at.
+	MinLR float64 `json:"min_lr,omitempty"`
+	// DecaySteps is the step where the cosine schedule reaches MinLR (0:
+	// MaxSteps).
+	DecaySteps int `json:"decay_steps,omitempty"`
 	// Beta1 is AdamW's decay of the first moment.
 	Beta1 float64 `json:"beta1"`
 	// Beta2 is AdamW's decay of the second moment.
@@ -136,11 +149,19 @@ func (o Options) Config(v int) modelfile.Config {
 // Validate checks the options and names the first bad one.
 func (o Options) Validate() error {
 	switch {
-	case o.Vocab < 16:
+	case o.Schedule != "" && o.Schedule != ScheduleCosine:
+		return fmt.Errorf("schedule %q, want %q or empty (inverse square root)", o.Schedule, ScheduleCosine)
+	case o.Schedule == ScheduleCosine && max(o.DecaySteps, o.MaxSteps) <= o.Warmup:
+		return fmt.Errorf("the cosine schedule needs decay_steps (or max_steps) %d above warmup %d", max(o.DecaySteps, o.MaxSteps), o.Warmup)
+	case o.Schedule == ScheduleCosine && (o.MinLR < 0 || o.MinLR > o.LR):
+		return fmt.Errorf("min_lr %g, want 0..lr %g", o.MinLR, o.LR)
+	case o.Arch != modelfile.ArchGPT && o.Vocab < 16: // a language model takes its tokenizer's
 		return fmt.Errorf("vocab %d is too small (want >= 16)", o.Vocab)
 	case o.DModel < 2 || o.Heads < 1 || o.DModel%o.Heads != 0 || o.DModel%2 != 0:
 		return fmt.Errorf("d_model %d must be even and divisible by heads %d", o.DModel, o.Heads)
-	case o.EncoderLayers < 1 || o.DecoderLayers < 1 || o.FFN < 1:
+	case o.Arch != "" && o.Arch != modelfile.ArchTransformer && o.Arch != modelfile.ArchGPT:
+		return fmt.Errorf("arch %q, want %q or %q", o.Arch, modelfile.ArchTransformer, modelfile.ArchGPT)
+	case o.Arch != modelfile.ArchGPT && o.EncoderLayers < 1 || o.DecoderLayers < 1 || o.FFN < 1:
 		return fmt.Errorf("need at least one encoder and decoder layer and ffn >= 1")
 	case o.MaxLen < 2 || o.MaxLen > 512:
 		return fmt.Errorf("max_len %d, want 2..512", o.MaxLen)
@@ -179,6 +200,21 @@ type Scores struct {
 	BLEU, ChrF float64
 }
 
+// ScheduleCosine names the cosine learning-rate schedule (Options.Schedule).
+const ScheduleCosine = "cosine"
+
+// learningRate is the rate of step (counting from 1) under o's schedule.
+func (o Options) learningRate(step int) float64 {
+	if o.Schedule == ScheduleCosine {
+		decay := o.DecaySteps
+		if decay == 0 {
+			decay = o.MaxSteps
+		}
+		return CosineLearningRate(step, o.Warmup, decay, o.LR, o.MinLR)
+	}
+	return LearningRate(step, o.Warmup, o.LR)
+}
+
 // Evaluator translates German sentences with a model and scores them
 // against the references. The command line supplies one built on package
 // translate.
@@ -194,20 +230,9 @@ func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	ckPath := filepath.Join(outDir, CheckpointName)
-	var ck *Checkpoint
-	if _, err := os.Stat(ckPath); err == nil {
-		if ck, err = ReadCheckpoint(ckPath); err != nil {
-			return err
-		}
-		hours, steps := opts.Hours, opts.MaxSteps
-		opts = ck.Options
-		opts.Hours, opts.MaxSteps = hours, steps
-		fmt.Fprintf(log, "resuming from %s at step %d (epoch %d, batch %d, %.1f h spent)\n",
-			ckPath, ck.State.Step, ck.State.Epoch, ck.State.Batch, ck.State.Seconds/3600)
-	}
-	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("train options: %w", err)
+	ck, err := resume(outDir, &opts, log)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	pairs, err := ReadPairs(srcPath, tgtPath)
@@ -246,16 +271,22 @@ func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log
 	if err != nil {
 		return err
 	}
-	tr, err := newTrainer(opts, tok.VocabSize(), ck)
+	tr, err := newTrainer(opts, opts.Config(tok.VocabSize()), ck)
 	if err != nil {
 		return err
 	}
 	if ck != nil && ck.State.Examples != 0 && ck.State.Examples != len(examples) { // 0: not recorded
 		return fmt.Errorf("the checkpoint was trained on %d examples but %s and %s give %d: resume with the same corpus, or use a new --out folder", ck.State.Examples, srcPath, tgtPath, len(examples))
 	}
-	tr.state.Examples = len(examples)
 	tr.examples, tr.devEx, tr.devPairs, tr.blobs, tr.log, tr.eval = examples, devEx, devPairs, blobs, log, eval
-	tr.ckPath = ckPath
+	return tr.run(ctx, outDir, ModelName)
+}
+
+// run trains until the budget is spent, recording progress in outDir
+// (checkpoint, curves) and writes the model file outDir/name.
+func (tr *trainer) run(ctx context.Context, outDir, name string) error {
+	tr.state.Examples = len(tr.examples)
+	tr.ckPath = filepath.Join(outDir, CheckpointName)
 	curves, err := os.OpenFile(filepath.Join(outDir, CurvesName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -265,7 +296,29 @@ func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log
 	if err := tr.loop(ctx); err != nil {
 		return err
 	}
-	return tr.finish(ctx, filepath.Join(outDir, ModelName))
+	return tr.finish(ctx, filepath.Join(outDir, name))
+}
+
+// resume reads the checkpoint in outDir, if any: its options replace
+// *opts except the budgets Hours and MaxSteps. It validates the options
+// either way; no checkpoint gives a nil Checkpoint.
+func resume(outDir string, opts *Options, log io.Writer) (*Checkpoint, error) {
+	ckPath := filepath.Join(outDir, CheckpointName)
+	var ck *Checkpoint
+	if _, err := os.Stat(ckPath); err == nil {
+		if ck, err = ReadCheckpoint(ckPath); err != nil {
+			return nil, err
+		}
+		hours, steps := opts.Hours, opts.MaxSteps
+		*opts = ck.Options
+		opts.Hours, opts.MaxSteps = hours, steps
+		fmt.Fprintf(log, "resuming from %s at step %d (epoch %d, batch %d, %.1f h spent)\n",
+			ckPath, ck.State.Step, ck.State.Epoch, ck.State.Batch, ck.State.Seconds/3600)
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("train options: %w", err)
+	}
+	return ck, nil
 }
 
 // ModelName is the final model file's name inside the output folder.
@@ -378,10 +431,25 @@ func Tokenize(tok *bpe.Marian, pairs []Pair, maxLen int) (ex []Example, dropped 
 	return ex, dropped, nil
 }
 
+// net is a model under training: the translation Model or the language
+// model LM.
+type net interface {
+	// Step sets the gradients to those of the mean loss of the examples
+	// idx of ex (see Model.Step).
+	Step(ex []Example, idx []int, rng *rand.Rand) (loss float64, tokens int, err error)
+	// Loss returns the summed loss without dropout and the token count.
+	Loss(ex []Example, batchTokens int) (loss float64, tokens int, err error)
+	// SetReplicas sets the data-parallel replicas of Step.
+	SetReplicas(n int) error
+	params() *Params
+	config() modelfile.Config
+	setDropout(p, smoothing float32)
+}
+
 // trainer is one run's mutable state.
 type trainer struct {
 	opts     Options
-	model    *Model
+	model    net
 	adam     *AdamW
 	state    State
 	ema      []float32 // moving average of the weights, nil when off
@@ -397,22 +465,38 @@ type trainer struct {
 	curves   io.Writer // CurvesName, nil in tests that do not record
 }
 
-// newTrainer builds the model and optimizer fresh, or from ck.
-func newTrainer(opts Options, vocab int, ck *Checkpoint) (*trainer, error) {
+// newNet builds a fresh model of cfg (a translation Model or, for arch
+// gpt, an LM) initialised from seed.
+func newNet(cfg modelfile.Config, seed uint64) (net, error) {
+	if cfg.Arch == modelfile.ArchGPT {
+		return NewLM(cfg, seed)
+	}
+	return NewModel(cfg, seed)
+}
+
+// bindNet builds the model of cfg over existing parameters.
+func bindNet(cfg modelfile.Config, ps *Params) (net, error) {
+	if cfg.Arch == modelfile.ArchGPT {
+		return bindLM(cfg, ps)
+	}
+	return bindModel(cfg, ps)
+}
+
+// newTrainer builds the model of cfg and the optimizer fresh, or from ck.
+func newTrainer(opts Options, cfg modelfile.Config, ck *Checkpoint) (*trainer, error) {
 	tr := &trainer{opts: opts}
-	cfg := opts.Config(vocab)
 	var err error
 	if ck == nil {
-		if tr.model, err = NewModel(cfg, opts.Seed); err != nil {
+		if tr.model, err = newNet(cfg, opts.Seed); err != nil {
 			return nil, err
 		}
-		tr.adam = NewAdamW(len(tr.model.Params.W), opts.Beta1, opts.Beta2, opts.AdamEps, opts.WeightDecay)
+		tr.adam = NewAdamW(len(tr.model.params().W), opts.Beta1, opts.Beta2, opts.AdamEps, opts.WeightDecay)
 		tr.pcg = rand.NewPCG(opts.Seed, 0xd409)
 	} else {
-		if ck.Config.VocabSize != vocab {
-			return nil, fmt.Errorf("the checkpoint's vocabulary has %d pieces but the tokenizer files %d; delete the output folder to start afresh", ck.Config.VocabSize, vocab)
+		if ck.Config.VocabSize != cfg.VocabSize || ck.Config.Arch != cfg.Arch {
+			return nil, fmt.Errorf("the checkpoint holds a %q model with %d pieces but this run wants a %q model with %d; delete the output folder to start afresh", ck.Config.Arch, ck.Config.VocabSize, cfg.Arch, cfg.VocabSize)
 		}
-		if tr.model, err = bindModel(ck.Config, ck.Params); err != nil {
+		if tr.model, err = bindNet(ck.Config, ck.Params); err != nil {
 			return nil, err
 		}
 		tr.adam, tr.state = ck.Adam, ck.State
@@ -425,11 +509,11 @@ func newTrainer(opts Options, vocab int, ck *Checkpoint) (*trainer, error) {
 		if ck != nil && ck.EMA != nil {
 			tr.ema = ck.EMA
 		} else {
-			tr.ema = slices.Clone(tr.model.Params.W)
+			tr.ema = slices.Clone(tr.model.params().W)
 		}
 	}
 	tr.rng = rand.New(tr.pcg)
-	tr.model.Dropout, tr.model.Smoothing = float32(opts.Dropout), float32(opts.Smoothing)
+	tr.model.setDropout(float32(opts.Dropout), float32(opts.Smoothing))
 	if err := tr.model.SetReplicas(opts.Replicas); err != nil {
 		return nil, err
 	}
@@ -482,7 +566,7 @@ func (tr *trainer) loop(ctx context.Context) error {
 				}
 				fmt.Fprintf(tr.log, "step %d epoch %d loss %.4f lr %.2e gnorm %.2f tok/s %.0f elapsed %s eta %s\n",
 					tr.state.Step, tr.state.Epoch, winLoss/float64(max(winTok, 1)),
-					LearningRate(tr.state.Step, tr.opts.Warmup, tr.opts.LR), gnorm, float64(winTok)/secs,
+					tr.opts.learningRate(tr.state.Step), gnorm, float64(winTok)/secs,
 					fmtDuration(elapsed()), fmtDuration(eta))
 				tr.record("train\t%d\t%.4f\t%.4f\n", tr.state.Step, elapsed()/3600, winLoss/float64(max(winTok, 1)))
 				winLoss, winTok, winStart = 0, 0, time.Now()
@@ -522,17 +606,17 @@ func (tr *trainer) step(idx []int) (loss float64, ntok int, gnorm float64, err e
 	if loss, ntok, err = m.Step(tr.examples, idx, tr.rng); err != nil {
 		return 0, 0, 0, err
 	}
-	gnorm = m.Params.ClipGrad(tr.opts.Clip)
+	gnorm = m.params().ClipGrad(tr.opts.Clip)
 	if math.IsNaN(gnorm) || math.IsInf(gnorm, 0) {
 		return 0, 0, 0, fmt.Errorf("train: gradient norm %v at step %d; lower the learning rate or resume from the last checkpoint", gnorm, tr.state.Step+1)
 	}
 	tr.state.Step++
-	tr.adam.Step(m.Params, LearningRate(tr.state.Step, tr.opts.Warmup, tr.opts.LR))
+	tr.adam.Step(m.params(), tr.opts.learningRate(tr.state.Step))
 	if tr.ema != nil {
 		// The decay ramps up over the first steps (as TensorFlow's
 		// num_updates) so the average does not remember the initialisation.
 		d := float32(min(tr.opts.EMA, float64(1+tr.state.Step)/float64(10+tr.state.Step)))
-		for i, w := range m.Params.W {
+		for i, w := range m.params().W {
 			tr.ema[i] = d*tr.ema[i] + (1-d)*w
 		}
 	}
@@ -547,7 +631,7 @@ func (tr *trainer) checkpoint() error {
 		return err
 	}
 	tr.state.RNG = rng
-	return WriteCheckpoint(tr.ckPath, &Checkpoint{Config: tr.model.Config, Options: tr.opts, State: tr.state, Params: tr.model.Params, Adam: tr.adam, EMA: tr.ema})
+	return WriteCheckpoint(tr.ckPath, &Checkpoint{Config: tr.model.config(), Options: tr.opts, State: tr.state, Params: tr.model.params(), Adam: tr.adam, EMA: tr.ema})
 }
 
 // devEval prints the dev loss (all dev pairs) and, with an evaluator, the
@@ -626,9 +710,10 @@ func (m *Model) Loss(ex []Example, batchTokens int) (loss float64, tokens int, e
 // (nil: the current weights), which it swaps in and out of the model.
 func (tr *trainer) devLoss(w []float32) (float64, error) {
 	if w != nil {
-		saved := slices.Clone(tr.model.Params.W)
-		copy(tr.model.Params.W, w)
-		defer copy(tr.model.Params.W, saved)
+		ps := tr.model.params()
+		saved := slices.Clone(ps.W)
+		copy(ps.W, w)
+		defer copy(ps.W, saved)
 	}
 	loss, tokens, err := tr.model.Loss(tr.devEx, tr.opts.BatchTokens)
 	return loss / float64(max(tokens, 1)), err
@@ -637,9 +722,9 @@ func (tr *trainer) devLoss(w []float32) (float64, error) {
 // modelFile returns the weights the model file ships (the moving average
 // when kept) as a model file (weights copied).
 func (tr *trainer) modelFile() *modelfile.Model {
-	mf := tr.model.ModelFile(tr.blobs)
+	mf := tr.model.params().modelFile(tr.model.config(), tr.blobs)
 	if tr.ema != nil {
-		for _, p := range tr.model.Params.List {
+		for _, p := range tr.model.params().List {
 			copy(mf.Tensors[p.Name].Data, tr.ema[p.off:p.off+len(p.W)])
 		}
 	}
@@ -649,8 +734,14 @@ func (tr *trainer) modelFile() *modelfile.Model {
 // ModelFile returns the model's weights (copied) with the tokenizer blobs
 // as a model file.
 func (m *Model) ModelFile(blobs map[string][]byte) *modelfile.Model {
-	mf := &modelfile.Model{Config: m.Config, Tensors: map[string]*modelfile.Tensor{}, Blobs: blobs}
-	for _, p := range m.Params.List {
+	return m.Params.modelFile(m.Config, blobs)
+}
+
+// modelFile returns the weights (copied) as a model file of config cfg
+// with the tokenizer blobs.
+func (ps *Params) modelFile(cfg modelfile.Config, blobs map[string][]byte) *modelfile.Model {
+	mf := &modelfile.Model{Config: cfg, Tensors: map[string]*modelfile.Tensor{}, Blobs: blobs}
+	for _, p := range ps.List {
 		mf.Tensors[p.Name] = &modelfile.Tensor{Name: p.Name, Shape: p.Shape, Data: append([]float32(nil), p.W...)}
 	}
 	return mf
