@@ -8,23 +8,18 @@ import (
 	"os"
 	"strings"
 
-	"github.com/deen-mt/deen/marian"
 	"github.com/deen-mt/deen/translate"
 )
 
-// The examples use tiny-marian-A, a checkpoint with random weights from the
-// test oracle: its "translations" are nonsense, but they are exactly what
-// Hugging Face transformers computes for it (testdata/oracle/refs_A.json,
-// whose beam4_lp1.0 texts the outputs below are).
+// The examples use the default model embedded in this build
+// (translate.Default); their outputs are that model's real translations.
 
-// tinyMarian loads tiny-marian-A into a Translator with opts, as Example
-// does step by step.
-func tinyMarian(opts ...translate.Option) *translate.Translator {
-	m, err := marian.Load("../testdata/oracle/tiny-marian-A")
-	if err != nil {
-		log.Fatal(err)
+// defaultModel loads the embedded default model with opts, as Example does.
+func defaultModel(opts ...translate.Option) *translate.Translator {
+	tr, err := translate.Default(opts...)
+	if errors.Is(err, translate.ErrNoDefaultModel) {
+		log.Fatal("this build has no embedded model; use translate.Load(path)")
 	}
-	tr, err := translate.New(m, opts...)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -32,33 +27,71 @@ func tinyMarian(opts ...translate.Option) *translate.Translator {
 }
 
 func Example() {
-	m, err := marian.Load("../testdata/oracle/tiny-marian-A") // or translate.Load("model.deen")
+	tr, err := translate.Default() // or translate.Load("model.deen")
 	if err != nil {
 		log.Fatal(err)
 	}
-	tr, err := translate.New(m, translate.WithBeamSize(1))
-	if err != nil {
-		log.Fatal(err)
-	}
-	en, err := tr.Translate(context.Background(), "Die Katze schläft auf dem warmen Sofa.")
+	en, err := tr.Translate(context.Background(), "Der Hund spielt im Garten. Wo ist der Bahnhof?")
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(en)
-	// Output: Information Information fightorangen Gokart
+	// Output: The dog is playing in the garden. Where is the station?
 }
 
-func ExampleTranslator_TranslateIDs() {
-	tr := tinyMarian() // marian.Load and translate.New, as in Example
-	// Hugging Face's settings: 4 beams, length penalty 1, 32 new tokens, no length guard.
-	opts := translate.SearchOptions{BeamSize: 4, LengthPenalty: 1, MaxNewTokens: 32}
-	src := [][]int32{{8, 69, 144, 90, 34, 943, 757, 2, 0}} // "Ein Hund springt über einen hohen Zaun."
-	res, err := tr.TranslateIDs(context.Background(), src, opts)
+func ExampleTranslator_TranslateDetailed() {
+	tr := defaultModel()
+	// The three best translations of every sentence, with their scores.
+	d, err := tr.TranslateDetailed(context.Background(), "Der Hund spielt im Garten. Ich habe heute keine Zeit.", translate.Alternatives(3))
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("ids %v score %.3f, %d hypotheses\n", res[0].IDs, res[0].Score, len(res[0].NBest))
-	// Output: ids [0] score -0.838, 4 hypotheses
+	for _, s := range d.Sentences {
+		fmt.Printf("%s → %s (%.1f)\n", s.Source, s.Text, s.Score)
+		for _, a := range s.Alternatives[1:] {
+			fmt.Printf("  or: %s (%.1f)\n", a.Text, a.Score)
+		}
+	}
+	fmt.Println(d.Alternative(1)) // the text with every sentence's second choice
+	// Output:
+	// Der Hund spielt im Garten. → The dog is playing in the garden. (-0.1)
+	//   or: The dog plays in the garden. (-0.4)
+	//   or: The dog's playing in the garden. (-0.4)
+	// Ich habe heute keine Zeit. → I don't have time today. (-0.1)
+	//   or: I don't have the time today. (-0.3)
+	//   or: I have no time today. (-0.5)
+	// The dog plays in the garden. I don't have the time today.
+}
+
+func ExampleSearch() {
+	tr := defaultModel()
+	ctx := context.Background()
+	// Greedy search for this call only; zero fields keep the defaults.
+	en, err := tr.Translate(ctx, "Wo ist der Bahnhof?", translate.Search(translate.SearchOptions{BeamSize: 1}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(en)
+	// Output: Where is the station?
+}
+
+func ExampleTranslator_TranslateIDs() {
+	tr := defaultModel()
+	ids, err := tr.Encode("Wo ist der Bahnhof?")
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Zero fields of SearchOptions are the translator's defaults.
+	res, err := tr.TranslateIDs(context.Background(), [][]int32{ids}, translate.SearchOptions{BeamSize: 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	en, err := tr.Decode(res[0].IDs)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s (score %.2f, %d hypotheses)\n", en, res[0].Score, len(res[0].NBest))
+	// Output: Where is the station? (score -0.23, 4 hypotheses)
 }
 
 func ExampleSplitSentences() {
@@ -73,23 +106,22 @@ func ExampleSplitSentences() {
 }
 
 func ExampleTranslator_TranslateStream() {
-	// The reference settings of refs_A.json: 4 beams, 32 new tokens, no guard.
-	tr := tinyMarian(translate.WithMaxNewTokens(32), translate.WithLengthGuard(0, 0))
-	in := strings.NewReader("Kannst du mir bitte das Salz geben? Die Katze schläft auf dem warmen Sofa.\n\nWir treffen uns um halb acht vor dem Kino.\n")
+	tr := defaultModel()
+	in := strings.NewReader("Der Hund spielt im Garten. Wo ist der Bahnhof?\n\nIch habe heute keine Zeit.\n")
 	// One output line per input line, written as each batch of lines is done.
 	if err := tr.TranslateStream(context.Background(), in, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 	// Output:
-	// rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte Vorstellung Segel walking Jo lock walking Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung
+	// The dog is playing in the garden. Where is the station?
 	//
-	// soundly sound sound sound sound sound characters characters characters characters characters sound characters sound characters sound sound sound sound sound sound sound sound sound sound sound sound sound sound sound
+	// I don't have time today.
 }
 
 func ExampleTranslator_TranslateBatch() {
-	tr := tinyMarian(translate.WithMaxNewTokens(32), translate.WithLengthGuard(0, 0))
+	tr := defaultModel()
 	// Decoded together, returned in input order.
-	out, err := tr.TranslateBatch(context.Background(), []string{"Kannst du mir bitte das Salz geben?", "Die Katze schläft auf dem warmen Sofa."})
+	out, err := tr.TranslateBatch(context.Background(), []string{"Ich habe heute keine Zeit.", "Der Hund spielt im Garten."})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -97,21 +129,6 @@ func ExampleTranslator_TranslateBatch() {
 		fmt.Println(s)
 	}
 	// Output:
-	// rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte rechte
-	// Vorstellung Segel walking Jo lock walking Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung Vorstellung
-}
-
-func ExampleDefault() {
-	tr, err := translate.Default(translate.WithBeamSize(4))
-	if errors.Is(err, translate.ErrNoDefaultModel) {
-		log.Fatal("this build has no embedded model; use translate.Load(path)")
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
-	en, err := tr.Translate(context.Background(), "Der Hund spielt im Garten.")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(en)
+	// I don't have time today.
+	// The dog is playing in the garden.
 }

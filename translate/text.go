@@ -80,70 +80,86 @@ func cut(text string) layout {
 	return l
 }
 
-// translateTexts translates texts: every sentence of every text (split
-// further where it exceeds the model's positions) goes into one
-// TranslateIDs call, and the translations are put back in the layouts.
-func (t *Translator) translateTexts(ctx context.Context, texts []string) ([]string, error) {
+// translateTexts translates texts with the call settings c: every
+// sentence of every text (split further where it exceeds the model's
+// positions) goes into one translateIDs call, and the translations are put
+// back in the layouts. When ctx ends midway, the texts whose sentences were
+// all translated are returned (the others nil) with the error.
+func (t *Translator) translateTexts(ctx context.Context, texts []string, c *callConfig) ([]*Translation, error) {
 	if t.tok == nil {
 		return nil, fmt.Errorf("translate: %w (the model file holds no %s/%s/%s; use TranslateIDs or a model file with a tokenizer)",
 			ErrNoTokenizer, modelfile.BlobSourceSPM, modelfile.BlobTargetSPM, modelfile.BlobVocab)
 	}
 	layouts := make([]layout, len(texts))
 	var src [][]int32
-	var pieces [][2]int // sentence s (over all texts) is src[pieces[s][0]:pieces[s][1]]
+	var sources []string // the source text of each src entry
+	var pieces [][2]int  // sentence s (over all texts) is src[pieces[s][0]:pieces[s][1]]
 	for i, text := range texts {
 		layouts[i] = cut(strings.ToValidUTF8(text, "\uFFFD"))
 		for _, sent := range layouts[i].sentences {
 			first := len(src)
 			var err error
-			if src, err = t.encodeFit(sent, src); err != nil {
+			if src, sources, err = t.encodeFit(sent, src, sources); err != nil {
 				return nil, &LineError{Line: i + 1, Err: err}
 			}
 			pieces = append(pieces, [2]int{first, len(src)})
 		}
 	}
-	res, err := t.TranslateIDs(ctx, src, t.opts)
-	if err != nil {
+	res, err := t.translateIDs(ctx, src, c.search)
+	if res == nil {
 		return nil, err
 	}
-	out := make([]string, len(texts))
+	out := make([]*Translation, len(texts))
 	s := 0
 	for i, l := range layouts {
-		var b strings.Builder
-		b.WriteString(l.lits[0])
-		for k := range l.sentences {
-			for p := pieces[s][0]; p < pieces[s][1]; p++ {
-				if p > pieces[s][0] {
-					b.WriteByte(' ')
-				}
-				b.WriteString(t.tok.DecodeTarget(res[p].IDs))
-			}
+		tr := &Translation{between: l.lits, Sentences: make([]Sentence, 0, len(l.sentences))}
+		for _, sent := range l.sentences {
+			p := pieces[s]
 			s++
-			b.WriteString(l.lits[k+1])
+			if tr == nil || !allDone(res[p[0]:p[1]]) {
+				tr = nil
+				continue
+			}
+			tr.Sentences = append(tr.Sentences, t.sentence(sent, sources[p[0]:p[1]], res[p[0]:p[1]], c.alternatives))
 		}
-		out[i] = b.String()
+		if tr != nil {
+			tr.Text = tr.join(func(s *Sentence) string { return s.Text })
+			out[i] = tr
+		}
 	}
-	return out, nil
+	return out, err
 }
 
-// encodeFit appends the source ids of sentence to src, cut into pieces
-// that fit the encoder's positions (end token included).
-func (t *Translator) encodeFit(sentence string, src [][]int32) ([][]int32, error) {
+// allDone reports whether every result was translated (translateIDs
+// leaves those it did not reach with nil IDs).
+func allDone(res []Result) bool {
+	for _, r := range res {
+		if r.IDs == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// encodeFit appends the source ids of sentence to src, and its text to
+// sources, cut into pieces that fit the encoder's positions (end token
+// included).
+func (t *Translator) encodeFit(sentence string, src [][]int32, sources []string) ([][]int32, []string, error) {
 	ids, err := t.tok.EncodeSource(sentence)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(ids) <= t.enc.MaxLen() {
-		return append(src, ids), nil
+		return append(src, ids), append(sources, sentence), nil
 	}
 	a, b := splitLong(sentence)
 	if a == "" || b == "" {
-		return nil, fmt.Errorf("%q encodes to %d ids: %w (the model reads at most %d)", sentence, len(ids), ErrInvalidInput, t.enc.MaxLen())
+		return nil, nil, fmt.Errorf("%q encodes to %d ids: %w (the model reads at most %d)", sentence, len(ids), ErrInvalidInput, t.enc.MaxLen())
 	}
-	if src, err = t.encodeFit(a, src); err != nil {
-		return nil, err
+	if src, sources, err = t.encodeFit(a, src, sources); err != nil {
+		return nil, nil, err
 	}
-	return t.encodeFit(b, src)
+	return t.encodeFit(b, src, sources)
 }
 
 // splitLong cuts a too-long sentence in two near its middle: after a
@@ -214,6 +230,16 @@ func OnBatch(f func(lines int) error) StreamOption {
 // and a person typing gets each line back at once. A line that cannot be
 // translated gives a *LineError with its line number.
 func (t *Translator) TranslateStream(ctx context.Context, r io.Reader, w io.Writer, opts ...StreamOption) error {
+	if err := checkContext(ctx); err != nil {
+		return err
+	}
+	if r == nil || w == nil {
+		return fmt.Errorf("translate: TranslateStream with a nil reader or writer: %w", ErrInvalidInput)
+	}
+	c, err := t.callConfig(nil)
+	if err != nil {
+		return err
+	}
 	var cfg streamConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -233,7 +259,7 @@ func (t *Translator) TranslateStream(ctx context.Context, r io.Reader, w io.Writ
 				}
 				texts = append(texts, l.Text)
 			}
-			out, err := t.translateTexts(ctx, texts)
+			out, err := t.translateTexts(ctx, texts, c)
 			if le := (*LineError)(nil); errors.As(err, &le) {
 				return &LineError{Line: cfg.start + done + le.Line, Err: le.Err}
 			}
@@ -244,11 +270,11 @@ func (t *Translator) TranslateStream(ctx context.Context, r io.Reader, w io.Writ
 				buf.WriteString("\uFEFF")
 			}
 			for i, l := range batch {
-				buf.WriteString(out[i])
+				buf.WriteString(out[i].Text)
 				buf.WriteString(l.EOL)
 			}
 			if _, err := io.WriteString(w, buf.String()); err != nil {
-				return err
+				return fmt.Errorf("translate: writing line %d: %w", done+1, err)
 			}
 			done += len(batch)
 			if cfg.onBatch != nil {

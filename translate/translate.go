@@ -36,39 +36,92 @@ import (
 var (
 	// ErrInvalidOption reports a bad option or SearchOptions value.
 	ErrInvalidOption = errors.New("invalid option")
-	// ErrInvalidInput reports source ids the model cannot read.
+	// ErrInvalidInput reports input the translator cannot use: source ids
+	// the model cannot read, a sentence too long to split, a nil context,
+	// reader or writer.
 	ErrInvalidInput = errors.New("invalid input")
 	// ErrNoTokenizer reports a text call on a model file without tokenizer blobs.
 	ErrNoTokenizer = errors.New("model has no tokenizer")
 )
 
-// SearchOptions control one search. Translator.SearchOptions returns the
-// translator's defaults, which callers may copy and change.
+// SearchOptions control one search. A zero field means the translator's
+// default (Translator.SearchOptions, which come from the model file and
+// the Options given to Load), so SearchOptions{BeamSize: 8} is the default
+// search with 8 beams; a copy of Translator.SearchOptions, changed, works
+// too. To turn off a setting that is on by default use the field's "off"
+// value described below.
 type SearchOptions struct {
-	// BeamSize is the number of beams; 1 is greedy search.
+	// BeamSize is the number of beams, 1 (greedy search) to MaxBeamSize;
+	// 0 is the default.
 	BeamSize int
 	// LengthPenalty is the exponent of the length normalisation of scores
-	// (HF length_penalty): score = Σ log p / len^LengthPenalty.
+	// (HF length_penalty): score = Σ log p / len^LengthPenalty; 0 is the
+	// default (use a translator made WithLengthPenalty(0) for an exponent
+	// of exactly 0).
 	LengthPenalty float32
 	// MaxNewTokens is the most target tokens generated, end token included
-	// (HF max_new_tokens). With the model's forced-EOS setting the last one
-	// is the end token.
+	// (HF max_new_tokens); 0 is the default. With the model's forced-EOS
+	// setting the last one is the end token.
 	MaxNewTokens int
 	// MaxLenRatio guards against runaway output: when MaxLenRatio > 0 a
 	// sentence of n source ids (end token included) gets at most
-	// ceil(MaxLenRatio·n)+MaxLenExtra new tokens. 0 turns the guard off (as
-	// for parity with Hugging Face).
+	// ceil(MaxLenRatio·n)+MaxLenExtra new tokens. The guard (MaxLenRatio
+	// and MaxLenExtra) is the default one when MaxNewTokens, MaxLenRatio
+	// and MaxLenExtra are all 0; otherwise it is as given, and a
+	// MaxLenRatio of 0 or less turns it off: an explicit MaxNewTokens
+	// alone is the limit, as HF max_new_tokens (and the command line's
+	// --max-len) are.
 	MaxLenRatio float32
 	// MaxLenExtra is the number of new tokens the guard allows beyond
-	// ceil(MaxLenRatio·n); unused when MaxLenRatio is 0.
+	// ceil(MaxLenRatio·n); unused when the guard is off.
 	MaxLenExtra int
 	// NoRepeatNGram forbids repeating any n-gram of this size in the output
-	// (HF no_repeat_ngram_size); 0 is off.
+	// (HF no_repeat_ngram_size); 0 is the default, negative is off.
 	NoRepeatNGram int
 	// MinNewTokens forbids the end token before this many tokens were
-	// generated (HF min_new_tokens); 0 is off.
+	// generated (HF min_new_tokens); 0 is off (there is no default).
 	MinNewTokens int
 }
+
+// resolve fills the zero fields of o from the translator's defaults (see
+// SearchOptions) and turns the "off" values into the search's 0.
+func (t *Translator) resolve(o SearchOptions) SearchOptions {
+	d := t.opts
+	if o.BeamSize == 0 {
+		o.BeamSize = d.BeamSize
+	}
+	if o.LengthPenalty == 0 {
+		o.LengthPenalty = d.LengthPenalty
+	}
+	switch {
+	case o.MaxNewTokens == 0 && o.MaxLenRatio == 0 && o.MaxLenExtra == 0:
+		o.MaxNewTokens, o.MaxLenRatio, o.MaxLenExtra = d.MaxNewTokens, d.MaxLenRatio, d.MaxLenExtra
+	case o.MaxNewTokens == 0:
+		o.MaxNewTokens = d.MaxNewTokens
+	}
+	if o.MaxLenRatio <= 0 {
+		o.MaxLenRatio, o.MaxLenExtra = 0, 0
+	}
+	switch {
+	case o.NoRepeatNGram == 0:
+		o.NoRepeatNGram = d.NoRepeatNGram
+	case o.NoRepeatNGram < 0:
+		o.NoRepeatNGram = 0
+	}
+	return o
+}
+
+// MaxBeamSize is the largest beam size accepted (WithBeamSize,
+// SearchOptions.BeamSize and the command line's --beam). Translation
+// quality stops improving after a few beams and then falls, as large beams
+// favour short, generic output (Koehn and Knowles 2017, "Six Challenges
+// for Neural Machine Translation"), while time and memory grow linearly
+// with the beam size: every beam is a decoder row with its own key/value
+// self-attention cache of 2·layers·positions·d floats, 1.5 GiB at 128 beams for
+// opus-mt-de-en (6 layers, d 512) at its 512 positions. 128 leaves room
+// for experiments and rescoring n-best lists and keeps one sentence's
+// search within bounded memory.
+const MaxBeamSize = 128
 
 // Default guard: at most 2·n+10 new tokens for n source ids.
 const (
@@ -237,8 +290,8 @@ func (t *Translator) checkOptions(o SearchOptions) error {
 		return fmt.Errorf("%s %v: %w (want %s)", what, v, ErrInvalidOption, want)
 	}
 	switch {
-	case o.BeamSize < 1 || o.BeamSize > modelfile.MaxBeams:
-		return bad("beam size", o.BeamSize, fmt.Sprintf("1..%d", modelfile.MaxBeams))
+	case o.BeamSize < 1 || o.BeamSize > MaxBeamSize:
+		return bad("beam size", o.BeamSize, fmt.Sprintf("1..%d", MaxBeamSize))
 	case math.IsNaN(float64(o.LengthPenalty)) || math.IsInf(float64(o.LengthPenalty), 0):
 		return bad("length penalty", o.LengthPenalty, "a finite number")
 	case o.MaxNewTokens < 1:
@@ -255,14 +308,16 @@ func (t *Translator) checkOptions(o SearchOptions) error {
 	return nil
 }
 
-// Translate translates German text with the default options: each line is
-// split into sentences (SplitSentences), translated, and rejoined with the
-// whitespace found between them, so the output has one line per input line,
-// empty lines and leading and trailing whitespace kept. Sentences longer
-// than the model's positions are split at spaces (commas first) rather
-// than truncated. Invalid UTF-8 is replaced by U+FFFD.
-func (t *Translator) Translate(ctx context.Context, text string) (string, error) {
-	out, err := t.TranslateBatch(ctx, []string{text})
+// Translate translates German text: each line is split into sentences
+// (SplitSentences), translated, and rejoined with the whitespace found
+// between them, so the output has one line per input line, empty lines and
+// leading and trailing whitespace kept. Sentences longer than the model's
+// positions are split at spaces (commas first) rather than truncated.
+// Invalid UTF-8 is replaced by U+FFFD. opts change this call's search
+// (Search); TranslateDetailed returns the sentences, scores and
+// alternatives too.
+func (t *Translator) Translate(ctx context.Context, text string, opts ...CallOption) (string, error) {
+	out, err := t.TranslateBatch(ctx, []string{text}, opts...)
 	if err != nil {
 		return "", err
 	}
@@ -272,8 +327,24 @@ func (t *Translator) Translate(ctx context.Context, text string) (string, error)
 // TranslateBatch translates texts as Translate does, all their sentences
 // decoded together in length-sorted batches; the results are in input order
 // and equal translating each text alone.
-func (t *Translator) TranslateBatch(ctx context.Context, texts []string) ([]string, error) {
-	return t.translateTexts(ctx, texts)
+//
+// When ctx ends midway, TranslateBatch returns the translations already
+// done together with the error (which wraps ctx.Err()): the slice has one
+// entry per text, the translation for every text whose sentences were all
+// translated and "" for the others (TranslateBatchDetailed tells them
+// apart by a nil entry). On any other error the slice is nil.
+func (t *Translator) TranslateBatch(ctx context.Context, texts []string, opts ...CallOption) ([]string, error) {
+	res, err := t.TranslateBatchDetailed(ctx, texts, opts...)
+	if res == nil {
+		return nil, err
+	}
+	out := make([]string, len(texts))
+	for i, r := range res {
+		if r != nil {
+			out[i] = r.Text
+		}
+	}
+	return out, err
 }
 
 // Decode turns target ids into text (Hugging Face's current Marian decoding).
@@ -293,13 +364,34 @@ func (t *Translator) Encode(text string) ([]int32, error) {
 }
 
 // TranslateIDs translates sentences given as source model ids (each ending
-// with the end token, no padding). Sentences are decoded in length-sorted
-// batches; results are in input order and equal translating each alone.
-// A cancelled ctx stops the search within one decoder step.
+// with the end token, no padding) with the search settings o (zero fields:
+// the translator's defaults, see SearchOptions). Sentences are decoded in
+// length-sorted batches; results are in input order and equal translating
+// each alone. A cancelled ctx stops the search within one decoder step;
+// the results of the sentences finished by then are returned with the
+// error, the others have nil IDs.
 func (t *Translator) TranslateIDs(ctx context.Context, src [][]int32, o SearchOptions) ([]Result, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
+	o = t.resolve(o)
 	if err := t.checkOptions(o); err != nil {
 		return nil, fmt.Errorf("translate: %w", err)
 	}
+	return t.translateIDs(ctx, src, o)
+}
+
+// checkContext refuses a nil context (a programmer's slip that would
+// otherwise panic deep in the search).
+func checkContext(ctx context.Context) error {
+	if ctx == nil {
+		return fmt.Errorf("translate: nil context: %w (pass context.Background() or a request's context)", ErrInvalidInput)
+	}
+	return nil
+}
+
+// translateIDs is TranslateIDs with resolved, checked options o.
+func (t *Translator) translateIDs(ctx context.Context, src [][]int32, o SearchOptions) ([]Result, error) {
 	maxSrc := t.enc.MaxLen()
 	for i, ids := range src {
 		if len(ids) == 0 {
@@ -323,7 +415,7 @@ func (t *Translator) TranslateIDs(ctx context.Context, src [][]int32, o SearchOp
 	per := max(1, min(t.batchSize, maxBatchRows/o.BeamSize))
 	for lo := 0; lo < len(order); lo += per {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return res, err
 		}
 		batch := order[lo:min(lo+per, len(order))]
 		sents := make([][]int32, len(batch))
@@ -332,7 +424,7 @@ func (t *Translator) TranslateIDs(ctx context.Context, src [][]int32, o SearchOp
 		}
 		out, err := t.translateBatch(ctx, sents, o)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 		for i, s := range batch {
 			res[s] = out[i]

@@ -22,9 +22,25 @@ func init() {
 	register("translate", "translate German text to English (the default verb)", runTranslate)
 }
 
-// jsonResult is one line of --json output.
-type jsonResult struct {
-	Text  string      `json:"text"`
+// jsonLine is one line of --json output: the line's translation (as in
+// plain mode) and its sentences. A line of at most one sentence (always
+// with --src-ids) also has that sentence's ids, score and n-best list at
+// the top level, as before sentences were split, for scripts that read them.
+type jsonLine struct {
+	Text string `json:"text"`
+	*jsonIDs
+	Sentences []jsonSentence `json:"sentences"`
+}
+
+// jsonSentence is one sentence of a --json line.
+type jsonSentence struct {
+	Source string `json:"source,omitempty"`
+	Text   string `json:"text"`
+	jsonIDs
+}
+
+// jsonIDs are a sentence's target ids, score and (--nbest) n-best list.
+type jsonIDs struct {
 	IDs   []int32     `json:"ids"`
 	Score float32     `json:"score"`
 	NBest []jsonHypot `json:"nbest,omitempty"`
@@ -35,6 +51,19 @@ type jsonHypot struct {
 	Text  string  `json:"text"`
 	IDs   []int32 `json:"ids"`
 	Score float32 `json:"score"`
+}
+
+// newJSONLine makes the --json line of a translation text with sentences.
+func newJSONLine(text string, sentences []jsonSentence) jsonLine {
+	l := jsonLine{Text: text, Sentences: sentences}
+	switch len(sentences) {
+	case 0:
+		l.Sentences = []jsonSentence{}
+		l.jsonIDs = &jsonIDs{IDs: []int32{}}
+	case 1:
+		l.jsonIDs = &sentences[0].jsonIDs
+	}
+	return l
 }
 
 // modelFlags are the flags that choose and tune the model, shared by the
@@ -189,9 +218,9 @@ func runTranslate(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, translateExamples)
 	}
 	mf := addModelFlags(fs)
-	jsonOut := fs.Bool("json", false, "write one JSON object per input line as soon as it is done: text, ids (without the start token, with the end token), score; each line is one sentence")
+	jsonOut := fs.Bool("json", false, "write one JSON object per input line as soon as it is done: text (as plain output), sentences (each with source, text, ids without the start token and with the end token, score); a line of one sentence also has its ids and score at the top")
 	srcIDs := fs.Bool("src-ids", false, "read lines of space-separated source ids (end token included) instead of text")
-	nbest := fs.Bool("nbest", false, "with --json, add the n-best list of beam search")
+	nbest := fs.Bool("nbest", false, "with --json, add each sentence's n-best list of beam search")
 	showVersion := fs.Bool("version", false, "print the version and the embedded model, and exit")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -238,10 +267,11 @@ func runTranslate(e *env, args []string) int {
 	return exitOK
 }
 
-// translateResults reads lines of text (each one sentence) or of ids
-// (srcIDs), translates each batch of buffered lines and writes it at once:
-// one JSON object per line with jsonOut, else the text. Empty lines give
-// empty results.
+// translateResults reads lines of text, or of ids with srcIDs (each line
+// one sentence), translates each batch of buffered lines and writes it at
+// once: one JSON object per line with jsonOut, else the text. Text lines
+// are split into sentences as in plain mode. Empty lines give empty
+// results.
 func translateResults(ctx context.Context, tr *translate.Translator, in io.Reader, out io.Writer, srcIDs, jsonOut, nbest bool) error {
 	lr := lines.NewReader(in)
 	var buf strings.Builder
@@ -249,54 +279,35 @@ func translateResults(ctx context.Context, tr *translate.Translator, in io.Reade
 	enc.SetEscapeHTML(false)
 	for done := 0; ; {
 		batch, rerr := lr.Next(64)
-		var src [][]int32
-		at := make([]int, len(batch)) // line i is src[at[i]], or empty when -1
+		texts := make([]string, len(batch))
 		for i, l := range batch {
-			var ids []int32
-			var err error
+			texts[i] = l.Text
 			if done+i == 0 {
-				l.Text = strings.TrimPrefix(l.Text, "\uFEFF") // a byte-order mark
-			}
-			if srcIDs {
-				ids, err = parseIDs(l.Text, "a token id (--src-ids wants space-separated integers)")
-			} else if strings.TrimSpace(l.Text) != "" {
-				ids, err = tr.Encode(strings.ToValidUTF8(l.Text, "\uFFFD"))
-			}
-			if err != nil {
-				return fmt.Errorf("line %d: %w", done+i+1, err)
-			}
-			at[i] = -1
-			if ids != nil {
-				at[i] = len(src)
-				src = append(src, ids)
+				texts[i] = strings.TrimPrefix(l.Text, "\uFEFF") // a byte-order mark
 			}
 		}
-		res, err := tr.TranslateIDs(ctx, src, tr.SearchOptions())
+		var res []jsonLine
+		var err error
+		if srcIDs {
+			res, err = idLines(ctx, tr, texts, done, nbest)
+		} else {
+			res, err = textLines(ctx, tr, texts, done, nbest)
+		}
 		if err != nil {
-			return fmt.Errorf("lines %d-%d: %w", done+1, done+len(batch), err)
+			return err
 		}
 		buf.Reset()
-		for i := range batch {
-			r := translate.Result{IDs: []int32{}}
-			if at[i] >= 0 {
-				r = res[at[i]]
-			}
+		for _, l := range res {
 			if !jsonOut {
-				buf.WriteString(decodeOrIDs(tr, r.IDs) + "\n")
+				buf.WriteString(l.Text + "\n")
 				continue
 			}
-			j := jsonResult{Text: decodeOrIDs(tr, r.IDs), IDs: r.IDs, Score: r.Score}
-			if nbest {
-				for _, h := range r.NBest {
-					j.NBest = append(j.NBest, jsonHypot{Text: decodeOrIDs(tr, h.IDs), IDs: h.IDs, Score: h.Score})
-				}
-			}
-			if err := enc.Encode(j); err != nil {
+			if err := enc.Encode(l); err != nil {
 				return err
 			}
 		}
 		if _, err := io.WriteString(out, buf.String()); err != nil {
-			return err
+			return fmt.Errorf("writing line %d: %w", done+1, err)
 		}
 		done += len(batch)
 		if rerr == io.EOF {
@@ -306,6 +317,73 @@ func translateResults(ctx context.Context, tr *translate.Translator, in io.Reade
 			return rerr
 		}
 	}
+}
+
+// textLines translates lines of text (the lines after the first done),
+// split into sentences, with the n-best lists when nbest is set.
+func textLines(ctx context.Context, tr *translate.Translator, texts []string, done int, nbest bool) ([]jsonLine, error) {
+	var opts []translate.CallOption
+	if nbest {
+		opts = append(opts, translate.Alternatives(tr.SearchOptions().BeamSize))
+	}
+	res, err := tr.TranslateBatchDetailed(ctx, texts, opts...)
+	if le := (*translate.LineError)(nil); errors.As(err, &le) {
+		return nil, fmt.Errorf("line %d: %w", done+le.Line, le.Err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lines %d-%d: %w", done+1, done+len(texts), err)
+	}
+	out := make([]jsonLine, len(res))
+	for i, r := range res {
+		var sents []jsonSentence
+		for _, s := range r.Sentences {
+			js := jsonSentence{Source: s.Source, Text: s.Text, jsonIDs: jsonIDs{IDs: s.IDs, Score: s.Score}}
+			for _, a := range s.Alternatives {
+				js.NBest = append(js.NBest, jsonHypot{Text: a.Text, IDs: a.IDs, Score: a.Score})
+			}
+			sents = append(sents, js)
+		}
+		out[i] = newJSONLine(r.Text, sents)
+	}
+	return out, nil
+}
+
+// idLines translates lines of space-separated source ids (the lines after
+// the first done), each one sentence, with the n-best lists when nbest is set.
+func idLines(ctx context.Context, tr *translate.Translator, texts []string, done int, nbest bool) ([]jsonLine, error) {
+	var src [][]int32
+	at := make([]int, len(texts)) // line i is src[at[i]], or empty when -1
+	for i, text := range texts {
+		ids, err := parseIDs(text, "a token id (--src-ids wants space-separated integers)")
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", done+i+1, err)
+		}
+		at[i] = -1
+		if ids != nil {
+			at[i] = len(src)
+			src = append(src, ids)
+		}
+	}
+	res, err := tr.TranslateIDs(ctx, src, translate.SearchOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("lines %d-%d: %w", done+1, done+len(texts), err)
+	}
+	out := make([]jsonLine, len(texts))
+	for i := range texts {
+		if at[i] < 0 {
+			out[i] = newJSONLine("", nil)
+			continue
+		}
+		r := res[at[i]]
+		s := jsonSentence{Text: decodeOrIDs(tr, r.IDs), jsonIDs: jsonIDs{IDs: r.IDs, Score: r.Score}}
+		if nbest {
+			for _, h := range r.NBest {
+				s.NBest = append(s.NBest, jsonHypot{Text: decodeOrIDs(tr, h.IDs), IDs: h.IDs, Score: h.Score})
+			}
+		}
+		out[i] = newJSONLine(s.Text, []jsonSentence{s})
+	}
+	return out, nil
 }
 
 // readLines reads all lines of r without their line ends (for eval).

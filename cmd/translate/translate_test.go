@@ -341,3 +341,61 @@ func TestCLILengthGuard(t *testing.T) {
 		}
 	}
 }
+
+func TestCLIJSONSplitsSentencesLikePlainMode(t *testing.T) {
+	bin, model, refs := setup(t)
+	common := []string{"--model", model, "--max-len", fmt.Sprint(refs.Meta.MaxNewTokens), "--max-len-ratio", "0"}
+	s0, s4 := refs.Sentences[0], refs.Sentences[4]
+	in := s0.SourceText + " " + s4.SourceText + "\n\n  " + s4.SourceText + "\n"
+	plain, stderr, code := runBin(t, bin, in, common...)
+	if code != 0 {
+		t.Fatalf("plain: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code := runBin(t, bin, in, append(common, "--json", "--nbest")...)
+	if code != 0 {
+		t.Fatalf("json: exit %d: %s", code, stderr)
+	}
+	type sentence struct {
+		Source string  `json:"source"`
+		Text   string  `json:"text"`
+		IDs    []int32 `json:"ids"`
+		Score  float64 `json:"score"`
+		NBest  []any   `json:"nbest"`
+	}
+	var got []string
+	var lines []map[string]json.RawMessage
+	for l := range strings.Lines(stdout) {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("bad JSON line %q: %v", l, err)
+		}
+		var text string
+		json.Unmarshal(m["text"], &text)
+		got = append(got, text+"\n")
+		lines = append(lines, m)
+	}
+	if strings.Join(got, "") != plain {
+		t.Fatalf("json texts %q, plain output %q", got, plain)
+	}
+	sents := func(i int) []sentence {
+		var s []sentence
+		if err := json.Unmarshal(lines[i]["sentences"], &s); err != nil {
+			t.Fatalf("line %d sentences: %v", i+1, err)
+		}
+		return s
+	}
+	// Two sentences: each with its source, ids and score; no top-level ids.
+	two := sents(0)
+	if len(two) != 2 || two[0].Source != s0.SourceText || two[1].Source != s4.SourceText || !slices.Equal(two[1].IDs, refIDs(s4.Beam4.IDs)) ||
+		math.Abs(two[1].Score-s4.Beam4.Score) > 5e-4 || len(two[1].NBest) != 4 {
+		t.Fatalf("two-sentence line: %+v", two)
+	}
+	if _, ok := lines[0]["ids"]; ok {
+		t.Errorf("a line of two sentences has top-level ids: %s", lines[0]["ids"])
+	}
+	// An empty line and a one-sentence line keep ids and score at the top.
+	if l := parseJSONLines(t, stdout); len(l[1].IDs) != 0 || l[1].IDs == nil || len(sents(1)) != 0 ||
+		!slices.Equal(l[2].IDs, refIDs(s4.Beam4.IDs)) || l[2].Score != sents(2)[0].Score || len(l[2].NBest) != 4 {
+		t.Fatalf("empty and one-sentence lines: %+v", l[1:])
+	}
+}
