@@ -292,6 +292,7 @@ func TestCLIErrors(t *testing.T) {
 		noModel,
 		{"bad flag", "", []string{"--bogus"}, 2, "flag provided but not defined"},
 		{"bad beam", "", []string{"--model", model, "--beam", "0", "Hallo"}, 2, "beam size"},
+		{"beam above the limit", "", []string{"--model", model, "--beam", "129", "Hallo"}, 2, "beam size 129: invalid option (want 1..128)"},
 		{"missing file", "", []string{"--model", filepath.Join(t.TempDir(), "none.deen"), "Hallo"}, 1, "none.deen: no such file or directory (check the --model path)"},
 		{"not a model", "", []string{"--model", "translate.go", "Hallo"}, 1, "translate.go"},
 		{"bad ids", "5 x 0\n", []string{"--model", model, "--json", "--src-ids"}, 1, `line 1: "x" is not a token id`},
