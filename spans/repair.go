@@ -1,0 +1,448 @@
+package spans
+
+import (
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Range is a half-open byte range [Start, End) of a text.
+type Range struct{ Start, End int }
+
+// Alignment links the tokens of a source text to the tokens of its
+// translation. Weights is row-major, one row per target token:
+// Weights[j*len(Src)+i] is how much target token j attends to source token i
+// (for example the decoder's cross-attention averaged over heads). Rows need
+// not sum to one. An Alignment whose sizes disagree, or whose ranges fall
+// outside the texts, is treated as no alignment where it is wrong; it never
+// causes a panic.
+type Alignment struct {
+	Src     []Range   // byte ranges of the source tokens in the source text
+	Tgt     []Range   // byte ranges of the target tokens in the target text
+	Weights []float32 // len(Tgt)·len(Src) weights
+}
+
+// valid reports whether the alignment can be read for texts of these lengths.
+func (a *Alignment) valid(srcLen, tgtLen int) bool {
+	if a == nil || len(a.Src) == 0 || len(a.Tgt) == 0 || len(a.Weights) != len(a.Src)*len(a.Tgt) {
+		return false
+	}
+	for _, r := range a.Src {
+		if r.Start < 0 || r.End < r.Start || r.End > srcLen {
+			return false
+		}
+	}
+	for _, r := range a.Tgt {
+		if r.Start < 0 || r.End < r.Start || r.End > tgtLen {
+			return false
+		}
+	}
+	return true
+}
+
+// Target returns the byte range of the target text aligned to the source
+// range [s, e): the run of target tokens whose strongest source token lies in
+// [s, e), around the one that attends to it most, widened to whole words.
+// ok is false when no target token is aligned there; at is then the target
+// byte offset just after the word that attends most to [s, e) (the place to
+// insert), or -1 without a usable alignment.
+func (a *Alignment) Target(src, tgt string, s, e int) (r Range, at int, ok bool) {
+	return a.prepare(src, tgt).target(s, e)
+}
+
+// prepared is an alignment checked against its texts, with the strongest
+// source token of every target token computed once.
+type prepared struct {
+	a        *Alignment
+	src, tgt string
+	argmax   []int // per target token; nil when the alignment is unusable
+}
+
+func (a *Alignment) prepare(src, tgt string) *prepared {
+	p := &prepared{a: a, src: src, tgt: tgt}
+	if !a.valid(len(src), len(tgt)) {
+		return p
+	}
+	n := len(a.Src)
+	p.argmax = make([]int, len(a.Tgt))
+	for j := range a.Tgt {
+		row := a.Weights[j*n : (j+1)*n]
+		arg := 0
+		for i, w := range row {
+			if w > row[arg] {
+				arg = i
+			}
+		}
+		p.argmax[j] = arg
+	}
+	return p
+}
+
+func (p *prepared) target(s, e int) (r Range, at int, ok bool) {
+	if p.argmax == nil {
+		return Range{}, -1, false
+	}
+	a, tgt := p.a, p.tgt
+	n := len(a.Src)
+	var in []int // source tokens inside [s, e)
+	for i, sr := range a.Src {
+		if sr.End > s && sr.Start < e || sr.Start == sr.End && sr.Start >= s && sr.Start < e {
+			in = append(in, i)
+		}
+	}
+	if len(in) == 0 {
+		return Range{}, -1, false
+	}
+	lo, hi := in[0], in[len(in)-1] // in is sorted and contiguous in index
+	aligned := make([]bool, len(a.Tgt))
+	best, bestMass := -1, float32(-1)
+	for j, tr := range a.Tgt {
+		if tr.End == tr.Start {
+			continue
+		}
+		aligned[j] = p.argmax[j] >= lo && p.argmax[j] <= hi
+		mass := float32(0)
+		for _, i := range in {
+			mass += a.Weights[j*n+i]
+		}
+		if mass > bestMass {
+			best, bestMass = j, mass
+		}
+	}
+	if best < 0 {
+		return Range{}, -1, false
+	}
+	if !aligned[best] {
+		// Nothing takes the span as its strongest source: prefer an aligned
+		// token if any, else insert after the word attending most.
+		found := false
+		for j := range aligned {
+			if aligned[j] {
+				best, found = j, true
+				break
+			}
+		}
+		if !found {
+			_, end := wordAt(tgt, a.Tgt[best].Start, a.Tgt[best].End)
+			return Range{}, end, false
+		}
+	}
+	first, last := best, best
+	for first > 0 && (aligned[first-1] || a.Tgt[first-1].End == a.Tgt[first-1].Start) {
+		first--
+	}
+	for last+1 < len(aligned) && (aligned[last+1] || a.Tgt[last+1].End == a.Tgt[last+1].Start) {
+		last++
+	}
+	st, en := wordAt(tgt, a.Tgt[first].Start, a.Tgt[last].End)
+	for st < en && unicode.IsSpace(rune(tgt[st])) {
+		st++
+	}
+	for en > st && unicode.IsSpace(rune(tgt[en-1])) {
+		en--
+	}
+	if st >= en {
+		return Range{}, en, false
+	}
+	return Range{st, en}, en, true
+}
+
+// wordAt widens [s, e) of t to whole words (letters, digits, and the
+// apostrophes and hyphens inside words).
+func wordAt(t string, s, e int) (int, int) {
+	for s > 0 {
+		r, n := utf8.DecodeLastRuneInString(t[:s])
+		if !isWordRune(r) {
+			break
+		}
+		s -= n
+	}
+	for e < len(t) {
+		r, n := utf8.DecodeRuneInString(t[e:])
+		if !isWordRune(r) {
+			break
+		}
+		e += n
+	}
+	return s, e
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' || r == '_'
+}
+
+// Missing returns the indexes of the spans whose Render the translation
+// lacks. A span that occurs k times in the source must occur k times in the
+// translation. A number must stand alone (not inside a longer number); the
+// numbers 0–12 may also be written as English words ("4 Jahre" → "four
+// years").
+func Missing(tgt string, spans []Span) []int {
+	var miss []int
+	used := map[string]int{} // render → occurrences consumed so far
+	for i, sp := range spans {
+		if sp.Render == "" {
+			continue
+		}
+		k := used[sp.Render]
+		if n := len(occurrences(tgt, sp)); n > k {
+			used[sp.Render] = k + 1
+			continue
+		}
+		if hasNumberWord(tgt, sp) {
+			continue
+		}
+		miss = append(miss, i)
+	}
+	return miss
+}
+
+// occurrences returns the byte offsets where sp.Render stands in t (for
+// numbers: not glued to other digits; for glossary terms: as whole words).
+func occurrences(t string, sp Span) []int {
+	return find(t, sp.Render, sp.Kind)
+}
+
+func find(t, s string, k Kind) []int {
+	var at []int
+	if s == "" {
+		return nil
+	}
+	for off := 0; off <= len(t)-len(s); {
+		i := strings.Index(t[off:], s)
+		if i < 0 {
+			break
+		}
+		p := off + i
+		off = p + 1
+		if !standsAlone(t, p, p+len(s), k) {
+			continue
+		}
+		at = append(at, p)
+	}
+	return at
+}
+
+// standsAlone checks the boundaries of an occurrence [s, e) of a span of
+// kind k: numbers must not continue into other digits (nor a decimal or
+// thousands group); glossary terms must be whole words.
+func standsAlone(t string, s, e int, k Kind) bool {
+	switch k {
+	case Number, Ordinal, Time, Date, Version, Phone:
+		if s > 0 {
+			r, _ := utf8.DecodeLastRuneInString(t[:s])
+			if unicode.IsDigit(r) {
+				return false
+			}
+			if (r == '.' || r == ',') && s > 1 {
+				r2, _ := utf8.DecodeLastRuneInString(t[:s-1])
+				if unicode.IsDigit(r2) {
+					return false
+				}
+			}
+		}
+		if e < len(t) {
+			r, n := utf8.DecodeRuneInString(t[e:])
+			if unicode.IsDigit(r) {
+				return false
+			}
+			if (r == '.' || r == ',' || r == ':') && e+n < len(t) {
+				r2, _ := utf8.DecodeRuneInString(t[e+n:])
+				if unicode.IsDigit(r2) {
+					return false
+				}
+			}
+		}
+	case Term:
+		if s > 0 {
+			r, _ := utf8.DecodeLastRuneInString(t[:s])
+			if unicode.IsLetter(r) {
+				return false
+			}
+		}
+		if e < len(t) {
+			r, _ := utf8.DecodeRuneInString(t[e:])
+			// "invoices" keeps "invoice": an English plural s is allowed.
+			if unicode.IsLetter(r) && !(r == 's' && (e+1 == len(t) || !isWordRune(rune(t[e+1])))) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func hasNumberWord(t string, sp Span) bool {
+	if sp.Kind != Number {
+		return false
+	}
+	for _, w := range numberWords[sp.Render] {
+		if len(w) < 3 {
+			continue // "a", "an", "no" prove nothing
+		}
+		low := strings.ToLower(t)
+		for off := 0; ; {
+			i := strings.Index(low[off:], w)
+			if i < 0 {
+				break
+			}
+			p := off + i
+			off = p + len(w)
+			if (p == 0 || !isWordRune(rune(low[p-1]))) && (off == len(low) || !isWordRune(rune(low[off]))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Fix reports one repaired span.
+type Fix struct {
+	Span Span
+	// How the span was put back: "format" (the model copied the source
+	// form; it was rewritten to the rendering), "aligned" (the target words
+	// aligned to it were replaced), "inserted" (nothing was aligned; the
+	// span was inserted where the alignment points) or "appended" (no
+	// alignment; added at the end of the sentence).
+	How string
+	// Replaced is the target text the span replaced ("" when inserted).
+	Replaced string
+}
+
+// edit replaces tgt[s:e] with text.
+type edit struct {
+	s, e int
+	text string
+}
+
+// Repair returns tgt with every span of src that Missing reports put back,
+// and what it did. al may be nil (then missing spans are appended before the
+// final punctuation). Spans present in tgt are never touched, and a repair
+// never overwrites them.
+func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
+	miss := Missing(tgt, spans)
+	if len(miss) == 0 {
+		return tgt, nil
+	}
+	// Regions holding a present span's rendering are protected.
+	var protected []Range
+	isMissing := map[int]bool{}
+	for _, i := range miss {
+		isMissing[i] = true
+	}
+	for i, sp := range spans {
+		if isMissing[i] {
+			continue
+		}
+		for _, p := range occurrences(tgt, sp) {
+			protected = append(protected, Range{p, p + len(sp.Render)})
+		}
+	}
+	overlaps := func(s, e int) bool {
+		for _, r := range protected {
+			if r.Start < e && s < r.End {
+				return true
+			}
+		}
+		return false
+	}
+	var edits []edit
+	var fixes []Fix
+	pa := al.prepare(src, tgt)
+	add := func(s, e int, sp Span, how string) {
+		edits = append(edits, edit{s, e, sp.Render})
+		protected = append(protected, Range{s, max(e, s+1)})
+		fixes = append(fixes, Fix{Span: sp, How: how, Replaced: tgt[s:e]})
+	}
+	for _, i := range miss {
+		sp := spans[i]
+		// 1. The model copied the source form (1.150,00, a German glossary
+		// term): rewrite it.
+		if sp.Text != sp.Render {
+			done := false
+			for _, p := range find(tgt, sp.Text, sp.Kind) {
+				if !overlaps(p, p+len(sp.Text)) {
+					add(p, p+len(sp.Text), sp, "format")
+					done = true
+					break
+				}
+			}
+			if done {
+				continue
+			}
+		}
+		// 2. Replace the target words aligned to the span.
+		r, at, ok := pa.target(sp.Start, sp.End)
+		if ok && !overlaps(r.Start, r.End) {
+			add(r.Start, r.End, sp, "aligned")
+			continue
+		}
+		if ok {
+			at = r.End
+		}
+		// 3. Insert where the alignment points, else before the final
+		// punctuation.
+		how := "inserted"
+		if at < 0 {
+			at, how = endOfSentence(tgt), "appended"
+		}
+		for _, p := range protected {
+			if p.Start < at && at < p.End {
+				at = p.End
+			}
+		}
+		add(at, at, sp, how)
+	}
+	return apply(tgt, edits), fixes
+}
+
+// endOfSentence is the byte offset before the final punctuation and spaces.
+func endOfSentence(t string) int {
+	e := len(t)
+	for e > 0 {
+		r, n := utf8.DecodeLastRuneInString(t[:e])
+		if !unicode.IsSpace(r) && !strings.ContainsRune(".!?…\"'»“”)", r) {
+			break
+		}
+		e -= n
+	}
+	return e
+}
+
+// apply performs edits on t (insertions get a space on each side that
+// touches a word; equal offsets keep their order).
+func apply(t string, edits []edit) string {
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].s < edits[j].s })
+	var b strings.Builder
+	last := 0
+	for _, ed := range edits {
+		if ed.s < last {
+			ed.s = last
+		}
+		if ed.e < ed.s {
+			ed.e = ed.s
+		}
+		b.WriteString(t[last:ed.s])
+		text := ed.text
+		if ed.s == ed.e {
+			out := b.String()
+			if len(out) > 0 && !unicode.IsSpace(lastRune(out)) {
+				text = " " + text
+			}
+			if ed.e < len(t) {
+				r, _ := utf8.DecodeRuneInString(t[ed.e:])
+				if isWordRune(r) {
+					text += " "
+				}
+			}
+		}
+		b.WriteString(text)
+		last = ed.e
+	}
+	b.WriteString(t[last:])
+	return b.String()
+}
+
+func lastRune(s string) rune {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return r
+}
