@@ -48,26 +48,11 @@ func runConvert(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "convert:", err)
 		return exitFailure
 	}
-	m, err := marian.Load(in)
+	sum, err := marian.Convert(in, out, marian.ConvertOptions{DType: dt.String(), ZstdLevel: *level})
 	if err != nil {
 		fmt.Fprintln(e.stderr, "convert:", err)
 		return exitFailure
 	}
-	if err := modelfile.WriteFile(out, m, modelfile.WriteOptions{DType: dt, ZstdLevel: *level}); err != nil {
-		fmt.Fprintln(e.stderr, "convert:", err)
-		return exitFailure
-	}
-	st, err := os.Stat(out)
-	if err != nil {
-		fmt.Fprintln(e.stderr, "convert:", err)
-		return exitFailure
-	}
-	params := 0
-	for _, t := range m.Tensors {
-		params += len(t.Data)
-	}
-	c := m.Config
-	fmt.Fprintf(e.stdout, "%s: %s, %d+%d layers, d=%d, vocab %d, %.1fM parameters, %s, %.1f MB\n",
-		out, c.Activation, c.EncoderLayers, c.DecoderLayers, c.DModel, c.VocabSize, float64(params)/1e6, dt, float64(st.Size())/1e6)
+	fmt.Fprintf(e.stdout, "%s: %s\n", out, sum)
 	return exitOK
 }
