@@ -173,15 +173,11 @@ func Resolve(name string, opts ...Option) (string, error) {
 
 // Lookup returns the cached model of name, as Resolve, with its manifest.
 func Lookup(name string, opts ...Option) (*Model, error) {
-	repo, err := ParseName(name)
+	_, dir, _, err := locate(name, opts)
 	if err != nil {
 		return nil, err
 	}
-	o, err := newOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	m, err := readModel(filepath.Join(o.cacheDir, cacheKey(repo)))
+	m, err := readModel(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, notDownloaded(name)
 	}
@@ -224,15 +220,10 @@ func List(opts ...Option) ([]*Model, error) {
 // it); ErrNotDownloaded when there is nothing to delete. It waits for a
 // Get of the same model in progress.
 func Remove(name string, opts ...Option) error {
-	repo, err := ParseName(name)
+	_, dir, o, err := locate(name, opts)
 	if err != nil {
 		return err
 	}
-	o, err := newOptions(opts)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Join(o.cacheDir, cacheKey(repo))
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return notDownloaded(name)
 	}
@@ -249,4 +240,16 @@ func Remove(name string, opts ...Option) error {
 		return fmt.Errorf("hub: remove %s: %w", name, err)
 	}
 	return nil
+}
+
+// locate parses name and the options and returns the repository id and its
+// directory in the cache.
+func locate(name string, opts []Option) (repo, dir string, o *options, err error) {
+	if repo, err = ParseName(name); err != nil {
+		return "", "", nil, err
+	}
+	if o, err = newOptions(opts); err != nil {
+		return "", "", nil, err
+	}
+	return repo, filepath.Join(o.cacheDir, cacheKey(repo)), o, nil
 }

@@ -30,18 +30,13 @@ var defaultClient = &http.Client{Transport: &http.Transport{
 // model (goroutines or processes) download it once: the others wait for
 // the lock and then find it cached.
 func Get(ctx context.Context, name string, opts ...Option) (*Model, error) {
-	repo, err := ParseName(name)
-	if err != nil {
-		return nil, err
-	}
-	o, err := newOptions(opts)
+	repo, dir, o, err := locate(name, opts)
 	if err != nil {
 		return nil, err
 	}
 	if o.client == nil {
 		o.client = defaultClient
 	}
-	dir := filepath.Join(o.cacheDir, cacheKey(repo))
 	if m := o.cached(dir); m != nil {
 		return m, nil
 	}
