@@ -236,6 +236,7 @@ func BenchmarkSearchOnly(b *testing.B) {
 				maxLen[i] = benchTokens + 1
 			}
 			ctx := context.Background()
+			cpu0 := nntest.CPUTime()
 			for range b.N {
 				st := &fixedLogits{row: row, rows: 16 * beams}
 				var err error
@@ -248,7 +249,10 @@ func BenchmarkSearchOnly(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchTokens*16*beams)/1e3, "µs/row-step")
+			rowSteps := float64(b.N * benchTokens * 16 * beams)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/rowSteps/1e3, "µs/row-step")
+			// CPU time per row and step: steadier on a shared machine.
+			b.ReportMetric(float64((nntest.CPUTime()-cpu0).Nanoseconds())/rowSteps/1e3, "cpu-µs/row-step")
 		})
 	}
 }

@@ -67,34 +67,47 @@ var negInf = float32(math.Inf(-1))
 // without the start token.
 func (sp *searchSpec) processLogits(logits []float32, lse float32, hist []int32, curLen, maxLen int) {
 	scores := logits
-	if sp.forcedEOS && curLen == maxLen-1 {
+	if sp.forcesEOS(curLen, maxLen) {
 		for i := range scores {
 			scores[i] = negInf
 		}
 		scores[sp.eos] = lse
 		return
 	}
-	if sp.noRepeatNGram > 0 {
-		banNGrams(scores, sp.start, hist, sp.noRepeatNGram)
-	}
-	for _, b := range sp.badWords {
+	for _, b := range sp.bans(nil, hist, curLen) {
 		scores[b] = negInf
-	}
-	if curLen-1 < sp.minNewTokens {
-		scores[sp.eos] = negInf
 	}
 }
 
-// banNGrams forbids every token that would repeat an n-gram of the
-// sequence start+hist (HF NoRepeatNGramLogitsProcessor; the start token
+// forcesEOS reports whether ForcedEOS applies at decoder length curLen.
+func (sp *searchSpec) forcesEOS(curLen, maxLen int) bool {
+	return sp.forcedEOS && curLen == maxLen-1
+}
+
+// bans appends to dst the tokens that the processors other than forced EOS
+// set to −∞ (no-repeat-ngram, bad words, min new tokens; a token may appear
+// twice) and returns it.
+func (sp *searchSpec) bans(dst, hist []int32, curLen int) []int32 {
+	if sp.noRepeatNGram > 0 {
+		dst = bannedNGrams(dst, sp.start, hist, sp.noRepeatNGram)
+	}
+	dst = append(dst, sp.badWords...)
+	if curLen-1 < sp.minNewTokens {
+		dst = append(dst, sp.eos)
+	}
+	return dst
+}
+
+// bannedNGrams appends to dst every token that would repeat an n-gram of
+// the sequence start+hist (HF NoRepeatNGramLogitsProcessor; the start token
 // counts as part of the sequence, as in HF).
-func banNGrams(scores []float32, start int32, hist []int32, n int) {
+func bannedNGrams(dst []int32, start int32, hist []int32, n int) []int32 {
 	seq := make([]int32, 0, len(hist)+1)
 	seq = append(seq, start)
 	seq = append(seq, hist...)
 	cur := len(seq)
 	if cur+1 < n {
-		return
+		return dst
 	}
 	prefix := seq[cur-n+1:]
 	for i := 0; i+n <= cur; i++ {
@@ -106,9 +119,10 @@ func banNGrams(scores []float32, start int32, hist []int32, n int) {
 			}
 		}
 		if match {
-			scores[seq[i+n-1]] = negInf
+			dst = append(dst, seq[i+n-1])
 		}
 	}
+	return dst
 }
 
 // logSumExp returns log Σ exp(x) over a row of logits; scratch must be at
@@ -121,6 +135,63 @@ func logSumExp(x, scratch []float32) float32 {
 	scratch = scratch[:len(x)]
 	copy(scratch, x)
 	return m + float32(math.Log(float64(kernels.ExpSub(scratch, m))))
+}
+
+// rowPass is the per-row work of a search step done in one pass over the
+// vocabulary: the processors' bans, the log-softmax normaliser of the raw
+// logits and the best tokens by logit (kernels.SoftmaxTopK). Its buffers
+// are reused from row to row.
+type rowPass struct {
+	bans    []int32
+	saved   []float32 // raw logits of the banned tokens
+	idx     []int32
+	scratch []float32 // for logSumExp on the exact path
+}
+
+func newRowPass(vocab, n int) *rowPass {
+	return &rowPass{idx: make([]int32, min(n, vocab)), scratch: make([]float32, vocab)}
+}
+
+// run applies the processors to row (raw logits of a row at decoder length
+// curLen with generated ids hist) and returns the log-softmax normaliser of
+// the raw logits and the indices of the best len(rp.idx) processed logits,
+// best first, lower token first on ties. idx is nil when the row needs the
+// exact path on the processed row instead: forced EOS (the row then holds
+// the forced scores), or a normaliser that is not finite.
+//
+// The banned tokens' logits are saved and set to −∞ before the pass, and
+// folded into the normaliser after it: lse = M + log(s·e^(m−M) + Σ e^(b−M))
+// over the pass's max m and sum s and the banned logits b, M the largest.
+func (rp *rowPass) run(sp *searchSpec, row []float32, hist []int32, curLen, maxLen int) (lse float32, idx []int32) {
+	if sp.forcesEOS(curLen, maxLen) {
+		lse = logSumExp(row, rp.scratch)
+		sp.processLogits(row, lse, hist, curLen, maxLen)
+		return lse, nil
+	}
+	rp.bans = sp.bans(rp.bans[:0], hist, curLen)
+	rp.saved = rp.saved[:0]
+	for _, b := range rp.bans {
+		if v := row[b]; v != negInf { // a second ban of the same token sees −∞
+			rp.saved = append(rp.saved, v)
+		}
+		row[b] = negInf
+	}
+	m, s := kernels.SoftmaxTopK(row, rp.idx)
+	big := m
+	for _, v := range rp.saved {
+		big = max(big, v)
+	}
+	if math.IsInf(float64(big), 0) || big != big || s != s {
+		return big, nil
+	}
+	if len(rp.saved) == 0 {
+		return m + float32(math.Log(float64(s))), rp.idx
+	}
+	sum := float64(s) * math.Exp(float64(m-big))
+	for _, v := range rp.saved {
+		sum += math.Exp(float64(v - big))
+	}
+	return big + float32(math.Log(sum)), rp.idx
 }
 
 // lengthNorm returns n^lp as a float32 divisor (HF divides float32 scores).
@@ -142,7 +213,7 @@ func greedySearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int)
 		tokens[i] = sp.start
 	}
 	logits := make([]float32, n*sp.vocab)
-	scratch := make([]float32, sp.vocab)
+	rp := newRowPass(sp.vocab, 1)
 	for curLen := 1; len(alive) > 0; curLen++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -153,9 +224,13 @@ func greedySearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int)
 		next := tokens[:0]
 		for r, s := range alive {
 			row := logits[r*sp.vocab : (r+1)*sp.vocab]
-			lse := logSumExp(row, scratch)
-			sp.processLogits(row, lse, hist[s], curLen, maxLen[s])
-			best := kernels.ArgMax(row)
+			lse, top := rp.run(sp, row, hist[s], curLen, maxLen[s])
+			var best int
+			if top != nil {
+				best = int(top[0]) // the first index of the max, as ArgMax
+			} else {
+				best = kernels.ArgMax(row)
+			}
 			tok := int32(best)
 			sum[s] += float64(row[best] - lse)
 			hist[s] = append(hist[s], tok)
@@ -234,8 +309,8 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 		tokens[i] = sp.start
 	}
 	logits := make([]float32, n*k*V)
-	scratch := make([]float32, V)
 	top := newTopK(2 * k)
+	rp := newRowPass(V, 2*k+topSlack)
 	cands := make([]candidate, 0, 2*k*k)
 	for curLen := 1; len(alive) > 0; curLen++ {
 		if err := ctx.Err(); err != nil {
@@ -252,9 +327,10 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 			cands = cands[:0]
 			for j := range k {
 				row := logits[(i*k+j)*V : (i*k+j+1)*V]
-				lse := logSumExp(row, scratch)
-				sp.processLogits(row, lse, b.running[j], curLen, b.maxLen)
-				top.scan(row, lse, b.runLP[j])
+				lse, idx := rp.run(sp, row, b.running[j], curLen, b.maxLen)
+				if idx == nil || !top.fromCandidates(row, idx, lse, b.runLP[j]) {
+					top.scan(row, lse, b.runLP[j])
+				}
 				for _, c := range top.items {
 					cands = append(cands, candidate{score: c.score, beam: j, tok: c.tok})
 				}
@@ -448,7 +524,7 @@ type topK struct {
 	items []topItem
 }
 
-func newTopK(k int) *topK { return &topK{k: k, items: make([]topItem, 0, k)} }
+func newTopK(k int) *topK { return &topK{k: k, items: make([]topItem, 0, k+topSlack)} }
 
 // scan replaces the buffer with the k best of row, token v scoring
 // fl(fl(row[v]−lse)+offset): log-softmax plus a beam's running score, in
@@ -471,6 +547,42 @@ func (t *topK) scan(row []float32, lse, offset float32) {
 			floor = t.items[t.k-1].raw
 		}
 	}
+}
+
+// topSlack is how many more tokens than 2k beam search takes from the
+// fused pass (ranked by logit) to rank them by score: logits that round to
+// the same score are then ordered by token, as the scan does.
+const topSlack = 8
+
+// fromCandidates sets the buffer to the k best of row, scored as in scan,
+// given idx: the best len(idx) tokens by logit, best first, lower token
+// first on ties, with no NaN among them. Every token outside idx scores at
+// most as the last of idx, so the k best by (score, lower token) are among
+// idx unless the k-th best's score equals that of idx's last, where a
+// token outside idx could tie: then (rarely; always with scores swamped by
+// −1e9) it reports false and leaves the exact scan to the caller.
+func (t *topK) fromCandidates(row []float32, idx []int32, lse, offset float32) bool {
+	t.items = t.items[:0]
+	for _, v := range idx {
+		x := row[v]
+		if x != x {
+			return false
+		}
+		it := topItem{score: (x - lse) + offset, tok: v, raw: x}
+		i := len(t.items)
+		t.items = append(t.items, it)
+		for i > 0 && (it.score > t.items[i-1].score || it.score == t.items[i-1].score && it.tok < t.items[i-1].tok) {
+			t.items[i] = t.items[i-1]
+			i--
+		}
+		t.items[i] = it
+	}
+	last := row[idx[len(idx)-1]]
+	if len(idx) < len(row) && len(t.items) >= t.k && !(t.items[t.k-1].score > (last-lse)+offset) {
+		return false
+	}
+	t.items = t.items[:min(t.k, len(t.items))]
+	return true
 }
 
 // push inserts it if it beats the last entry (or the buffer is not full),

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/deen-mt/deen/internal/kernels"
 )
 
 // Fake vocabulary of the rule tests: eos 0, unk 1, a 2, b 3, c 4, pad 5.
@@ -352,5 +354,98 @@ func TestBeamDoneWhenRunningOnlyTies(t *testing.T) {
 	}
 	if want := []int32{fEOS}; !slices.Equal(res[0].IDs, want) {
 		t.Fatalf("ids %v, want %v", res[0].IDs, want)
+	}
+}
+
+// TestRowPassMatchesTwoPass checks the fused per-row pass of the search
+// (bans, normaliser and top candidates in one kernels.SoftmaxTopK pass)
+// against the two-pass computation it replaced: logSumExp of the raw row,
+// processLogits, then the scan (beam) or ArgMax (greedy). The normaliser
+// may differ in the last bits (another summation order); given the same
+// normaliser the chosen tokens, their order on ties and their scores are
+// identical. Rows have many ties and near-ties, banned tokens that hold
+// the maximum, offsets like −1e9 that merge scores, and vocabularies below
+// and above the candidate count.
+func TestRowPassMatchesTwoPass(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	offsets := []float32{0, -3.7, -1e9}
+	fused, exact := 0, 0
+	for trial := range 600 {
+		V := []int{6, 19, 40, 300, 2000}[trial%5]
+		k := 1 + r.Intn(5)
+		sp := &searchSpec{vocab: V, start: 5, eos: 0, badWords: []int32{5}, beams: k,
+			noRepeatNGram: r.Intn(3) * 2, minNewTokens: r.Intn(3)}
+		raw := make([]float32, V)
+		for i := range raw {
+			raw[i] = float32(r.Intn(12)) + float32(r.Intn(3))*1e-5
+			if r.Intn(15) == 0 {
+				raw[i] = negInf
+			}
+		}
+		raw[5] = 20 // the banned pad holds the maximum
+		hist := make([]int32, r.Intn(6))
+		for i := range hist {
+			hist[i] = int32(r.Intn(min(V, 4)))
+		}
+		curLen := len(hist) + 1
+		offset := offsets[trial%3]
+
+		want := slices.Clone(raw)
+		wantLSE := logSumExp(want, make([]float32, V))
+		sp.processLogits(want, wantLSE, hist, curLen, 100)
+
+		row := slices.Clone(raw)
+		// Greedy: the best token is ArgMax of the processed row.
+		g := newRowPass(V, 1)
+		lse, idx := g.run(sp, row, hist, curLen, 100)
+		if !slices.Equal(row, want) {
+			t.Fatalf("trial %d: processed row %v, want %v", trial, row, want)
+		}
+		if math.Abs(float64(lse-wantLSE)) > 1e-6*(1+math.Abs(float64(wantLSE))) {
+			t.Fatalf("trial %d: lse %v, two-pass %v", trial, lse, wantLSE)
+		}
+		if best := kernels.ArgMax(want); idx == nil || int(idx[0]) != best {
+			t.Fatalf("trial %d: greedy best %v, ArgMax %d", trial, idx, best)
+		}
+
+		// Beam: the fused candidates (or the exact fallback) equal the scan
+		// of the processed row with the same normaliser.
+		row = slices.Clone(raw)
+		rp := newRowPass(V, 2*k+topSlack)
+		lse, idx = rp.run(sp, row, hist, curLen, 100)
+		got := newTopK(2 * k)
+		if idx != nil && got.fromCandidates(row, idx, lse, offset) {
+			fused++
+		} else {
+			exact++
+			got.scan(row, lse, offset)
+		}
+		ref := newTopK(2 * k)
+		ref.scan(want, lse, offset)
+		if !reflect.DeepEqual(got.items, ref.items) {
+			t.Fatalf("trial %d (V %d, k %d, offset %v): candidates %v, scan %v", trial, V, k, offset, got.items, ref.items)
+		}
+	}
+	if fused < 300 || exact == 0 {
+		t.Fatalf("%d rows took the fused path, %d the exact scan: both must be exercised", fused, exact)
+	}
+	t.Logf("%d fused, %d exact", fused, exact)
+}
+
+// TestRowPassForcedEOS checks that at the forced-EOS position the row keeps
+// only eos, scored exactly 0, with the raw row's normaliser.
+func TestRowPassForcedEOS(t *testing.T) {
+	sp := &searchSpec{vocab: 300, eos: 7, forcedEOS: true, beams: 2}
+	row := make([]float32, 300)
+	for i := range row {
+		row[i] = float32(i%13) / 3
+	}
+	wantLSE := logSumExp(slices.Clone(row), make([]float32, 300))
+	lse, idx := newRowPass(300, 4).run(sp, row, nil, 9, 10)
+	if idx != nil || lse != wantLSE {
+		t.Fatalf("lse %v idx %v, want %v and the exact path", lse, idx, wantLSE)
+	}
+	if kernels.ArgMax(row) != 7 || row[7]-lse != 0 || kernels.Max(row[:7]) != negInf {
+		t.Fatalf("row not forced to eos: %v", row[:10])
 	}
 }

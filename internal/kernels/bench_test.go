@@ -93,6 +93,7 @@ func BenchmarkVector(b *testing.B) {
 	x, y := randSlice(r, 512), randSlice(r, 512)
 	logits := randSlice(r, 58101)
 	idx := make([]int32, 8)
+	scratch := make([]float32, len(logits))
 	for _, bm := range []struct {
 		name string
 		f    func()
@@ -103,6 +104,14 @@ func BenchmarkVector(b *testing.B) {
 		{"ExpSub/512", func() { copy(y, x); ExpSub(y, 1) }},
 		{"Max/58101", func() { Max(logits) }},
 		{"TopK8/58101", func() { TopK(logits, 8, idx) }},
+		// The log-softmax normaliser and top 8 of a vocabulary row: in two
+		// passes (and a copy) as before SoftmaxTopK, and fused.
+		{"TwoPassSoftmaxTopK8/58101", func() {
+			copy(scratch, logits)
+			ExpSub(scratch, Max(logits))
+			TopK(logits, 8, idx)
+		}},
+		{"SoftmaxTopK8/58101", func() { SoftmaxTopK(logits, idx) }},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			for b.Loop() {

@@ -21,6 +21,7 @@ var avx2 = &impl{
 	sum:        sumAVX2Go,
 	max:        maxAVX2Go,
 	expSub:     expSubAVX2Go,
+	maxExpSum:  maxExpSumAVX2Go,
 }
 
 // avx512 uses the 14×32 AVX-512F micro-kernel, AVX-512 matrix-vector and
@@ -43,6 +44,7 @@ var avx512 = &impl{
 	sum:        sumAVX2Go,
 	max:        maxAVX2Go,
 	expSub:     expSubAVX512Go,
+	maxExpSum:  maxExpSumAVX512Go,
 }
 
 // available lists the implementations this CPU can run, best last.
@@ -371,4 +373,25 @@ func dotRowsFused[T int8 | uint16](x []float32, w []T, ld int, out []float32,
 		dotRowsAVX512(x, wide[:rows*k], k, out[full:])
 	}
 	putBuf(buf)
+}
+
+//go:noescape
+func maxExpSumAVX512(x *float32, n int, st *softmaxState) float32
+
+// maxExpSumAVX512Go folds the largest multiple of 16 values of x into the
+// 16 lanes of st with the assembly and the rest into lane 0.
+func maxExpSumAVX512Go(x []float32, st *softmaxState) float32 {
+	n := len(x) &^ 15
+	if n == 0 {
+		return maxExpSumAVX2Go(x, st)
+	}
+	m := maxExpSumAVX512(&x[0], n, st)
+	if n < len(x) {
+		m = max(m, maxExpSumAVX2Go(x[n:], st))
+	}
+	return m
+}
+
+func maxExpSumAVX2Go(x []float32, st *softmaxState) float32 {
+	return maxExpSumLane0(x, st, maxAVX2Go, expSubAVX2Go)
 }

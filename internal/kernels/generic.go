@@ -19,6 +19,7 @@ var generic = &impl{
 	sum:        sumGeneric,
 	max:        maxGeneric,
 	expSub:     expSubGeneric,
+	maxExpSum:  maxExpSumGeneric,
 }
 
 // kernelGeneric is the 4×4 micro-kernel in Go.
@@ -204,19 +205,6 @@ func topK(x []float32, idx []int32, blockMax func([]float32) float32) {
 		if n == k && !(blockMax(blk) > x[idx[k-1]]) {
 			continue
 		}
-		for i, v := range blk {
-			if n == k && !(v > x[idx[k-1]]) {
-				continue
-			}
-			pos := min(n, k-1)
-			for pos > 0 && v > x[idx[pos-1]] {
-				idx[pos] = idx[pos-1]
-				pos--
-			}
-			idx[pos] = int32(b0 + i)
-			if n < k {
-				n++
-			}
-		}
+		n = insertTop(x, b0, len(blk), idx, n)
 	}
 }

@@ -82,6 +82,7 @@ func TestGuardPages(t *testing.T) {
 			if n > 0 {
 				Max(x)
 				ArgMax(x)
+				SoftmaxTopK(x, make([]int32, min(n, 3)))
 			}
 		}
 	})

@@ -57,6 +57,9 @@ type impl struct {
 	sum    func(x []float32) float32
 	max    func(x []float32) float32
 	expSub func(x []float32, m float32) float32
+	// maxExpSum folds a block of at most softmaxBlock values into the
+	// running max and exp sums of SoftmaxTopK and returns the block's max.
+	maxExpSum func(x []float32, st *softmaxState) float32
 }
 
 // impls lists the implementations this machine can run, best last; cur is

@@ -512,6 +512,32 @@ done:
 	VZEROUPPER
 	RET
 
+// EXP16(Z0, Z2, Z3, Z4, K1) sets Z3 = exp(Z0) on 16 lanes, 0 where
+// Z0 < LO or is NaN (clobbers Z0, Z2, Z4, K1): the vector form of exp32. K1 marks the lanes
+// x >= LO; n = floor(x·log2e + 1/2), r = x - n·ln2 in two parts, and
+// exp(r) = p(r)·r² + r + 1 times 2^n built in the exponent bits.
+#define EXP16(Z0, Z2, Z3, Z4, K1) \
+	VCMPPS.BCST       $13, LO, Z0, K1 \
+	VMINPS.BCST       HI, Z0, Z0 \
+	VMULPS.BCST       LOG2E, Z0, Z2 \
+	VADDPS.BCST       HALF, Z2, Z2 \
+	VRNDSCALEPS       $1, Z2, Z2 \
+	VFNMADD231PS.BCST LN2HI, Z2, Z0 \
+	VFNMADD231PS.BCST LN2LO, Z2, Z0 \
+	VBROADCASTSS      P0, Z3 \
+	VFMADD213PS.BCST  P1, Z0, Z3 \
+	VFMADD213PS.BCST  P2, Z0, Z3 \
+	VFMADD213PS.BCST  P3, Z0, Z3 \
+	VFMADD213PS.BCST  P4, Z0, Z3 \
+	VFMADD213PS.BCST  P5, Z0, Z3 \
+	VMULPS            Z0, Z0, Z4 \
+	VFMADD213PS       Z0, Z4, Z3 \
+	VADDPS.BCST       ONE, Z3, Z3 \
+	VCVTPS2DQ         Z2, Z2 \
+	VPADDD.BCST       BIAS, Z2, Z2 \
+	VPSLLD            $23, Z2, Z2 \
+	VMULPS.Z          Z2, Z3, K1, Z3
+
 // func expSubAVX512(x *float32, n int, m float32) float32
 // is expSubAVX2 on 16 lanes (n a multiple of 16), with the constants
 // broadcast from the same table.
@@ -523,39 +549,98 @@ TEXT ·expSubAVX512(SB), NOSPLIT, $0-28
 	XORQ         AX, AX
 
 loop16:
-	CMPQ              AX, CX
-	JGE               done
-	VMOVUPS           (SI)(AX*4), Z0
-	VSUBPS            Z15, Z0, Z0
-	VCMPPS.BCST       $13, LO, Z0, K1 // K1 = x >= LO: lanes that are not 0
-	VMINPS.BCST       HI, Z0, Z0
-	VMULPS.BCST       LOG2E, Z0, Z2
-	VADDPS.BCST       HALF, Z2, Z2
-	VRNDSCALEPS       $1, Z2, Z2      // n = floor(x·log2e + 1/2)
-	VFNMADD231PS.BCST LN2HI, Z2, Z0
-	VFNMADD231PS.BCST LN2LO, Z2, Z0   // r = x - n·ln2
-	VBROADCASTSS      P0, Z3
-	VFMADD213PS.BCST  P1, Z0, Z3
-	VFMADD213PS.BCST  P2, Z0, Z3
-	VFMADD213PS.BCST  P3, Z0, Z3
-	VFMADD213PS.BCST  P4, Z0, Z3
-	VFMADD213PS.BCST  P5, Z0, Z3
-	VMULPS            Z0, Z0, Z4
-	VFMADD213PS       Z0, Z4, Z3      // p·r² + r
-	VADDPS.BCST       ONE, Z3, Z3
-	VCVTPS2DQ         Z2, Z2
-	VPADDD.BCST       BIAS, Z2, Z2
-	VPSLLD            $23, Z2, Z2     // 2^n
-	VMULPS.Z          Z2, Z3, K1, Z3
-	VMOVUPS           Z3, (SI)(AX*4)
-	VADDPS            Z3, Z5, Z5
-	ADDQ              $16, AX
-	JMP               loop16
+	CMPQ    AX, CX
+	JGE     done
+	VMOVUPS (SI)(AX*4), Z0
+	VSUBPS  Z15, Z0, Z0
+	EXP16(Z0, Z2, Z3, Z4, K1)
+	VMOVUPS Z3, (SI)(AX*4)
+	VADDPS  Z3, Z5, Z5
+	ADDQ    $16, AX
+	JMP     loop16
 
 done:
 	VEXTRACTF64X4 $1, Z5, Y6
 	VADDPS        Y6, Y5, Y0
 	HSUM
 	VMOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func maxExpSumAVX512(x *float32, n int, st *softmaxState) float32
+// folds x[:n] (n a positive multiple of 16) into the 16 lanes of st: lane l
+// sees x[i] for i ≡ l (mod 16), st.m[l] is the largest of them so far and
+// st.s[l] the sum of exp(x[i]-st.m[l]). The block's lane maxima are taken
+// first; lanes whose maximum grows rescale their sum once by exp(old-new),
+// then every value adds exp(x-m): x is read from memory once and from L1
+// a second time. Returns max(x[:n]).
+TEXT ·maxExpSumAVX512(SB), NOSPLIT, $0-28
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	MOVQ    st+16(FP), DI
+	VMOVUPS (DI), Z14   // m per lane
+	VMOVUPS 64(DI), Z5  // s per lane
+	VMOVUPS (SI), Z6    // the block's lane maxima
+	MOVQ    $16, AX
+
+maxloop:
+	CMPQ   AX, CX
+	JGE    maxdone
+	VMAXPS (SI)(AX*4), Z6, Z6
+	ADDQ   $16, AX
+	JMP    maxloop
+
+maxdone:
+	VMAXPS   Z14, Z6, Z15
+	VCMPPS   $0x1e, Z14, Z15, K2 // K2 = new m > old m
+	KORTESTW K2, K2
+	JZ       same
+	VSUBPS   Z15, Z14, Z0
+	EXP16(Z0, Z2, Z3, Z4, K1)    // exp(old - new); 0 where both are -Inf
+	VMULPS   Z3, Z5, Z5
+	VMOVUPS  Z15, (DI)
+
+same:
+	XORQ AX, AX
+	MOVQ CX, DX
+	SUBQ $32, DX
+	VPXORD Z13, Z13, Z13
+
+exploop2:
+	CMPQ    AX, DX
+	JG      exploop
+	VMOVUPS (SI)(AX*4), Z0
+	VMOVUPS 64(SI)(AX*4), Z8
+	VSUBPS  Z15, Z0, Z0
+	VSUBPS  Z15, Z8, Z8
+	EXP16(Z0, Z2, Z3, Z4, K1)
+	EXP16(Z8, Z9, Z10, Z11, K3)
+	VADDPS  Z3, Z5, Z5
+	VADDPS  Z10, Z13, Z13
+	ADDQ    $32, AX
+	JMP     exploop2
+
+exploop:
+	CMPQ    AX, CX
+	JGE     expdone
+	VMOVUPS (SI)(AX*4), Z0
+	VSUBPS  Z15, Z0, Z0
+	EXP16(Z0, Z2, Z3, Z4, K1)
+	VADDPS  Z3, Z5, Z5
+	ADDQ    $16, AX
+	JMP     exploop
+
+expdone:
+	VADDPS        Z13, Z5, Z5
+	VMOVUPS       Z5, 64(DI)
+	VEXTRACTF64X4 $1, Z6, Y7
+	VMAXPS        Y7, Y6, Y6
+	VEXTRACTF128  $1, Y6, X7
+	VMAXPS        X7, X6, X6
+	VMOVHLPS      X6, X6, X7
+	VMAXPS        X7, X6, X6
+	VMOVSHDUP     X6, X7
+	VMAXSS        X7, X6, X6
+	VMOVSS        X6, ret+24(FP)
 	VZEROUPPER
 	RET
