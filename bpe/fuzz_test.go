@@ -3,6 +3,7 @@ package bpe
 import (
 	"encoding/binary"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -147,8 +148,10 @@ func FuzzDecode(f *testing.F) {
 		for i := range ids {
 			ids[i] = int32(binary.LittleEndian.Uint16(raw[2*i:]))
 		}
-		if s := mt.DecodeTarget(ids); !utf8.ValidString(s) {
-			t.Fatalf("DecodeTarget(%v) = %q", ids, s)
+		s, err := mt.DecodeTarget(ids)
+		outside := slices.ContainsFunc(ids, func(id int32) bool { return int(id) >= mt.VocabSize() })
+		if (err != nil) != outside || !utf8.ValidString(s) {
+			t.Fatalf("DecodeTarget(%v) = %q, %v", ids, s, err)
 		}
 		for _, m := range ms {
 			inRange := make([]int32, len(ids))

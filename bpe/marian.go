@@ -173,30 +173,36 @@ func (mt *Marian) encode(m *Model, text string) ([]int32, error) {
 }
 
 // DecodeTarget turns model ids into text as transformers ≥ 4.34 decodes with
-// skip_special_tokens: </s>, <unk> and <pad> are dropped (so are ids outside
-// vocab.json), the rest become pieces joined by target.spm's DecodePieces
-// (pieces target.spm does not know are kept verbatim), any ▁ left is replaced
-// by a space, and the result is stripped of surrounding whitespace.
-func (mt *Marian) DecodeTarget(ids []int32) string {
+// skip_special_tokens: </s>, <unk> and <pad> are dropped (so are ids inside
+// the vocabulary's range that vocab.json leaves unassigned), the rest become
+// pieces joined by target.spm's DecodePieces (pieces target.spm does not
+// know are kept verbatim), any ▁ left is replaced by a space, and the result
+// is stripped of surrounding whitespace. An id below 0 or at least
+// VocabSize is an error naming it (a model never produces one: such ids
+// come from bad input).
+func (mt *Marian) DecodeTarget(ids []int32) (string, error) {
 	return mt.decode(mt.Target, ids)
 }
 
 // DecodeSource is DecodeTarget with source.spm (to show source ids as text).
-func (mt *Marian) DecodeSource(ids []int32) string {
+func (mt *Marian) DecodeSource(ids []int32) (string, error) {
 	return mt.decode(mt.Source, ids)
 }
 
-func (mt *Marian) decode(m *Model, ids []int32) string {
+func (mt *Marian) decode(m *Model, ids []int32) (string, error) {
 	pieces := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if id == mt.eos || id == mt.unk || id == mt.pad || mt.IDToPiece(id) == "" {
+		if id < 0 || int(id) >= len(mt.pieces) {
+			return "", fmt.Errorf("bpe: id %d is out of range (the vocabulary has ids 0 to %d)", id, len(mt.pieces)-1)
+		}
+		if id == mt.eos || id == mt.unk || id == mt.pad || mt.pieces[id] == "" {
 			continue
 		}
 		pieces = append(pieces, mt.pieces[id])
 	}
 	s := m.DecodePieces(pieces)
 	s = strings.ReplaceAll(s, spaceSymbol, " ")
-	return strings.TrimFunc(s, isPythonSpace)
+	return strings.TrimFunc(s, isPythonSpace), nil
 }
 
 // isPythonSpace is Python's str.isspace for one character: Go's

@@ -1,9 +1,12 @@
 package bpe
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -50,6 +53,55 @@ func Load(data []byte) (*Model, error) {
 		return nil, fmt.Errorf("bpe: bad SentencePiece model: %w", err)
 	}
 	m.raw = data
+	return m, nil
+}
+
+// MaxFileSize is the largest SentencePiece model file ReadFile reads: real
+// models are a few MiB (a 250,000-piece vocabulary is about 5 MiB).
+const MaxFileSize = 64 << 20
+
+// ReadFile loads the SentencePiece model file at path. Before reading it
+// checks that path is a file of at most MaxFileSize bytes that starts like
+// a ModelProto, and it never reads more than MaxFileSize bytes (pipes and
+// devices included), so a wrong or huge file is refused at once.
+func ReadFile(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("bpe: %s is a directory, not a SentencePiece model file", path)
+	}
+	if st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("bpe: %s is %d bytes, more than a SentencePiece model (at most %d MiB): not a SentencePiece model file", path, st.Size(), MaxFileSize>>20)
+	}
+	var head [1]byte
+	if _, err := io.ReadFull(f, head[:]); err == io.EOF {
+		return nil, fmt.Errorf("bpe: %s is empty: not a SentencePiece model file", path)
+	} else if err != nil {
+		return nil, err
+	}
+	// A ModelProto starts with one of its length-delimited fields 1 to 5
+	// (pieces first, as SentencePiece writes it).
+	if head[0]&7 != wireBytes || head[0]>>3 < 1 || head[0]>>3 > 5 {
+		return nil, fmt.Errorf("bpe: %s starts with byte 0x%02x: not a SentencePiece model file", path, head[0])
+	}
+	data, err := io.ReadAll(io.LimitReader(io.MultiReader(bytes.NewReader(head[:]), f), MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("bpe: %s holds more than %d MiB: not a SentencePiece model file", path, MaxFileSize>>20)
+	}
+	m, err := Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return m, nil
 }
 

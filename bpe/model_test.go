@@ -79,7 +79,9 @@ func TestConcurrentEncode(t *testing.T) {
 				if err != nil || !slices.Equal(ids, v.Source.MarianIDs) {
 					t.Errorf("%s: concurrent encode differs", v.Name)
 				}
-				_ = mt.DecodeTarget(ids)
+				if _, err := mt.DecodeTarget(ids); err != nil {
+					t.Errorf("%s: concurrent decode: %v", v.Name, err)
+				}
 			}
 		}()
 	}

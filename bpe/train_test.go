@@ -90,8 +90,8 @@ func testTrain(t *testing.T, typ ModelType) {
 		if err != nil || !slices.Equal(ids[:len(ids)-1], m.EncodeIDs(s)) || ids[len(ids)-1] != 0 {
 			t.Errorf("%q: Marian ids %v are not the spm ids + </s>", s, ids)
 		}
-		if got := mt.DecodeTarget(ids); got != s {
-			t.Errorf("DecodeTarget(EncodeSource(%q)) = %q", s, got)
+		if got, err := mt.DecodeTarget(ids); err != nil || got != s {
+			t.Errorf("DecodeTarget(EncodeSource(%q)) = %q, %v", s, got, err)
 		}
 	}
 	for _, c := range []TrainConfig{{VocabSize: 3}, {VocabSize: 10}, {VocabSize: 100, CharacterCoverage: 2}, {VocabSize: 100, ModelType: Word}} {

@@ -105,8 +105,8 @@ func TestVectors(t *testing.T) {
 					t.Errorf("marian ids %v, %v\nwant %v", got, err, c.want.MarianIDs)
 				}
 				if c.want.MarianDecodeV5 != nil {
-					if got := mt.DecodeTarget(c.want.MarianIDs); got != *c.want.MarianDecodeV5 {
-						t.Errorf("marian decode %q\nwant %q", got, *c.want.MarianDecodeV5)
+					if got, err := mt.DecodeTarget(c.want.MarianIDs); err != nil || got != *c.want.MarianDecodeV5 {
+						t.Errorf("marian decode %q, %v\nwant %q", got, err, *c.want.MarianDecodeV5)
 					}
 				}
 			})

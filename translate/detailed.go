@@ -167,9 +167,9 @@ func (t *Translator) TranslateBatchDetailed(ctx context.Context, texts []string,
 // (sources[i] translated as res[i]), with n alternatives.
 func (t *Translator) sentence(source string, sources []string, res []Result, n int) Sentence {
 	if len(res) == 1 {
-		s := Sentence{Source: source, Text: t.tok.DecodeTarget(res[0].IDs), Score: res[0].Score, IDs: res[0].IDs}
+		s := Sentence{Source: source, Text: t.decodeOutput(res[0].IDs), Score: res[0].Score, IDs: res[0].IDs}
 		for _, h := range res[0].NBest[:min(n, len(res[0].NBest))] {
-			s.Alternatives = append(s.Alternatives, Alternative{Text: t.tok.DecodeTarget(h.IDs), Score: h.Score, IDs: h.IDs})
+			s.Alternatives = append(s.Alternatives, Alternative{Text: t.decodeOutput(h.IDs), Score: h.Score, IDs: h.IDs})
 		}
 		return s
 	}

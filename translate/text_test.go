@@ -267,7 +267,11 @@ func TestLongSentenceIsSplit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, tr.tok.DecodeTarget(r[0].IDs))
+		text, err := tr.tok.DecodeTarget(r[0].IDs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, text)
 	}
 	if got != strings.Join(want, " ") {
 		t.Fatalf("long sentence: %q, want the pieces %q", got, want)

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/deen-mt/deen/bpe"
@@ -352,7 +353,20 @@ func (t *Translator) Decode(ids []int32) (string, error) {
 	if t.tok == nil {
 		return "", fmt.Errorf("translate: %w", ErrNoTokenizer)
 	}
-	return t.tok.DecodeTarget(ids), nil
+	return t.tok.DecodeTarget(ids)
+}
+
+// decodeOutput decodes ids the search produced. They lie below the model's
+// vocabulary size; an id at or beyond the tokenizer's (only a model whose
+// output layer is larger than its vocab.json has such ids, and they have no
+// text) is left out, as Hugging Face's skip of unknown ids does.
+func (t *Translator) decodeOutput(ids []int32) string {
+	text, err := t.tok.DecodeTarget(ids)
+	if err != nil {
+		known := slices.DeleteFunc(slices.Clone(ids), func(id int32) bool { return id < 0 || int(id) >= t.tok.VocabSize() })
+		text, _ = t.tok.DecodeTarget(known) // every id is in range now
+	}
+	return text
 }
 
 // Encode turns a source sentence into model ids (end token included).

@@ -2,16 +2,31 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/deen-mt/deen/bpe"
+	"github.com/deen-mt/deen/internal/defaultmodel"
 	"github.com/deen-mt/deen/internal/modelfile"
 )
+
+const tokenizeUsage = `usage: translate tokenize [--spm FILE | --model FILE] [--side src|tgt] [--ids] [--decode] < in > out
+
+Splits each line of stdin into SentencePiece pieces (or ids with --ids), one
+output line per input line; --decode joins pieces (or ids) back into text.
+Without --spm or --model it uses the tokenizer of the embedded model.
+
+examples:
+  echo "Der Hund spielt." | translate tokenize                       pieces of the embedded model's source side
+  echo "Der Hund spielt." | translate tokenize --ids                 its model ids (</s> appended)
+  echo "5 17 0" | translate tokenize --ids --decode --side tgt       ids back to English text
+  translate tokenize --spm source.spm --ids < in.de                  SentencePiece's own ids
+
+flags:`
 
 func init() {
 	register("tokenize", "split text into SentencePiece pieces or ids, or join them back (--decode)", runTokenize)
@@ -24,19 +39,19 @@ func runTokenize(e *env, args []string) int {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: translate tokenize (--spm FILE | --model FILE [--side src|tgt]) [--ids] [--decode] < in > out")
+		fmt.Fprintln(e.stderr, tokenizeUsage)
 		fs.PrintDefaults()
 	}
 	spmPath := fs.String("spm", "", "SentencePiece model `file` (ids are SentencePiece's own)")
-	modelPath := fs.String("model", "", "model `file`: use its tokenizer (ids are the model's vocabulary ids, </s> appended)")
-	side := fs.String("side", "src", "with --model: src (source language) or tgt (target language)")
+	modelPath := fs.String("model", "", "model `file`: use its tokenizer (ids are the model's vocabulary ids, </s> appended; default: the embedded model)")
+	side := fs.String("side", "src", "with a model's tokenizer: src (source language) or tgt (target language)")
 	ids := fs.Bool("ids", false, "print (or with --decode read) ids instead of pieces")
 	decode := fs.Bool("decode", false, "read pieces (or ids) separated by spaces and print the text")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() > 0 || (*spmPath == "") == (*modelPath == "") || (*side != "src" && *side != "tgt") {
-		fmt.Fprintln(e.stderr, "tokenize: give exactly one of --spm FILE or --model FILE, --side src or tgt, and no arguments (text comes from stdin)")
+	if fs.NArg() > 0 || (*spmPath != "" && *modelPath != "") || (*side != "src" && *side != "tgt") {
+		fmt.Fprintln(e.stderr, "tokenize: give at most one of --spm FILE or --model FILE, --side src or tgt, and no arguments (text comes from stdin)")
 		return exitUsage
 	}
 	f, err := tokenizeFunc(*spmPath, *modelPath, *side == "tgt", *ids, *decode)
@@ -54,13 +69,9 @@ func runTokenize(e *env, args []string) int {
 // tokenizeFunc returns the per-line function the flags ask for.
 func tokenizeFunc(spmPath, modelPath string, target, ids, decode bool) (func(string) (string, error), error) {
 	if spmPath != "" {
-		data, err := os.ReadFile(spmPath)
+		m, err := bpe.ReadFile(spmPath)
 		if err != nil {
 			return nil, err
-		}
-		m, err := bpe.Load(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", spmPath, err)
 		}
 		switch {
 		case decode && ids:
@@ -78,13 +89,13 @@ func tokenizeFunc(spmPath, modelPath string, target, ids, decode bool) (func(str
 		}
 		return func(line string) (string, error) { return strings.Join(m.EncodePieces(line), " "), nil }, nil
 	}
-	mf, err := modelfile.ReadFile(modelPath)
+	mf, err := readModelFile(modelPath)
 	if err != nil {
 		return nil, err
 	}
 	mt, err := bpe.NewMarianFromBlobs(mf.Blobs)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", modelPath, err)
+		return nil, fmt.Errorf("%s: %w", cmp.Or(modelPath, "the embedded model"), err)
 	}
 	spm, encode, decodeIDs := mt.Source, mt.EncodeSource, mt.DecodeSource
 	if target {
@@ -94,7 +105,10 @@ func tokenizeFunc(spmPath, modelPath string, target, ids, decode bool) (func(str
 	case decode && ids:
 		return func(line string) (string, error) {
 			v, err := parseIDs(line, decodeIDsWhat)
-			return decodeIDs(v), err
+			if err != nil {
+				return "", err
+			}
+			return decodeIDs(v)
 		}, nil
 	case decode:
 		return func(line string) (string, error) { return spm.DecodePieces(splitPieces(line)), nil }, nil
@@ -110,6 +124,20 @@ func tokenizeFunc(spmPath, modelPath string, target, ids, decode bool) (func(str
 		}
 		return strings.Join(spm.EncodePieces(line), " "), nil
 	}, nil
+}
+
+// readModelFile reads the model file at path, or the model embedded in this
+// build when path is "".
+func readModelFile(path string) (*modelfile.Model, error) {
+	if path != "" {
+		return modelfile.ReadFile(path)
+	}
+	r, err := defaultmodel.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%w; pass --model FILE or --spm FILE", err)
+	}
+	defer r.Close()
+	return modelfile.Read(r)
 }
 
 // mapLines applies f to every line of in (without its "\n"; a "\r" is kept,

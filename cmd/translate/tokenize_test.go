@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/deen-mt/deen/internal/defaultmodel"
 )
 
 // tokVectors reads the one-line texts of the tokenizer vectors with their
@@ -114,18 +117,29 @@ func TestTokenizeModel(t *testing.T) {
 func TestTokenizeErrors(t *testing.T) {
 	bin, model, _ := setup(t)
 	spm := "../../testdata/oracle/tiny-marian-A/source.spm"
+	huge := filepath.Join(t.TempDir(), "huge.spm")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(50 << 30); err != nil { // sparse: read whole, it would exhaust memory
+		t.Skipf("no sparse files here: %v", err)
+	}
+	f.Close()
 	for _, c := range []struct {
 		stdin string
 		args  []string
 		code  int
 		want  string
 	}{
-		{"", []string{"tokenize"}, exitUsage, "exactly one of"},
-		{"", []string{"tokenize", "--spm", spm, "--model", model}, exitUsage, "exactly one of"},
+		{"", []string{"tokenize", "--spm", spm, "--model", model}, exitUsage, "at most one of"},
 		{"", []string{"tokenize", "--model", model, "--side", "de"}, exitUsage, "--side"},
 		{"", []string{"tokenize", "--bogus"}, exitUsage, "bogus"},
 		{"", []string{"tokenize", "--spm", "/nonexistent.spm"}, exitFailure, "nonexistent"},
 		{"", []string{"tokenize", "--spm", "tokenize.go"}, exitFailure, "not a SentencePiece model"},
+		{"", []string{"tokenize", "--spm", huge}, exitFailure, "more than a SentencePiece model (at most 64 MiB)"},
+		{"1 2 99999 -3\n", []string{"tokenize", "--model", model, "--ids", "--decode"}, exitFailure, "line 1: bpe: id 99999 is out of range"},
+		{"1 2 -3\n", []string{"tokenize", "--model", model, "--ids", "--decode", "--side", "tgt"}, exitFailure, "line 1: bpe: id -3 is out of range"},
 		{"1 x\n", []string{"tokenize", "--spm", spm, "--ids", "--decode"}, exitFailure, "line 1"},
 		{"5 99999\n", []string{"tokenize", "--spm", spm, "--ids", "--decode"}, exitFailure, "invalid id"},
 		{"ok\nGr\xf6\xdfe\n", []string{"tokenize", "--model", model}, exitFailure, "line 2: bpe: input is not valid UTF-8"},
@@ -133,6 +147,30 @@ func TestTokenizeErrors(t *testing.T) {
 		_, errs, code := runBin(t, bin, c.stdin, c.args...)
 		if code != c.code || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: code %d, stderr %q; want %d and %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+}
+
+// TestTokenizeDefaultModel checks that without --spm or --model tokenize
+// uses the embedded model's tokenizer.
+func TestTokenizeDefaultModel(t *testing.T) {
+	bin, _, _ := setup(t)
+	if _, err := defaultmodel.Size(); err != nil {
+		_, errs, code := runBin(t, bin, "Hallo\n", "tokenize")
+		if code != exitFailure || !strings.Contains(errs, "pass --model FILE or --spm FILE") {
+			t.Errorf("no embedded model: exit %d, %q", code, errs)
+		}
+		return
+	}
+	embedded := filepath.Join("..", "..", "internal", "defaultmodel", defaultmodel.Name)
+	in := "Der Hund spielt im Garten.\nWo ist der Bahnhof?\n"
+	for _, extra := range [][]string{nil, {"--ids"}, {"--side", "tgt", "--ids"}} {
+		want, errs, code := runBin(t, bin, in, append([]string{"tokenize", "--model", embedded}, extra...)...)
+		if code != 0 || strings.Count(want, "\n") != 2 {
+			t.Fatalf("%v --model %s: exit %d, %q; %s", extra, embedded, code, want, errs)
+		}
+		if got, errs, code := runBin(t, bin, in, append([]string{"tokenize"}, extra...)...); code != 0 || got != want {
+			t.Errorf("%v without --model: exit %d, %q, want %q; %s", extra, code, got, want, errs)
 		}
 	}
 }
