@@ -82,7 +82,7 @@ type modelFlags struct {
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
 	return &modelFlags{
 		fs:       fs,
-		model:    fs.String("model", "", "model `file` (default: the model embedded in this build)"),
+		model:    fs.String("model", "", "model `file`, or the name of a model fetched by translate get (default: $DEEN_MODEL, else the model embedded in this build)"),
 		beam:     fs.Int("beam", 0, "beam size, 1 = greedy (default: the model's)"),
 		lp:       fs.Float64("length-penalty", 0, "length penalty exponent of beam scores (default: the model's)"),
 		maxLen:   fs.Int("max-len", 0, "most target tokens generated, end token included, as HF max_new_tokens (default: the model's); turns the guard off unless --max-len-ratio is given"),
@@ -123,7 +123,7 @@ func (m *modelFlags) options() []translate.Option {
 // load loads --model, or the embedded default model without it. The exit
 // code is exitUsage for bad option values, exitFailure otherwise.
 func (m *modelFlags) load() (*translate.Translator, int, error) {
-	tr, err := openModel(*m.model, m.options()...)
+	tr, err := openModel(m.modelName(), m.options()...)
 	switch {
 	case errors.Is(err, translate.ErrInvalidOption):
 		return nil, exitUsage, err
@@ -135,11 +135,15 @@ func (m *modelFlags) load() (*translate.Translator, int, error) {
 	return tr, exitOK, nil
 }
 
-// openModel loads the model file at path with opts, or the model embedded
-// in this build when path is "".
-func openModel(path string, opts ...translate.Option) (*translate.Translator, error) {
-	if path == "" {
+// openModel loads the model file or fetched model name with opts, or the
+// model embedded in this build when name is "".
+func openModel(name string, opts ...translate.Option) (*translate.Translator, error) {
+	if name == "" {
 		return translate.Default(opts...)
+	}
+	path, err := resolveModel(name)
+	if err != nil {
+		return nil, err
 	}
 	return translate.Load(path, opts...)
 }
@@ -147,14 +151,16 @@ func openModel(path string, opts ...translate.Option) (*translate.Translator, er
 // describe names the model and the search settings, for checkpoints: a
 // partial output is only continued with the same model and settings.
 func (m *modelFlags) describe() string {
-	model := "embedded"
-	if n, err := defaultmodel.Size(); err == nil && *m.model == "" {
+	model, name := "embedded", m.modelName()
+	if n, err := defaultmodel.Size(); err == nil && name == "" {
 		model = fmt.Sprintf("embedded size %d", n)
 	}
-	if *m.model != "" {
-		model = *m.model
-		if st, err := os.Stat(*m.model); err == nil {
-			model = fmt.Sprintf("%s size %d mtime %d", *m.model, st.Size(), st.ModTime().UnixNano())
+	if name != "" {
+		model = name
+		if path, err := resolveModel(name); err == nil {
+			if st, err := os.Stat(path); err == nil {
+				model = fmt.Sprintf("%s size %d mtime %d", name, st.Size(), st.ModTime().UnixNano())
+			}
 		}
 	}
 	var flags []string
@@ -203,7 +209,8 @@ const translateExamples = `examples:
   translate                                          type lines, get each translated at once
   translate --json --beam 5 < in.de > out.jsonl      one JSON object per line: text, ids, score
   translate files --out en/ docs/                    translate a folder tree (see: translate files --help)
-  translate --model opus-mt-de-en.deen "Guten Tag!"  use a model file (see: translate convert --help)
+  translate get opus-mt-de-en                        download a better model once (see: translate get --help)
+  translate --model opus-mt-de-en "Guten Tag!"       use it (or a model file; DEEN_MODEL sets the default)
 exit codes: 0 success, 1 runtime failure, 2 usage error`
 
 // runTranslate is the default verb: translate the arguments, or stdin line
