@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"flag"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestParseFlagsAnywhere(t *testing.T) {
@@ -150,5 +152,59 @@ func TestCLIEval(t *testing.T) {
 	}
 	if got := readFile(t, src); !strings.HasPrefix(got, refs.Sentences[0].SourceText) {
 		t.Errorf("--src was overwritten: %q", got)
+	}
+}
+
+// TestCLIStdinRefusesNUL checks that stdin with a NUL byte is refused with
+// the line number, after the lines before it are translated.
+func TestCLIStdinRefusesNUL(t *testing.T) {
+	bin, model, refs := setup(t)
+	first := refs.Sentences[0].SourceText + "\n"
+	for _, mode := range [][]string{nil, {"--json"}} {
+		stdout, stderr, code := runBin(t, bin, first+"ab\x00c\nHallo\n", append(append([]string{"--model", model}, fastFlags...), mode...)...)
+		if code != exitFailure || !strings.Contains(stderr, "reading line 2: NUL byte at byte 3 of the line") || strings.Count(stdout, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1, one line, and line 2 named", mode, code, stdout, stderr)
+		}
+	}
+	if _, stderr, code := runBin(t, bin, "\x00\x00\x00", "--model", model); code != exitFailure || !strings.Contains(stderr, "reading line 1: NUL byte") {
+		t.Errorf("NUL-only input: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestTextInput checks that text without NUL passes through unchanged,
+// whatever the read sizes.
+func TestTextInput(t *testing.T) {
+	in := "eins\r\nzwei\n\ndrei ohne Zeilenende"
+	got, err := io.ReadAll(iotest.OneByteReader(newTextInput(iotest.HalfReader(strings.NewReader(in)))))
+	if err != nil || string(got) != in {
+		t.Errorf("got %q, %v; want %q", got, err, in)
+	}
+	got, err = io.ReadAll(newTextInput(strings.NewReader("a\nb\x00\nc\n")))
+	if string(got) != "a\n" || err == nil {
+		t.Errorf("got %q, %v; want the line before the NUL, then an error", got, err)
+	}
+}
+
+// TestCLIFilesChecksFlagsFirst checks that files reports bad flags and a
+// bad model even when every output exists (nothing to translate).
+func TestCLIFilesChecksFlagsFirst(t *testing.T) {
+	bin, model, _ := setup(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "a.de")
+	writeFile(t, in, "Hallo.\n")
+	writeFile(t, filepath.Join(dir, "a.en"), "Hello.\n")
+	for _, c := range []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"--weights", "xx", "--model", model}, exitUsage, `weight precision "xx"`},
+		{[]string{"--model", filepath.Join(dir, "none.deen")}, exitFailure, "check the --model path"},
+		{[]string{"--beam", "0", "--model", model}, exitUsage, "beam size"},
+	} {
+		_, stderr, code := runBin(t, bin, "", append([]string{"files", in}, c.args...)...)
+		if code != c.code || !strings.Contains(stderr, c.inStderr) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, c.code, c.inStderr)
+		}
 	}
 }

@@ -80,6 +80,13 @@ func runFiles(e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "translate files: "+format+"\n", a...)
 		}
 	}
+	// Bad flag values and a bad model are reported before the work is
+	// looked at, also when there turns out to be nothing to do.
+	tr, code, err := mf.load()
+	if err != nil {
+		fmt.Fprintln(e.stderr, "translate files:", errText(err))
+		return code
+	}
 
 	failed := 0
 	all, err := filework.Collect(fs.Args(), naming, func(path string, err error) {
@@ -114,8 +121,8 @@ func runFiles(e *env, args []string) int {
 		return exitOK
 	}
 
-	// Check every input before loading the model: binary files and invalid
-	// UTF-8 are reported with their place and left out.
+	// Check every input before translating: binary files and invalid UTF-8
+	// are reported with their place and left out.
 	settings := mf.describe()
 	var total int64
 	ready := todo[:0]
@@ -133,11 +140,6 @@ func runFiles(e *env, args []string) int {
 	}
 	if len(ready) == 0 {
 		return exitFailure
-	}
-	tr, code, err := mf.load()
-	if err != nil {
-		fmt.Fprintln(e.stderr, "translate files:", errText(err))
-		return code
 	}
 
 	// The first Ctrl-C (or SIGTERM) stops the workers, which save their

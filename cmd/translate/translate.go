@@ -254,7 +254,7 @@ func runTranslate(e *env, args []string) int {
 	ctx := context.Background()
 	switch {
 	case *jsonOut || *srcIDs:
-		in := e.stdin
+		var in io.Reader = newTextInput(e.stdin)
 		if fs.NArg() > 0 { // --json "TEXT": the arguments are the one input line
 			in = strings.NewReader(strings.Join(fs.Args(), " ") + "\n")
 		}
@@ -265,7 +265,7 @@ func runTranslate(e *env, args []string) int {
 			_, err = fmt.Fprintln(e.stdout, text)
 		}
 	default:
-		err = tr.TranslateStream(ctx, e.stdin, e.stdout)
+		err = tr.TranslateStream(ctx, newTextInput(e.stdin), e.stdout)
 	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "translate:", errText(err))
@@ -321,7 +321,7 @@ func translateResults(ctx context.Context, tr *translate.Translator, in io.Reade
 			return nil
 		}
 		if rerr != nil {
-			return rerr
+			return fmt.Errorf("reading line %d: %w", done+1, rerr)
 		}
 	}
 }
