@@ -100,7 +100,7 @@ func benchSetup(b *testing.B) (*modelfile.Model, [][]int32) {
 		if bench.model, bench.err = randomWeights(opusSizedConfig(), true); bench.err != nil {
 			return
 		}
-		tr, err := New(bench.model)
+		tr, err := newTranslator(bench.model)
 		if err != nil {
 			bench.err = err
 			return
@@ -141,7 +141,7 @@ func BenchmarkTranslate(b *testing.B) {
 // benchTranslate translates src with beams beams, batch sentences at a time
 // and the decoder's step weights at precision weights.
 func benchTranslate(b *testing.B, m *modelfile.Model, src [][]int32, beams, batch int, weights string) {
-	tr, err := New(m, WithBatchSize(batch), WithWeightPrecision(weights))
+	tr, err := newTranslator(m, WithBatchSize(batch), WithWeightPrecision(weights))
 	if err != nil {
 		b.Fatal(err)
 	}

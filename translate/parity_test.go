@@ -97,7 +97,7 @@ func loadOracle(t testing.TB) (*oracleRefs, *modelfile.Model) {
 func parityTranslator(t testing.TB, opts ...Option) (*Translator, *oracleRefs) {
 	t.Helper()
 	refs, m := loadOracle(t)
-	tr, err := New(m, opts...)
+	tr, err := newTranslator(m, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

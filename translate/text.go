@@ -33,7 +33,7 @@ func Default(opts ...Option) (*Translator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("translate: default model: %w", err)
 	}
-	return New(m, opts...)
+	return newTranslator(m, append([]Option{WithModelName("default")}, opts...)...)
 }
 
 // LineError reports the input that could not be translated: the line

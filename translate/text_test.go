@@ -20,7 +20,7 @@ import (
 func refTranslator(t *testing.T) (*Translator, map[int]string) {
 	t.Helper()
 	refs, m := loadOracle(t)
-	tr, err := New(m, WithBeamSize(4), WithLengthPenalty(1), WithMaxNewTokens(refs.Meta.MaxNewTokens), WithLengthGuard(0, 0))
+	tr, err := newTranslator(m, WithBeamSize(4), WithLengthPenalty(1), WithMaxNewTokens(refs.Meta.MaxNewTokens), WithLengthGuard(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestStreamErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tiny, err := New(m)
+	tiny, err := newTranslator(m)
 	if err != nil {
 		t.Fatal(err)
 	}

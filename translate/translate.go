@@ -23,8 +23,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/deen-mt/deen/bpe"
 	"github.com/deen-mt/deen/decoder"
@@ -205,9 +207,17 @@ func WithWeightPrecision(p string) Option {
 	}
 }
 
-// Translator translates with one model. It is read-only after New and safe
-// for concurrent use.
+// WithModelName sets the name Translator.Model reports (by default the
+// model file's name without its extension, "default" for the embedded
+// model, "" for LoadReader).
+func WithModelName(name string) Option {
+	return func(t *Translator) error { t.info.Name = name; return nil }
+}
+
+// Translator translates with one model. It is read-only once built by
+// Load, LoadReader or Default and safe for concurrent use.
 type Translator struct {
+	info      ModelInfo
 	cfg       modelfile.Config
 	enc       *encoder.Encoder
 	dec       *decoder.Decoder
@@ -217,13 +227,15 @@ type Translator struct {
 	weights   decoder.Precision // of the decoder's step weights
 }
 
-// Load reads the model file at path and builds a Translator.
+// Load reads the model file at path and builds a Translator. The search
+// defaults come from the model's generation settings, then opts.
 func Load(path string, opts ...Option) (*Translator, error) {
 	m, err := modelfile.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return New(m, opts...)
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	return newTranslator(m, append([]Option{WithModelName(name)}, opts...)...)
 }
 
 // LoadReader reads a model file from r and builds a Translator.
@@ -232,13 +244,14 @@ func LoadReader(r io.Reader, opts ...Option) (*Translator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(m, opts...)
+	return newTranslator(m, opts...)
 }
 
-// New builds a Translator from a model. The search defaults come from the
-// model's generation settings, then opts. A model without tokenizer blobs
-// still translates ids (TranslateIDs); the text calls return ErrNoTokenizer.
-func New(m *modelfile.Model, opts ...Option) (*Translator, error) {
+// newTranslator builds a Translator from a model. The search defaults come
+// from the model's generation settings, then opts. A model without
+// tokenizer blobs still translates ids (TranslateIDs); the text calls
+// return ErrNoTokenizer.
+func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	if m == nil {
 		return nil, fmt.Errorf("translate: nil model: %w", ErrInvalidInput)
 	}
@@ -276,14 +289,78 @@ func New(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	if t.dec, err = decoder.New(m, decoder.WithWeights(t.weights)); err != nil {
 		return nil, fmt.Errorf("translate: %w", err)
 	}
+	t.describe(m)
 	return t, nil
 }
 
+// ModelInfo describes a translator's model (Translator.Model): what it is,
+// how large, and how it is stored.
+type ModelInfo struct {
+	// Name names the model: the file name without its extension for Load
+	// ("opus-mt-de-en" for opus-mt-de-en.deen), "default" for Default, ""
+	// for LoadReader; WithModelName sets it.
+	Name string
+	// Arch is the architecture: "transformer" (encoder-decoder).
+	Arch string
+	// EncoderLayers is the number of encoder layers.
+	EncoderLayers int
+	// DecoderLayers is the number of decoder layers.
+	DecoderLayers int
+	// DModel is the model width (d_model).
+	DModel int
+	// EncoderHeads is the number of attention heads of the encoder.
+	EncoderHeads int
+	// DecoderHeads is the number of attention heads of the decoder.
+	DecoderHeads int
+	// EncoderFFN is the inner width of the encoder's feed-forward blocks.
+	EncoderFFN int
+	// DecoderFFN is the inner width of the decoder's feed-forward blocks.
+	DecoderFFN int
+	// Activation is the feed-forward activation: "relu", "swish" or "gelu".
+	Activation string
+	// VocabSize is the size of the joint source/target vocabulary: model
+	// ids are 0..VocabSize-1.
+	VocabSize int
+	// MaxPositions is the most source ids (end token included) a sentence
+	// may have; longer sentences in text are translated in pieces.
+	MaxPositions int
+	// EOSID is the end token's id, which ends every source sentence given
+	// to TranslateIDs and every translation.
+	EOSID int
+	// Parameters is the number of weights (the tied embedding counted once).
+	Parameters int64
+	// DType is how the model file stores the weights: "f32", "f16" or
+	// "int8" (the weights are float32 in memory whatever the file holds).
+	DType string
+	// WeightPrecision is the precision of the decoder's step weights
+	// (WithWeightPrecision): "f32", "f16" or "int8".
+	WeightPrecision string
+	// Tokenizer reports whether the model file holds the SentencePiece
+	// models; without them only TranslateIDs works.
+	Tokenizer bool
+}
+
+// describe fills t.info from the model (keeping the name an Option set).
+func (t *Translator) describe(m *modelfile.Model) {
+	c := m.Config
+	var params int64
+	for _, w := range m.Tensors {
+		params += int64(len(w.Data))
+	}
+	t.info = ModelInfo{
+		Name: t.info.Name, Arch: c.Arch,
+		EncoderLayers: c.EncoderLayers, DecoderLayers: c.DecoderLayers, DModel: c.DModel,
+		EncoderHeads: c.EncoderHeads, DecoderHeads: c.DecoderHeads, EncoderFFN: c.EncoderFFN, DecoderFFN: c.DecoderFFN,
+		Activation: c.Activation, VocabSize: c.VocabSize, MaxPositions: t.enc.MaxLen(), EOSID: c.EOSID,
+		Parameters: params, DType: m.DType.String(), WeightPrecision: t.weights.String(), Tokenizer: t.tok != nil,
+	}
+}
+
+// Model describes the translator's model.
+func (t *Translator) Model() ModelInfo { return t.info }
+
 // SearchOptions returns the translator's default search options.
 func (t *Translator) SearchOptions() SearchOptions { return t.opts }
-
-// Config returns the model's configuration.
-func (t *Translator) Config() modelfile.Config { return t.cfg }
 
 // checkOptions validates o against the model.
 func (t *Translator) checkOptions(o SearchOptions) error {

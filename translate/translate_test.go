@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -33,7 +34,7 @@ func smallTranslator(t *testing.T, opts ...Option) *Translator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := New(m, opts...)
+	tr, err := newTranslator(m, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, opt := range []Option{WithBeamSize(0), WithBatchSize(0), WithThreads(0), WithMaxNewTokens(0),
 		WithLengthPenalty(float32(math.NaN())), WithLengthGuard(-1, 0), WithNoRepeatNGram(-2)} {
-		if _, err := New(m, opt); !errors.Is(err, ErrInvalidOption) {
+		if _, err := newTranslator(m, opt); !errors.Is(err, ErrInvalidOption) {
 			t.Errorf("New with a bad option: %v, want ErrInvalidOption", err)
 		}
 	}
@@ -186,8 +187,8 @@ func TestErrors(t *testing.T) {
 	if _, err := Load("testdata/bench_de.txt"); err == nil {
 		t.Error("Load of a text file: no error")
 	}
-	if _, err := New(nil); !errors.Is(err, ErrInvalidInput) {
-		t.Errorf("New(nil): %v, want ErrInvalidInput", err)
+	if _, err := newTranslator(nil); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("newTranslator(nil): %v, want ErrInvalidInput", err)
 	}
 }
 
@@ -204,7 +205,7 @@ func TestLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct, err := New(m)
+	direct, err := newTranslator(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,4 +219,38 @@ func TestLoadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameResults(t, "loaded vs direct", a, b)
+}
+
+func TestModelInfo(t *testing.T) {
+	m, err := randomWeights(smallConfig(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "small-model.deen")
+	if err := modelfile.WriteFile(path, m, modelfile.WriteOptions{DType: modelfile.F16}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Load(path, WithWeightPrecision("int8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params int64
+	for _, w := range m.Tensors {
+		params += int64(len(w.Data))
+	}
+	c := smallConfig()
+	want := ModelInfo{Name: "small-model", Arch: c.Arch, EncoderLayers: c.EncoderLayers, DecoderLayers: c.DecoderLayers,
+		DModel: c.DModel, EncoderHeads: c.EncoderHeads, DecoderHeads: c.DecoderHeads, EncoderFFN: c.EncoderFFN, DecoderFFN: c.DecoderFFN,
+		Activation: c.Activation, VocabSize: c.VocabSize, MaxPositions: c.MaxPositions, EOSID: c.EOSID, Parameters: params,
+		DType: "f16", WeightPrecision: "int8", Tokenizer: false}
+	if got := tr.Model(); got != want {
+		t.Fatalf("Model() = %+v\nwant %+v", got, want)
+	}
+	named, err := Load(path, WithModelName("mine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := named.Model(); got.Name != "mine" || got.DType != "f16" || got.WeightPrecision != "f32" {
+		t.Fatalf("WithModelName: %+v", got)
+	}
 }

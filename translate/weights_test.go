@@ -59,15 +59,15 @@ func TestWeightPrecisionErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(m, WithWeightPrecision("bf16")); !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), "want f32, f16 or int8") {
+	if _, err := newTranslator(m, WithWeightPrecision("bf16")); !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), "want f32, f16 or int8") {
 		t.Errorf("bf16: %v, want ErrInvalidOption naming f32, f16, int8", err)
 	}
 	m.Tensors["dec.0.fc1.weight"].Data[3] = 1e6
-	if _, err := New(m, WithWeightPrecision("f16")); err == nil || !strings.Contains(err.Error(), "dec.0.fc1.weight[3]") {
+	if _, err := newTranslator(m, WithWeightPrecision("f16")); err == nil || !strings.Contains(err.Error(), "dec.0.fc1.weight[3]") {
 		t.Errorf("f16 with a weight of 1e6: %v, want an error naming dec.0.fc1.weight[3]", err)
 	}
 	for _, p := range []string{"f32", "int8"} {
-		if _, err := New(m, WithWeightPrecision(p)); err != nil {
+		if _, err := newTranslator(m, WithWeightPrecision(p)); err != nil {
 			t.Errorf("%s with a weight of 1e6: %v", p, fmt.Sprint(err))
 		}
 	}

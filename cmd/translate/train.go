@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -111,7 +113,7 @@ func runTrain(e *env, args []string) int {
 		topts = append(topts, translate.WithThreads(*threads))
 	}
 	eval := func(ctx context.Context, m *modelfile.Model, src, ref []string) (train.Scores, error) {
-		tr, err := translate.New(m, append(topts, translate.WithBeamSize(*beam), translate.WithBatchSize(32))...)
+		tr, err := translatorOf(m, append(topts, translate.WithBeamSize(*beam), translate.WithBatchSize(32))...)
 		if err != nil {
 			return train.Scores{}, err
 		}
@@ -132,4 +134,18 @@ func runTrain(e *env, args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// translatorOf builds a translator from a model in memory. Package
+// translate builds translators from model files only (its API has no
+// internal types), so the model streams through the file format (float32,
+// fast zstd) over a pipe, never held twice in full.
+func translatorOf(m *modelfile.Model, opts ...translate.Option) (*translate.Translator, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(modelfile.Write(pw, m, modelfile.WriteOptions{ZstdLevel: 1}))
+	}()
+	tr, err := translate.LoadReader(pr, opts...)
+	pr.CloseWithError(errors.New("reader done")) // ends the writer if the reader stopped early
+	return tr, err
 }

@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/marian"
+	"github.com/deen-mt/deen/translate"
 )
 
 // TestTrainAndEvalVerbs trains a tiny model for a few steps on a made-up
@@ -74,5 +80,38 @@ func TestTrainEvalUsage(t *testing.T) {
 	}
 	if code := runEval(e, []string{"--src", "/nonexistent.de", "--ref", "/nonexistent.en", "--model", "x"}); code != exitFailure {
 		t.Errorf("eval of missing files: exit %d, want %d", code, exitFailure)
+	}
+}
+
+// TestTranslatorOfEqualsLoad checks that a model in memory, streamed
+// through the file format, translates as the same model loaded from a file.
+func TestTranslatorOfEqualsLoad(t *testing.T) {
+	m, err := marian.Load("../../testdata/oracle/tiny-marian-A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "a.deen")
+	if err := modelfile.WriteFile(path, m, modelfile.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := translate.Load(path, translate.WithBeamSize(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inMemory, err := translatorOf(m, translate.WithBeamSize(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"Der Hund spielt im Garten.", "Wo ist der Bahnhof? Ich habe keine Zeit."}
+	a, err := fromFile.TranslateBatch(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := inMemory.TranslateBatch(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a, b) || inMemory.Model().Parameters != fromFile.Model().Parameters {
+		t.Fatalf("in memory %q, from the file %q", b, a)
 	}
 }

@@ -455,6 +455,9 @@ func readBody(b *bodyReader) (*Model, error) {
 			return nil, err
 		}
 		m.Tensors[e.Name] = &Tensor{Name: e.Name, Shape: e.Shape, Data: data}
+		if e.Name == "embed.weight" {
+			m.DType = dtypes[i]
+		}
 	}
 	var one [1]byte
 	if n, err := io.ReadFull(b.r, one[:]); n > 0 {

@@ -26,6 +26,10 @@ type Model struct {
 	// Blobs holds the tokenizer files, verbatim, under BlobSourceSPM,
 	// BlobTargetSPM and BlobVocab.
 	Blobs map[string][]byte
+	// DType is how Read found the weight matrices stored (the dtype of
+	// embed.weight); F32 for a model built in memory. Write ignores it
+	// (WriteOptions.DType decides).
+	DType DType
 }
 
 // Get returns the data of the tensor called name. When shape is given, the

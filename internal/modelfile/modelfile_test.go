@@ -579,3 +579,16 @@ func TestReadPassesReaderErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestReadRecordsDType(t *testing.T) {
+	m := randomModel(tinyConfig(), 4)
+	for _, dt := range []DType{F32, F16, Int8} {
+		got, err := Read(bytes.NewReader(encode(t, m, WriteOptions{DType: dt})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DType != dt {
+			t.Errorf("written as %v, read back DType %v", dt, got.DType)
+		}
+	}
+}
