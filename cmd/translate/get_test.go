@@ -57,22 +57,13 @@ func TestCLIGetAndModels(t *testing.T) {
 
 	// --model NAME translates exactly as the model file does, and as the
 	// references say.
-	var in strings.Builder
-	for _, s := range refs.Sentences {
-		for j, id := range s.InputIDs {
-			if j > 0 {
-				in.WriteByte(' ')
-			}
-			fmt.Fprint(&in, id)
-		}
-		in.WriteByte('\n')
-	}
+	in := srcIDsInput(refs)
 	args := []string{"--json", "--src-ids", "--max-len", fmt.Sprint(refs.Meta.MaxNewTokens), "--beam", "4", "--length-penalty", "1"}
-	byFile, stderr, code := run(in.String(), append([]string{"--model", model}, args...)...)
+	byFile, stderr, code := run(in, append([]string{"--model", model}, args...)...)
 	if code != 0 {
 		t.Fatalf("--model FILE: exit %d, %s", code, stderr)
 	}
-	byName, stderr, code := run(in.String(), append([]string{"--model", repo}, args...)...)
+	byName, stderr, code := run(in, append([]string{"--model", repo}, args...)...)
 	if code != 0 || byName != byFile {
 		t.Fatalf("--model NAME: exit %d, %s\noutput differs from the model file's:\n%s\n%s", code, stderr, byName, byFile)
 	}
@@ -84,7 +75,7 @@ func TestCLIGetAndModels(t *testing.T) {
 	}
 	// DEEN_MODEL sets the default model by name.
 	t.Setenv("DEEN_MODEL", repo)
-	if byEnv, stderr, code := run(in.String(), args...); code != 0 || byEnv != byFile {
+	if byEnv, stderr, code := run(in, args...); code != 0 || byEnv != byFile {
 		t.Fatalf("DEEN_MODEL: exit %d, %s", code, stderr)
 	}
 	// files and eval take the name too.

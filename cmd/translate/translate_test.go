@@ -155,8 +155,9 @@ func parseJSONLines(t *testing.T, s string) []cliLine {
 // refIDs strips the start token of a reference sequence.
 func refIDs(ids []int32) []int32 { return ids[1:] }
 
-func TestCLIJSONSourceIDsMatchReferences(t *testing.T) {
-	bin, model, refs := setup(t)
+// srcIDsInput is the --src-ids input of all reference sentences: one line
+// of space-separated source ids each.
+func srcIDsInput(refs *cliRefs) string {
 	var in strings.Builder
 	for _, s := range refs.Sentences {
 		for j, id := range s.InputIDs {
@@ -167,6 +168,12 @@ func TestCLIJSONSourceIDsMatchReferences(t *testing.T) {
 		}
 		in.WriteByte('\n')
 	}
+	return in.String()
+}
+
+func TestCLIJSONSourceIDsMatchReferences(t *testing.T) {
+	bin, model, refs := setup(t)
+	in := srcIDsInput(refs)
 	maxLen := fmt.Sprint(refs.Meta.MaxNewTokens)
 	for _, c := range []struct {
 		name string
@@ -193,7 +200,7 @@ func TestCLIJSONSourceIDsMatchReferences(t *testing.T) {
 	} {
 		// An explicit --max-len replaces the length guard, as for parity checks.
 		args := append([]string{"--model", model, "--json", "--src-ids", "--max-len", maxLen}, c.args...)
-		stdout, stderr, code := runBin(t, bin, in.String(), args...)
+		stdout, stderr, code := runBin(t, bin, in, args...)
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
 		}
