@@ -106,7 +106,15 @@ func describeModel(m *hub.Model) string {
 	if m.Commit != "" && m.Commit != m.Revision && len(m.Commit) >= 12 {
 		src += " (" + m.Commit[:12] + ")"
 	}
-	return fmt.Sprintf("%s: %s, %s, %.1fM parameters, %.1f MB, %s", m.Name, src, m.DType, float64(m.Parameters)/1e6, float64(m.Size)/1e6, m.Path)
+	return fmt.Sprintf("%s: %s, %s, %s parameters, %.1f MB, %s", m.Name, src, m.DType, count(m.Parameters), float64(m.Size)/1e6, m.Path)
+}
+
+// count writes a parameter count in millions, or thousands below 100,000.
+func count(n int64) string {
+	if n < 100_000 {
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1fM", float64(n)/1e6)
 }
 
 // hubText is err's message without the hub package's prefix.

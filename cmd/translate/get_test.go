@@ -151,3 +151,11 @@ func TestCLIGetErrors(t *testing.T) {
 		t.Errorf("offline: exit %d, %q", code, stderr)
 	}
 }
+
+func TestCount(t *testing.T) {
+	for n, want := range map[int64]string{23_456: "23.5k", 99_999: "100.0k", 100_000: "0.1M", 1_147_624: "1.1M", 74_410_496: "74.4M"} {
+		if got := count(n); got != want {
+			t.Errorf("count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func listModels(e *env) int {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tDTYPE\tPARAMETERS\tSOURCE")
 	for _, m := range list {
-		fmt.Fprintf(tw, "%s\t%.1f MB\t%s\t%.1fM\t%s@%s\n", m.Name, float64(m.Size)/1e6, m.DType, float64(m.Parameters)/1e6, m.Repo, m.Revision)
+		fmt.Fprintf(tw, "%s\t%.1f MB\t%s\t%s\t%s@%s\n", m.Name, float64(m.Size)/1e6, m.DType, count(m.Parameters), m.Repo, m.Revision)
 	}
 	tw.Flush()
 	return exitOK
