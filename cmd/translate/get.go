@@ -153,7 +153,7 @@ func (d *downloadBars) update(file string, done, total int64) {
 		d.file = file
 		d.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(d.w), progressbar.OptionSetDescription(file),
 			progressbar.OptionShowBytes(true), progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionFullWidth(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(d.w) }))
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(d.w) }))
 	}
 	d.bar.Set64(done)
 }
