@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startServe runs "translate serve" on a free loopback port and returns
+// the process and its base URL; stderr lines after the first go to lines.
+func startServe(t *testing.T, args ...string) (*exec.Cmd, string, <-chan string) {
+	t.Helper()
+	bin, model, _ := setup(t)
+	cmd := exec.Command(bin, append([]string{"serve", "--model", model, "--beam", "1", "--addr", "127.0.0.1:0"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	if !sc.Scan() {
+		t.Fatal("serve printed nothing")
+	}
+	m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(sc.Text())
+	if m == nil {
+		t.Fatalf("serve said %q", sc.Text())
+	}
+	lines := make(chan string, 100)
+	go func() {
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return cmd, m[1], lines
+}
+
+func TestServeTranslatesAndStopsGracefully(t *testing.T) {
+	cmd, base, lines := startServe(t, "--batch-window", "1s")
+	// The first request waits the 1 s batch window: SIGTERM arrives while
+	// it is in flight, and it is still answered.
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan result)
+	go func() {
+		resp, err := http.Post(base+"/translate", "application/json", strings.NewReader(`{"q":"Der Hund spielt im Garten.","source":"de","target":"en"}`))
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{resp.StatusCode, string(b), err}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !inFlight(base, 2) { // the translate request and this /metrics request
+		if time.Now().After(deadline) {
+			t.Fatal("the request never showed in deen_http_requests_in_flight")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	var got struct{ TranslatedText string }
+	if r.err != nil || r.status != 200 || json.Unmarshal([]byte(r.body), &got) != nil || got.TranslatedText == "" {
+		t.Errorf("in-flight request: %d %q %v", r.status, r.body, r.err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v", err)
+	}
+	var said []string
+	for l := range lines {
+		said = append(said, l)
+	}
+	if len(said) < 2 || !strings.HasPrefix(said[len(said)-1], "translate serve: stopped") {
+		t.Errorf("serve said %q", said)
+	}
+	if _, err := http.Get(base + "/health"); err == nil {
+		t.Error("still answering after it stopped")
+	}
+}
+
+// inFlight reports whether /metrics shows at least n requests in flight.
+func inFlight(base string, n int) bool {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^deen_http_requests_in_flight (\d+)`).FindSubmatch(b)
+	if m == nil {
+		return false
+	}
+	got, err := strconv.Atoi(string(m[1]))
+	return err == nil && got >= n
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	bin, model, _ := setup(t)
+	dir := t.TempDir()
+	badKeys := filepath.Join(dir, "keys.txt")
+	if err := os.WriteFile(badKeys, []byte("k 1 2 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"extra"}, exitUsage, `unexpected argument "extra"`},
+		{[]string{"--char-limit", "0"}, exitUsage, "char limit 0"},
+		{[]string{"--require-api-key"}, exitUsage, "give the keys with WithAPIKeys"},
+		{[]string{"--api-keys", filepath.Join(dir, "none")}, exitUsage, "no such file"},
+		{[]string{"--api-keys", badKeys}, exitUsage, "line 1: 4 fields"},
+		{[]string{"--addr", "256.1.1.1:5000"}, exitFailure, "choose another --addr"},
+		{[]string{"--nope"}, exitUsage, "flag provided but not defined"},
+	} {
+		_, stderr, code := runBin(t, bin, "", append([]string{"serve", "--model", model}, c.args...)...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("serve %v: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+	if _, stderr, code := runBin(t, bin, "", "serve", "--help"); code != exitOK || !strings.Contains(stderr, "--req-limit") || !strings.Contains(stderr, "SIGTERM") {
+		t.Errorf("serve --help: exit %d, %q", code, stderr)
+	}
+}

@@ -1,0 +1,200 @@
+package serve
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseKeys(t *testing.T) {
+	k, err := ParseKeys(strings.NewReader("# comment\n\nalpha\nbeta 30\ngamma\t5  100\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]KeyLimits{"alpha": {}, "beta": {ReqLimit: 30}, "gamma": {ReqLimit: 5, CharLimit: 100}} {
+		if got, ok := k.Lookup(key); !ok || got != want {
+			t.Errorf("Lookup(%q) = %v, %v; want %v", key, got, ok, want)
+		}
+	}
+	if _, ok := k.Lookup("delta"); ok || k.Len() != 3 {
+		t.Errorf("unknown key found or Len %d", k.Len())
+	}
+	for _, c := range []struct{ in, want string }{
+		{"a 1 2 3", "line 1: 4 fields"},
+		{"a\nb x", "line 2: limit \"x\" is not a positive whole number"},
+		{"a 0", "limit \"0\""},
+		{"a\na", "line 2: key \"a\" listed twice"},
+	} {
+		if _, err := ParseKeys(strings.NewReader(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseKeys(%q) = %v, want %q", c.in, err, c.want)
+		}
+	}
+	if _, err := LoadKeys("testdata/no-such-file"); err == nil || !strings.Contains(err.Error(), "serve: API keys") {
+		t.Errorf("LoadKeys of a missing file: %v", err)
+	}
+}
+
+func FuzzParseKeys(f *testing.F) {
+	f.Add("alpha\nbeta 30\ngamma 5 100\n# c\n")
+	f.Add("a 1 2 3")
+	f.Fuzz(func(t *testing.T, in string) {
+		k, err := ParseKeys(strings.NewReader(in))
+		if err == nil {
+			for _, line := range strings.Split(in, "\n") {
+				if f := strings.Fields(line); len(f) > 0 && !strings.HasPrefix(f[0], "#") {
+					if _, ok := k.Lookup(f[0]); !ok {
+						t.Errorf("key %q of line %q not found", f[0], line)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestAPIKeys(t *testing.T) {
+	keys, err := ParseKeys(strings.NewReader("open\nslow 2\nshort 100 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := newTestServer(t, nil, WithAPIKeys(keys), WithRequireAPIKey(true), WithReqLimit(100))
+	req := func(fields map[string]any) reply {
+		body := map[string]any{"q": "Hallo Welt.", "source": "de", "target": "en"}
+		for k, v := range fields {
+			body[k] = v
+		}
+		return postJSON(t, ts.URL+"/translate", body)
+	}
+	if r := req(nil); r.status != 403 || r.errorText(t) != "Please contact the server operator to get an API key" {
+		t.Errorf("no key: %d %s", r.status, r.body)
+	}
+	if r := req(map[string]any{"api_key": "wrong"}); r.status != 403 || r.errorText(t) != "Invalid API key" {
+		t.Errorf("wrong key: %d %s", r.status, r.body)
+	}
+	if r := req(map[string]any{"api_key": "open"}); r.status != 200 {
+		t.Errorf("good key: %d %s", r.status, r.body)
+	}
+	if r := req(map[string]any{"apiKey": "open"}); r.status != 200 {
+		t.Errorf("apiKey spelling: %d %s", r.status, r.body)
+	}
+	if r := postForm(t, ts.URL+"/translate", url.Values{"q": {"Hallo."}, "source": {"de"}, "target": {"en"}, "api_key": {"open"}}); r.status != 200 {
+		t.Errorf("form key: %d %s", r.status, r.body)
+	}
+	// A key's own char limit replaces the server's.
+	if r := req(map[string]any{"api_key": "short", "q": "Guten Morgen, Welt."}); r.status != 400 || r.errorText(t) != "Invalid request: request (19) exceeds text limit (10)" {
+		t.Errorf("key char limit: %d %s", r.status, r.body)
+	}
+	// A key's own request limit replaces the server's.
+	for i := range 3 {
+		r := req(map[string]any{"api_key": "slow"})
+		if want := map[bool]int{true: 200, false: 429}[i < 2]; r.status != want {
+			t.Errorf("slow key request %d: %d %s, want %d", i+1, r.status, r.body, want)
+		}
+		if r.status == 429 && r.errorText(t) != "Slowdown: 2 per 1 minute" {
+			t.Errorf("429 text %q", r.errorText(t))
+		}
+	}
+	if _, err := New(tiny(t), WithRequireAPIKey(true)); err == nil {
+		t.Error("require API key without keys accepted")
+	}
+}
+
+func TestRateLimitPerIP(t *testing.T) {
+	ts, _ := newTestServer(t, nil, WithReqLimit(3))
+	codes := []int{}
+	for range 4 {
+		codes = append(codes, postForm(t, ts.URL+"/detect", url.Values{"q": {"Hallo"}}).status)
+	}
+	// An array of 2 texts costs 2: over the limit already.
+	r := postJSON(t, ts.URL+"/translate", map[string]any{"q": []string{"a", "b"}, "source": "de", "target": "en"})
+	codes = append(codes, r.status)
+	if want := []int{200, 200, 200, 429, 429}; !equalInts(codes, want) {
+		t.Errorf("codes %v, want %v", codes, want)
+	}
+	// Other endpoints are not limited.
+	if r := get(t, ts.URL+"/languages"); r.status != 200 {
+		t.Errorf("/languages limited: %d", r.status)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRateLimiterSlides(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	l := newRateLimiter(time.Minute)
+	l.now = func() time.Time { return now }
+	for i := range 10 {
+		if !l.allow("a", 1, 10) {
+			t.Fatalf("request %d refused", i+1)
+		}
+	}
+	if l.allow("a", 1, 10) || !l.allow("b", 1, 10) {
+		t.Fatal("limit not per client")
+	}
+	// Half a window later half of the previous window still counts.
+	now = now.Add(90 * time.Second)
+	n := 0
+	for l.allow("a", 1, 10) {
+		n++
+	}
+	if n != 5 {
+		t.Errorf("after 1.5 periods %d requests allowed, want 5", n)
+	}
+	// Long idle clients are pruned.
+	now = now.Add(10 * time.Minute)
+	l.allow("c", 1, 10)
+	if len(l.clients) != 1 {
+		t.Errorf("%d clients kept after pruning, want 1", len(l.clients))
+	}
+	if l.allow("d", 11, 10) {
+		t.Error("a cost over the limit allowed")
+	}
+}
+
+func TestOptionErrors(t *testing.T) {
+	for _, o := range []Option{
+		WithCharLimit(0), WithBatchLimit(-2), WithReqLimit(0), WithBodyLimit(0), WithTimeout(0),
+		WithMaxConcurrent(0), WithAlternativesLimit(16), WithBatching(-1, 1), WithBatching(0, 0),
+		WithFileStore(0, 1, time.Second), WithLogger(nil),
+	} {
+		if _, err := New(tiny(t), o); err == nil || !strings.Contains(err.Error(), "want") {
+			t.Errorf("bad option accepted or unexplained: %v", err)
+		}
+	}
+	if _, err := New(nil); err == nil {
+		t.Error("nil engine accepted")
+	}
+}
+
+func TestMaxConcurrent(t *testing.T) {
+	eng := &blockingEngine{Engine: tiny(t), entered: make(chan struct{}, 8), release: make(chan struct{})}
+	ts, _ := newTestServer(t, eng, WithMaxConcurrent(1))
+	done := make(chan reply)
+	go func() {
+		done <- postForm(t, ts.URL+"/translate", url.Values{"q": {"Hallo."}, "source": {"de"}, "target": {"en"}})
+	}()
+	<-eng.entered
+	r := postForm(t, ts.URL+"/translate", url.Values{"q": {"Hallo."}, "source": {"de"}, "target": {"en"}})
+	if r.status != http.StatusServiceUnavailable || !strings.HasPrefix(r.errorText(t), "Server busy: 1 requests in flight") || r.header.Get("Retry-After") == "" {
+		t.Errorf("second request: %d %s", r.status, r.body)
+	}
+	close(eng.release)
+	if r := <-done; r.status != 200 {
+		t.Errorf("first request: %d %s", r.status, r.body)
+	}
+	// The slot is free again.
+	if r := postForm(t, ts.URL+"/translate", url.Values{"q": {"Hallo."}, "source": {"de"}, "target": {"en"}}); r.status != 200 {
+		t.Errorf("third request: %d %s", r.status, r.body)
+	}
+}
