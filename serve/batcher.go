@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/deen-mt/deen/translate"
 )
 
 // errClosed reports a request that reached the batcher after Close.
@@ -20,13 +22,14 @@ var errClosed = errors.New("server is shutting down")
 type job struct {
 	ctx     context.Context
 	texts   []string
+	alts    int // alternatives asked for; only jobs with the same number share a batch
 	done    chan jobResult
 	mu      sync.Mutex
 	started bool
 }
 
 type jobResult struct {
-	out []string
+	out []*translate.Translation
 	err error
 }
 
@@ -43,16 +46,18 @@ func (j *job) wasStarted() bool {
 }
 
 // batcher merges the texts of concurrent requests into shared
-// TranslateBatch calls: the dynamic batching of the server.
+// TranslateBatchDetailed calls: the dynamic batching of the server.
 //
 // One goroutine (run) owns the decoding. It waits for a job; when one
 // arrives at an idle batcher it keeps collecting for window (so requests
 // sent together meet) or until maxTexts texts are gathered, then translates
-// them all in one TranslateBatch call and hands each job its slice of the
-// results. Jobs that arrive while a batch decodes queue up and form the
-// next batch at once, so under load batches fill without any waiting.
-// TranslateBatch returns for each text what translating it alone returns,
-// which makes batching invisible in the results.
+// them all in one TranslateBatchDetailed call and hands each job its slice
+// of the results. Jobs that arrive while a batch decodes queue up and form
+// the next batch at once, so under load batches fill without any waiting.
+// A batch has one search setting: jobs asking for alternatives (a wider
+// beam) are batched only with jobs asking for as many. The translate
+// package returns for each text what translating it alone returns, which
+// makes batching invisible in the results.
 //
 // A merged batch runs under a context that is cancelled when every one of
 // its jobs' contexts is: one client disconnecting or timing out drops only
@@ -80,9 +85,10 @@ func newBatcher(eng Engine, window time.Duration, maxTexts, depth int, m *metric
 	return b
 }
 
-// translate queues texts and waits for their translations, or for ctx.
-func (b *batcher) translate(ctx context.Context, texts []string) ([]string, error) {
-	j := &job{ctx: ctx, texts: texts, done: make(chan jobResult, 1)}
+// translate queues texts and waits for their translations (with alts
+// alternatives each), or for ctx.
+func (b *batcher) translate(ctx context.Context, texts []string, alts int) ([]*translate.Translation, error) {
+	j := &job{ctx: ctx, texts: texts, alts: alts, done: make(chan jobResult, 1)}
 	select {
 	case <-b.quit:
 		return nil, errClosed
@@ -150,7 +156,8 @@ func (b *batcher) run() {
 
 // collect gathers jobs for one batch, starting with first: for window
 // after it, then whatever is already queued, up to maxTexts texts (a job
-// is never split; one larger than maxTexts is a batch of its own).
+// is never split; one larger than maxTexts is a batch of its own). A job
+// with another number of alternatives than first starts the next batch.
 func (b *batcher) collect(first *job) []*job {
 	jobs := []*job{first}
 	n := len(first.texts)
@@ -177,7 +184,7 @@ func (b *batcher) collect(first *job) []*job {
 			}
 		}
 		b.metrics.queueDepth.Dec()
-		if n+len(j.texts) > b.maxTexts {
+		if n+len(j.texts) > b.maxTexts || j.alts != jobs[0].alts {
 			b.do(jobs) // j starts the next batch
 			jobs, n = nil, 0
 		}
@@ -187,8 +194,7 @@ func (b *batcher) collect(first *job) []*job {
 	return jobs
 }
 
-// do translates the jobs' texts in one TranslateBatch call and answers
-// each job.
+// do translates the jobs' texts in one call and answers each job.
 func (b *batcher) do(jobs []*job) {
 	live := jobs[:0]
 	for _, j := range jobs {
@@ -211,7 +217,7 @@ func (b *batcher) do(jobs []*job) {
 	ctx, cancel := mergedContext(live)
 	defer cancel()
 	b.metrics.batchTexts.Observe(float64(len(texts)))
-	out, err := b.translateBatch(ctx, texts)
+	out, err := b.translateBatch(ctx, texts, live[0].alts)
 	if err != nil && len(live) > 1 && ctx.Err() == nil {
 		// One text failed (the model cannot read it): translate each job
 		// alone so that only its owner gets the error.
@@ -234,15 +240,21 @@ func (b *batcher) do(jobs []*job) {
 	}
 }
 
-// translateBatch calls the engine, turning a panic into an error so that
-// one bad batch fails its requests (500) instead of the server.
-func (b *batcher) translateBatch(ctx context.Context, texts []string) (out []string, err error) {
+// translateBatch calls the engine, with alts alternatives per sentence (a
+// beam at least that wide), turning a panic into an error so that one bad
+// batch fails its requests (500) instead of the server.
+func (b *batcher) translateBatch(ctx context.Context, texts []string, alts int) (out []*translate.Translation, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, fmt.Errorf("engine panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	out, err = b.eng.TranslateBatch(ctx, texts)
+	var opts []translate.CallOption
+	if alts > 0 {
+		beam := max(b.eng.SearchOptions().BeamSize, alts)
+		opts = append(opts, translate.Search(translate.SearchOptions{BeamSize: beam}), translate.Alternatives(alts))
+	}
+	out, err = b.eng.TranslateBatchDetailed(ctx, texts, opts...)
 	if err == nil && len(out) != len(texts) {
 		err = fmt.Errorf("engine returned %d translations for %d texts", len(out), len(texts))
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/deen-mt/deen/translate"
 )
 
 // blockingEngine signals entered when a batch starts and holds it until
@@ -24,11 +26,11 @@ type blockingEngine struct {
 	hold      bool
 }
 
-func (e *blockingEngine) TranslateBatch(ctx context.Context, texts []string) ([]string, error) {
+func (e *blockingEngine) TranslateBatchDetailed(ctx context.Context, texts []string, opts ...translate.CallOption) ([]*translate.Translation, error) {
 	e.entered <- struct{}{}
 	select {
 	case <-e.release:
-		return e.Engine.TranslateBatch(ctx, texts)
+		return e.Engine.TranslateBatchDetailed(ctx, texts, opts...)
 	case <-ctx.Done():
 		if e.cancelled != nil {
 			e.cancelled <- ctx.Err()
@@ -46,7 +48,7 @@ type failingEngine struct {
 	panics bool
 }
 
-func (e failingEngine) TranslateBatch(ctx context.Context, texts []string) ([]string, error) {
+func (e failingEngine) TranslateBatchDetailed(ctx context.Context, texts []string, opts ...translate.CallOption) ([]*translate.Translation, error) {
 	for _, t := range texts {
 		if strings.Contains(t, "boom") {
 			if e.panics {
@@ -55,7 +57,7 @@ func (e failingEngine) TranslateBatch(ctx context.Context, texts []string) ([]st
 			return nil, errors.New("secret internal detail")
 		}
 	}
-	return e.Engine.TranslateBatch(ctx, texts)
+	return e.Engine.TranslateBatchDetailed(ctx, texts, opts...)
 }
 
 // TestBatchingEqualsAlone sends many different texts at once: they are
@@ -204,9 +206,9 @@ func TestCloseFailsQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	errs := make(chan error, 2)
-	go func() { _, err := s.batch.translate(context.Background(), []string{"Eins."}); errs <- err }()
+	go func() { _, err := s.batch.translate(context.Background(), []string{"Eins."}, 0); errs <- err }()
 	<-eng.entered
-	go func() { _, err := s.batch.translate(context.Background(), []string{"Zwei."}); errs <- err }()
+	go func() { _, err := s.batch.translate(context.Background(), []string{"Zwei."}, 0); errs <- err }()
 	for len(s.batch.queue) == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -219,7 +221,7 @@ func TestCloseFailsQueued(t *testing.T) {
 	if !(got[0] == nil && errors.Is(got[1], errClosed)) && !(got[1] == nil && errors.Is(got[0], errClosed)) {
 		t.Errorf("after Close: %v, want one success and one %v", got, errClosed)
 	}
-	if _, err := s.batch.translate(context.Background(), []string{"Drei."}); !errors.Is(err, errClosed) {
+	if _, err := s.batch.translate(context.Background(), []string{"Drei."}, 0); !errors.Is(err, errClosed) {
 		t.Errorf("translate after Close: %v", err)
 	}
 }

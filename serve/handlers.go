@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/deen-mt/deen/translate"
 )
 
 // languageNames are the languages this server knows: German in, English out.
@@ -94,26 +92,33 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 	}
 
 	var detected *detection
-	out := texts
 	if source == "auto" {
 		d := detectLanguage(strings.Join(texts, "\n"))[0]
 		detected = &d
 	}
-	passThrough := detected != nil && detected.Language == "en" // already English: returned as sent
-	if !passThrough {
-		if out, err = s.batch.translate(ctx, texts); err != nil {
+	out := texts
+	alts := make([][]string, len(texts))
+	for i := range alts {
+		alts[i] = []string{}
+	}
+	if detected == nil || detected.Language != "en" { // English with source auto is returned as sent
+		ask := 0
+		if n > 0 {
+			ask = n + 1 // the best and n more, as LibreTranslate's hypotheses(q, n+1)
+		}
+		res, err := s.batch.translate(ctx, texts, ask)
+		if err != nil {
 			return err
 		}
-	}
-	var alts [][]string
-	if n > 0 {
-		alts = make([][]string, len(texts))
-		for i := range alts {
-			alts[i] = []string{}
-		}
-		if !passThrough {
-			if alts, err = s.alternatives(ctx, texts, out, n); err != nil {
-				return err
+		out = make([]string, len(res))
+		for i, tr := range res {
+			out[i] = tr.Text
+			seen := map[string]bool{tr.Text: true, "": true}
+			for k := 1; k <= n; k++ {
+				if a := tr.Alternative(k); !seen[a] {
+					seen[a] = true
+					alts[i] = append(alts[i], a)
+				}
 			}
 		}
 	}
@@ -182,65 +187,6 @@ func (s *Server) checkSize(ctx context.Context, texts []string, batch bool) erro
 		}
 	}
 	return nil
-}
-
-// alternatives returns up to n alternative translations of each text,
-// different from best (the texts' translations) and from each other. The
-// texts' sentences are searched with a beam of at least n+1 and
-// alternative k puts together each sentence's k-th hypothesis (its last one
-// when it has fewer), keeping the text's lines.
-func (s *Server) alternatives(ctx context.Context, texts, best []string, n int) ([][]string, error) {
-	o := s.eng.SearchOptions()
-	o.BeamSize = max(o.BeamSize, n+1)
-	type sentence struct{ text, line, first int }
-	var src [][]int32
-	var where []sentence
-	lines := make([][]string, len(texts))
-	for i, text := range texts {
-		lines[i] = strings.Split(text, "\n")
-		for l, line := range lines[i] {
-			for _, sent := range translate.SplitSentences(line) {
-				ids, err := s.eng.Encode(sent)
-				if err != nil {
-					return nil, fmt.Errorf("alternatives: %w", err)
-				}
-				where = append(where, sentence{i, l, len(src)})
-				src = append(src, ids)
-			}
-		}
-	}
-	res, err := s.eng.TranslateIDs(ctx, src, o)
-	if err != nil {
-		return nil, fmt.Errorf("alternatives: %w", err)
-	}
-	out := make([][]string, len(texts))
-	for i := range texts {
-		seen := map[string]bool{best[i]: true, "": true}
-		out[i] = []string{}
-		for k := 1; k <= n; k++ {
-			parts := make([][]string, len(lines[i]))
-			for _, w := range where {
-				if w.text != i {
-					continue
-				}
-				nb := res[w.first].NBest
-				text, err := s.eng.Decode(nb[min(k, len(nb)-1)].IDs)
-				if err != nil {
-					return nil, fmt.Errorf("alternatives: %w", err)
-				}
-				parts[w.line] = append(parts[w.line], text)
-			}
-			joined := make([]string, len(parts))
-			for l, p := range parts {
-				joined[l] = strings.Join(p, " ")
-			}
-			if alt := strings.Join(joined, "\n"); !seen[alt] {
-				seen[alt] = true
-				out[i] = append(out[i], alt)
-			}
-		}
-	}
-	return out, nil
 }
 
 // detectHandler answers POST /detect.
@@ -325,12 +271,12 @@ func (s *Server) translateLines(ctx context.Context, text string) (string, error
 		b.WriteString("\uFEFF")
 	}
 	for lo := 0; lo < len(lines); lo += s.cfg.maxBatch {
-		out, err := s.batch.translate(ctx, lines[lo:min(lo+s.cfg.maxBatch, len(lines))])
+		out, err := s.batch.translate(ctx, lines[lo:min(lo+s.cfg.maxBatch, len(lines))], 0)
 		if err != nil {
 			return "", err
 		}
-		for _, l := range out {
-			b.WriteString(l)
+		for _, tr := range out {
+			b.WriteString(tr.Text)
 		}
 	}
 	return b.String(), nil

@@ -10,10 +10,11 @@
 //
 // Requests are translated through one dynamic batcher: the texts of
 // concurrent requests that arrive within a short window (or while the
-// previous batch is decoding) are handed to Translator.TranslateBatch
-// together, so their sentences share decoder batches. TranslateBatch
-// returns for each text what translating it alone returns, so batching
-// never changes a translation; it only raises throughput under load.
+// previous batch is decoding) are handed to
+// Translator.TranslateBatchDetailed together, so their sentences share
+// decoder batches. It returns for each text what translating it alone
+// returns, so batching never changes a translation; it only raises
+// throughput under load.
 //
 // Every request is bounded: body size, characters per text, texts per
 // request, requests per minute per API key or client IP, requests in flight
@@ -40,15 +41,9 @@ import (
 // Engine is what the server needs of a translator; *translate.Translator
 // implements it. Tests wrap it to slow it down or make it fail.
 type Engine interface {
-	// TranslateBatch translates texts, each as if alone, in input order.
-	TranslateBatch(ctx context.Context, texts []string) ([]string, error)
-	// Encode turns a source sentence into model ids.
-	Encode(text string) ([]int32, error)
-	// Decode turns target ids into text.
-	Decode(ids []int32) (string, error)
-	// TranslateIDs translates source ids with explicit search options (the
-	// n-best lists of alternatives).
-	TranslateIDs(ctx context.Context, src [][]int32, o translate.SearchOptions) ([]translate.Result, error)
+	// TranslateBatchDetailed translates texts, each as if alone, in input
+	// order, with the sentences and (translate.Alternatives) n-best lists.
+	TranslateBatchDetailed(ctx context.Context, texts []string, opts ...translate.CallOption) ([]*translate.Translation, error)
 	// SearchOptions returns the default search options.
 	SearchOptions() translate.SearchOptions
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,9 +20,9 @@ import (
 	"github.com/deen-mt/deen/translate"
 )
 
-// tinyOnce loads tiny-marian-A (random weights: its translations are
-// nonsense but deterministic) once for all tests, with greedy search so
-// they run fast.
+// tinyOnce converts tiny-marian-A (random weights: its translations are
+// nonsense but deterministic) and loads it once for all tests, with greedy
+// search so they run fast.
 var (
 	tinyOnce sync.Once
 	tinyTr   *translate.Translator
@@ -30,12 +32,17 @@ var (
 func tiny(t testing.TB) *translate.Translator {
 	t.Helper()
 	tinyOnce.Do(func() {
-		m, err := marian.Load("../testdata/oracle/tiny-marian-A")
+		dir, err := os.MkdirTemp("", "serve-test-")
 		if err != nil {
 			tinyErr = err
 			return
 		}
-		tinyTr, tinyErr = translate.New(m, translate.WithBeamSize(1))
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "tiny-A.deen")
+		if _, tinyErr = marian.Convert("../testdata/oracle/tiny-marian-A", path, marian.ConvertOptions{}); tinyErr != nil {
+			return
+		}
+		tinyTr, tinyErr = translate.Load(path, translate.WithBeamSize(1))
 	})
 	if tinyErr != nil {
 		t.Fatal(tinyErr)
