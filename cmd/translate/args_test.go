@@ -2,13 +2,22 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/deen-mt/deen/internal/defaultmodel"
 )
 
 func TestParseFlagsAnywhere(t *testing.T) {
@@ -206,5 +215,116 @@ func TestCLIFilesChecksFlagsFirst(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.inStderr) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, c.code, c.inStderr)
 		}
+	}
+}
+
+// TestCLIVersion checks --version against what the go command reads from
+// the binary (module version, VCS revision and time) and against the
+// embedded model file.
+func TestCLIVersion(t *testing.T) {
+	bin, _, _ := setup(t)
+	stdout, stderr, code := runBin(t, bin, "", "--version")
+	if code != 0 {
+		t.Fatalf("--version: exit %d: %s", code, stderr)
+	}
+	first, second, _ := strings.Cut(stdout, "\n")
+	info, err := exec.Command(goTool(), "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := map[string]string{}
+	for _, l := range strings.Split(string(info), "\n") {
+		f := strings.Split(strings.TrimSpace(l), "\t")
+		switch {
+		case len(f) >= 3 && f[0] == "mod":
+			build["version"] = f[2]
+		case len(f) == 2 && f[0] == "build":
+			k, v, _ := strings.Cut(f[1], "=")
+			build[k] = v
+		}
+	}
+	want := []string{"translate (deen) " + build["version"]}
+	switch rev := build["vcs.revision"]; {
+	case rev != "":
+		want = append(want, "(revision "+rev[:12]+", "+build["vcs.time"])
+	case build["version"] == "(devel)":
+		want = append(want, "no version stamped")
+	}
+	for _, w := range want {
+		if !strings.Contains(first, w) {
+			t.Errorf("--version first line %q lacks %q (go version -m: %v)", first, w, build)
+		}
+	}
+	wantModel := "default model: none embedded"
+	if _, err := defaultmodel.Size(); err == nil {
+		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "defaultmodel", defaultmodel.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		wantModel = fmt.Sprintf("default model: %s, %d bytes, sha256 %x", path.Base(defaultmodel.Name), len(b), sum[:6])
+	}
+	if !strings.HasPrefix(second, wantModel) {
+		t.Errorf("--version second line %q, want %q", second, wantModel)
+	}
+}
+
+// TestCLIProgressRate runs files on a terminal (script(1) provides one)
+// and checks that no frame of the progress bar shows a rate far above the
+// run's overall rate (its first frame used to show millions of lines/s).
+func TestCLIProgressRate(t *testing.T) {
+	bin, model, refs := setup(t)
+	scriptCmd, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) (util-linux) is not installed: no terminal to draw the progress bar on")
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "a.de")
+	writeFile(t, in, strings.Join(germanLines(refs, 1500), "\n")+"\n")
+	cmdline := strings.Join([]string{bin, "files", "--model", model, "--beam", "1", "--max-len", "8", in}, "' '")
+	out, err := exec.Command(scriptCmd, "-qfec", "'"+cmdline+"'", "/dev/null").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var overall float64
+	if m := regexp.MustCompile(`lines in [0-9.]+s \(([0-9]+) lines/s\)`).FindSubmatch(out); m != nil {
+		overall, _ = strconv.ParseFloat(string(m[1]), 64)
+	} else {
+		t.Fatalf("no summary line in %q", out)
+	}
+	frames := regexp.MustCompile(`\(([0-9]+)/[0-9]+, ([0-9]+) lines/s\)`).FindAllSubmatch(out, -1)
+	if len(frames) == 0 {
+		t.Fatalf("no progress bar frame in %q", out)
+	}
+	for _, f := range frames {
+		if rate, _ := strconv.ParseFloat(string(f[2]), 64); rate > 20*max(overall, 1) {
+			t.Errorf("a frame at %s lines shows %s lines/s; the run's rate was %.0f lines/s", f[1], f[2], overall)
+		}
+	}
+}
+
+// TestCLIRealFlagRanges checks that real-valued search flags outside their
+// range are usage errors naming the value as typed, for every verb that
+// translates.
+func TestCLIRealFlagRanges(t *testing.T) {
+	bin, model, _ := setup(t)
+	in := filepath.Join(t.TempDir(), "a.de")
+	writeFile(t, in, "Hallo.\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--length-penalty", "1e308", "Hallo"}, "--length-penalty 1e+308: want a number from -10 to 10"},
+		{[]string{"--length-penalty", "NaN", "Hallo"}, "--length-penalty NaN: want a number"},
+		{[]string{"--max-len-ratio", "-1", "Hallo"}, "--max-len-ratio -1: want a number from 0"},
+		{[]string{"files", in, "--length-penalty", "-1e39"}, "--length-penalty -1e+39: want"},
+	} {
+		_, stderr, code := runBin(t, bin, "", append(c.args, "--model", model)...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+	if _, stderr, code := runBin(t, bin, "", "--length-penalty", "-10", "--model", model, "Hallo"); code != 0 {
+		t.Errorf("--length-penalty -10: exit %d, %s", code, stderr)
 	}
 }

@@ -156,7 +156,10 @@ func runFiles(e *env, args []string) int {
 			progressbar.OptionSetDescription(fmt.Sprintf("%d file(s)", len(ready))),
 			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("lines"),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionClearOnFinish())
+			progressbar.OptionClearOnFinish(),
+			// Start the clock now: a bar started by its first Add divides
+			// the first batch by microseconds (millions of lines/s).
+			progressbar.OptionSetRenderBlankState(true))
 	}
 	var linesDone atomic.Int64
 	progress := func(n int64) {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -123,6 +127,9 @@ func (m *modelFlags) options() []translate.Option {
 // load loads --model, or the embedded default model without it. The exit
 // code is exitUsage for bad option values, exitFailure otherwise.
 func (m *modelFlags) load() (*translate.Translator, int, error) {
+	if err := m.checkRanges(); err != nil {
+		return nil, exitUsage, err
+	}
 	tr, err := openModel(m.modelName(), m.options()...)
 	switch {
 	case errors.Is(err, translate.ErrInvalidOption):
@@ -133,6 +140,27 @@ func (m *modelFlags) load() (*translate.Translator, int, error) {
 		return nil, exitFailure, err
 	}
 	return tr, exitOK, nil
+}
+
+// Sane ranges of the real-valued search flags: beyond them float32 search
+// arithmetic overflows (a 512-token hypothesis to the power 10 is 1.2e27).
+const (
+	maxLengthPenalty = 10
+	maxLenRatio      = 100
+)
+
+// checkRanges refuses real-valued flags that are not finite or outside
+// their sane range, naming the value as given (the library sees them as
+// float32, where 1e308 is already +Inf).
+func (m *modelFlags) checkRanges() error {
+	if lp := *m.lp; !(lp >= -maxLengthPenalty && lp <= maxLengthPenalty) {
+		return fmt.Errorf("--length-penalty %s: want a number from -%d to %d (a beam score is the sum of log-probabilities divided by length^penalty: 0 sums, 1 averages per token)",
+			m.fs.Lookup("length-penalty").Value, maxLengthPenalty, maxLengthPenalty)
+	}
+	if r := *m.ratio; !(r >= 0 && r <= maxLenRatio) {
+		return fmt.Errorf("--max-len-ratio %s: want a number from 0 (guard off) to %d", m.fs.Lookup("max-len-ratio").Value, maxLenRatio)
+	}
+	return nil
 }
 
 // openModel loads the model file or fetched model name with opts, or the
@@ -179,27 +207,47 @@ func errText(err error) string {
 	return strings.TrimPrefix(err.Error(), "translate: ")
 }
 
-// version describes this build: module version, VCS revision, default model.
+// version describes this build: the module version, or the VCS revision
+// and time Go stamps into builds from a git checkout, and the embedded
+// default model's file name, size and SHA-256 prefix.
 func version() string {
-	v := "(devel)"
+	v, rev, when, dirty := "(devel)", "", "", ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
+		v = cmp.Or(bi.Main.Version, v)
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " " + s.Value[:12]
-			}
-			if s.Key == "vcs.modified" && s.Value == "true" {
-				v += "+dirty"
+			switch {
+			case s.Key == "vcs.revision":
+				rev = s.Value
+			case s.Key == "vcs.time":
+				when = s.Value
+			case s.Key == "vcs.modified" && s.Value == "true":
+				dirty = ", modified"
 			}
 		}
 	}
-	model := "none embedded (pass --model FILE)"
-	if n, err := defaultmodel.Size(); err == nil {
-		model = fmt.Sprintf("embedded, %d bytes", n)
+	switch {
+	case rev != "":
+		v += fmt.Sprintf(" (revision %.12s, %s%s)", rev, when, dirty)
+	case v == "(devel)":
+		v += " (no version stamped: built outside a git checkout or with -buildvcs=false; go install MODULE@VERSION stamps the version)"
 	}
-	return fmt.Sprintf("translate (deen) %s; default model: %s", v, model)
+	return fmt.Sprintf("translate (deen) %s\ndefault model: %s", v, embeddedModel())
+}
+
+// embeddedModel names the embedded default model: file name, size and the
+// first 12 hex digits of its SHA-256.
+func embeddedModel() string {
+	r, err := defaultmodel.Open()
+	if err != nil {
+		return "none embedded (pass --model FILE)"
+	}
+	defer r.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return fmt.Sprintf("%s, unreadable: %v", path.Base(defaultmodel.Name), err)
+	}
+	return fmt.Sprintf("%s, %d bytes, sha256 %s", path.Base(defaultmodel.Name), n, hex.EncodeToString(h.Sum(nil))[:12])
 }
 
 // translateExamples is the end of --help.

@@ -70,11 +70,7 @@ func setup(t testing.TB) (bin, model string, refs *cliRefs) {
 			return
 		}
 		fixture.bin = filepath.Join(fixture.dir, "translate")
-		goCmd, err := exec.LookPath("go")
-		if err != nil { // go test without go on PATH: use the toolchain running the test
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		out, err := exec.Command(goCmd, "build", "-o", fixture.bin, ".").CombinedOutput()
+		out, err := exec.Command(goTool(), "build", "-o", fixture.bin, ".").CombinedOutput()
 		if err != nil {
 			fixture.err = fmt.Errorf("go build: %v\n%s", err, out)
 			return
@@ -99,6 +95,14 @@ func setup(t testing.TB) (bin, model string, refs *cliRefs) {
 		t.Fatal(fixture.err)
 	}
 	return fixture.bin, fixture.model, &fixture.refs
+}
+
+// goTool is the go command: on PATH, else the toolchain running the test.
+func goTool() string {
+	if goCmd, err := exec.LookPath("go"); err == nil {
+		return goCmd
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 func TestMain(m *testing.M) {
