@@ -229,7 +229,7 @@ func version() string {
 	case rev != "":
 		v += fmt.Sprintf(" (revision %.12s, %s%s)", rev, when, dirty)
 	case v == "(devel)":
-		v += " (no version stamped: built outside a git checkout or with -buildvcs=false; go install MODULE@VERSION stamps the version)"
+		v += " (no version stamped: built with -buildvcs=false, from a git worktree or outside a git checkout; go install MODULE@VERSION stamps the version)"
 	}
 	return fmt.Sprintf("translate (deen) %s\ndefault model: %s", v, embeddedModel())
 }
