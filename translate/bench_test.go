@@ -256,3 +256,71 @@ func BenchmarkSearchOnly(b *testing.B) {
 		})
 	}
 }
+
+// beamSizes are the beam sizes whose cost per beam BenchmarkBeamSize compares.
+var beamSizes = []int{4, 16, 64, 128}
+
+// BenchmarkBeamSize shows that a beam search step costs about the same per
+// beam at every beam size, so a step's cost grows linearly with the beam
+// size: one sentence, 32 steps (end token forbidden before, forced at the
+// end), reported per beam and step (wall and CPU time). "search" is the search alone on fixed
+// logits at opus-mt's vocabulary (58101); "model" translates with the
+// embedded default model (skipped in a build without one).
+//
+//	go test ./translate -run '^$' -bench BeamSize -benchtime 1x
+func BenchmarkBeamSize(b *testing.B) {
+	cfg := opusSizedConfig()
+	row := make([]float32, cfg.VocabSize)
+	state := uint64(1)
+	for i := range row {
+		state = state*6364136223846793005 + 1442695040888963407
+		row[i] = float32(state>>40) / float32(1<<24) * 10
+	}
+	sp := &searchSpec{vocab: cfg.VocabSize, start: int32(cfg.DecoderStartID), eos: int32(cfg.EOSID),
+		badWords: []int32{int32(cfg.PadID)}, forcedEOS: true, lengthPenalty: 1, minNewTokens: benchTokens}
+	for _, beams := range beamSizes {
+		b.Run(fmt.Sprintf("search/beam%d", beams), func(b *testing.B) {
+			sp := *sp
+			sp.beams = beams
+			cpu0 := nntest.CPUTime()
+			for range b.N {
+				if _, err := beamSearch(context.Background(), &fixedLogits{row: row, rows: beams}, &sp, []int{benchTokens + 1}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportPerBeamStep(b, beams, nntest.CPUTime()-cpu0)
+		})
+	}
+	tr, err := Default(WithBatchSize(1))
+	if err != nil {
+		b.Skip(err)
+	}
+	src, err := tr.Encode("Der kleine Hund spielt jeden Morgen mit dem roten Ball im Garten.")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, beams := range beamSizes {
+		b.Run(fmt.Sprintf("model/beam%d", beams), func(b *testing.B) {
+			o := SearchOptions{BeamSize: beams, MaxNewTokens: benchTokens, MinNewTokens: benchTokens}
+			cpu0 := nntest.CPUTime()
+			for range b.N {
+				res, err := tr.TranslateIDs(context.Background(), [][]int32{src}, o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res[0].IDs) != benchTokens {
+					b.Fatalf("%d tokens, want %d", len(res[0].IDs), benchTokens)
+				}
+			}
+			reportPerBeamStep(b, beams, nntest.CPUTime()-cpu0)
+		})
+	}
+}
+
+// reportPerBeamStep reports the wall and CPU time per beam and step of b's
+// runs (CPU time is the steadier figure on a shared machine).
+func reportPerBeamStep(b *testing.B, beams int, cpu time.Duration) {
+	n := float64(b.N * benchTokens * beams)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n/1e3, "µs/beam-step")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n/1e3, "cpu-µs/beam-step")
+}

@@ -1,8 +1,10 @@
 package translate
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 
 	"github.com/deen-mt/deen/internal/kernels"
 )
@@ -312,6 +314,8 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 	top := newTopK(2 * k)
 	rp := newRowPass(V, 2*k+topSlack)
 	cands := make([]candidate, 0, 2*k*k)
+	starts := make([]int, 0, k+1)
+	var best []candidate
 	for curLen := 1; len(alive) > 0; curLen++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -324,20 +328,20 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 		for i, s := range alive {
 			b := sents[s]
 			// Candidates: the best 2k of (log-probs + running score) over all beams.
-			cands = cands[:0]
+			cands, starts = cands[:0], starts[:0]
 			for j := range k {
 				row := logits[(i*k+j)*V : (i*k+j+1)*V]
 				lse, idx := rp.run(sp, row, b.running[j], curLen, b.maxLen)
 				if idx == nil || !top.fromCandidates(row, idx, lse, b.runLP[j]) {
 					top.scan(row, lse, b.runLP[j])
 				}
+				starts = append(starts, len(cands))
 				for _, c := range top.items {
 					cands = append(cands, candidate{score: c.score, beam: j, tok: c.tok})
 				}
 			}
-			sortCandidates(cands)
-			cands = cands[:2*k]
-			done := b.step(cands, curLen, sp)
+			best = mergeBest(best[:0], cands, append(starts, len(cands)), 2*k)
+			done := b.step(best, curLen, sp)
 			if done {
 				continue
 			}
@@ -477,24 +481,65 @@ func bestK(c []candidate, k int) []int {
 	return out
 }
 
-// sortCandidates orders candidates by score descending, then by flat index
-// beam·V+token ascending (the order of torch.topk over the flattened scores).
-func sortCandidates(c []candidate) {
-	less := func(a, b candidate) bool {
-		if a.score != b.score {
-			return a.score > b.score
-		}
-		if a.beam != b.beam {
-			return a.beam < b.beam
-		}
-		return a.tok < b.tok
-	}
-	// Insertion sort: 2k·k entries at most.
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && less(c[j], c[j-1]); j-- {
-			c[j], c[j-1] = c[j-1], c[j]
+// mergeBest appends to out the best n candidates of the beams' lists,
+// best first: by score descending, then by flat index beam·V+token
+// ascending (the order of torch.topk over the flattened scores, which HF
+// takes its 2k candidates from). Beam j's list is c[starts[j]:starts[j+1]],
+// sorted in that order already (score descending, lower token first), so
+// a k-way merge through a heap of the lists' heads takes O(n log k), where
+// sorting all 2k·k candidates took O(k² log k) and an insertion sort
+// O(k⁴). NaN scores rank last.
+func mergeBest(out, c []candidate, starts []int, n int) []candidate {
+	type head struct{ pos, end int } // the next unmerged entry of one list
+	h := make([]head, 0, len(starts)-1)
+	for j := range len(starts) - 1 {
+		if starts[j] < starts[j+1] {
+			h = append(h, head{starts[j], starts[j+1]})
 		}
 	}
+	better := func(a, b head) bool { return candidateBefore(c[a.pos], c[b.pos]) }
+	down := func(i int) { // restore the heap below i
+		for {
+			l, m := 2*i+1, i
+			if l < len(h) && better(h[l], h[m]) {
+				m = l
+			}
+			if r := l + 1; r < len(h) && better(h[r], h[m]) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(out) < n && len(h) > 0 {
+		out = append(out, c[h[0].pos])
+		if h[0].pos++; h[0].pos == h[0].end {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
+	}
+	return out
+}
+
+// candidateBefore reports whether a ranks before b: higher score, then
+// lower beam, then lower token; a NaN score ranks after every number.
+func candidateBefore(a, b candidate) bool {
+	if an, bn := a.score != a.score, b.score != b.score; an != bn {
+		return bn
+	} else if !an && a.score != b.score {
+		return a.score > b.score
+	}
+	if a.beam != b.beam {
+		return a.beam < b.beam
+	}
+	return a.tok < b.tok
 }
 
 // isIdentity reports whether parents is 0, 1, …, rows−1.
@@ -568,15 +613,17 @@ func (t *topK) fromCandidates(row []float32, idx []int32, lse, offset float32) b
 		if x != x {
 			return false
 		}
-		it := topItem{score: (x - lse) + offset, tok: v, raw: x}
-		i := len(t.items)
-		t.items = append(t.items, it)
-		for i > 0 && (it.score > t.items[i-1].score || it.score == t.items[i-1].score && it.tok < t.items[i-1].tok) {
-			t.items[i] = t.items[i-1]
-			i--
-		}
-		t.items[i] = it
+		t.items = append(t.items, topItem{score: (x - lse) + offset, tok: v, raw: x})
 	}
+	// idx is sorted by logit and rounding to scores only makes ties: sort
+	// the nearly sorted list by (score, token), O(k log k) at most where an
+	// insertion per entry was O(k²).
+	slices.SortFunc(t.items, func(a, b topItem) int {
+		if a.score != b.score {
+			return cmp.Compare(b.score, a.score)
+		}
+		return cmp.Compare(a.tok, b.tok)
+	})
 	last := row[idx[len(idx)-1]]
 	if len(idx) < len(row) && len(t.items) >= t.k && !(t.items[t.k-1].score > (last-lse)+offset) {
 		return false

@@ -449,3 +449,48 @@ func TestRowPassForcedEOS(t *testing.T) {
 		t.Fatalf("row not forced to eos: %v", row[:10])
 	}
 }
+
+func TestMergeBestEqualsFullSort(t *testing.T) {
+	// Per-beam lists sorted by (score, token) as topK leaves them, with
+	// many ties across beams, some NaN and some empty lists: the merge
+	// equals sorting all candidates by (score desc, beam, token).
+	r := rand.New(rand.NewSource(2))
+	for trial := range 500 {
+		k, n := 1+r.Intn(12), 1+r.Intn(30)
+		var c []candidate
+		var starts []int
+		for j := range k {
+			starts = append(starts, len(c))
+			list := make([]candidate, r.Intn(2*k+1))
+			for i := range list {
+				list[i] = candidate{score: float32(r.Intn(6)) - 1e9*float32(r.Intn(2)), beam: j, tok: int32(r.Intn(50))}
+				if r.Intn(40) == 0 {
+					list[i].score = float32(math.NaN())
+				}
+			}
+			slices.SortFunc(list, func(a, b candidate) int {
+				if candidateBefore(a, b) {
+					return -1
+				}
+				if candidateBefore(b, a) {
+					return 1
+				}
+				return 0
+			})
+			c = append(c, list...)
+		}
+		starts = append(starts, len(c))
+		want := slices.Clone(c)
+		sort.SliceStable(want, func(a, b int) bool { return candidateBefore(want[a], want[b]) })
+		want = want[:min(n, len(want))]
+		got := mergeBest(nil, c, starts, n)
+		if len(got) != len(want) {
+			t.Fatalf("trial %d: %d candidates, want %d", trial, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].beam != want[i].beam || got[i].tok != want[i].tok || math.Float32bits(got[i].score) != math.Float32bits(want[i].score) {
+				t.Fatalf("trial %d: candidate %d = %+v, want %+v", trial, i, got[i], want[i])
+			}
+		}
+	}
+}

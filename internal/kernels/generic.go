@@ -190,7 +190,8 @@ func expSubGeneric(x []float32, m float32) float32 {
 }
 
 // topK fills idx (len k) with the indices of the k largest values of x,
-// descending, ties to the lower index: an insertion into a sorted list.
+// descending, ties to the lower index: an insertion into a sorted list
+// (a heap for long lists, see heapTopMin).
 // Once the list is full, blocks whose maximum (found with the vector
 // kernel blockMax) does not beat the current k-th best are skipped whole.
 func topK(x []float32, idx []int32, blockMax func([]float32) float32) {
@@ -199,12 +200,18 @@ func topK(x []float32, idx []int32, blockMax func([]float32) float32) {
 	if k == 0 {
 		return
 	}
-	n := 0
+	n, worst, add := 0, k-1, insertTop // worst: where the k-th best is once full
+	if k >= heapTopMin {
+		worst, add = 0, heapTop
+	}
 	for b0 := 0; b0 < len(x); b0 += block {
 		blk := x[b0:min(b0+block, len(x))]
-		if n == k && !(blockMax(blk) > x[idx[k-1]]) {
+		if n == k && !(blockMax(blk) > x[idx[worst]]) {
 			continue
 		}
-		n = insertTop(x, b0, len(blk), idx, n)
+		n = add(x, b0, len(blk), idx, n)
+	}
+	if k >= heapTopMin {
+		sortTop(x, idx)
 	}
 }

@@ -1,8 +1,10 @@
 package kernels
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // softmaxBlock is how many values SoftmaxTopK folds at a time: the block is
@@ -38,13 +40,19 @@ func SoftmaxTopK(x []float32, idx []int32) (m, s float32) {
 	for l := range st.m {
 		st.m[l] = float32(math.Inf(-1))
 	}
-	n := 0
+	n, worst, add := 0, len(idx)-1, insertTop // worst: where the k-th best is once full
+	if len(idx) >= heapTopMin {
+		worst, add = 0, heapTop
+	}
 	for b0 := 0; b0 < len(x); b0 += softmaxBlock {
 		blk := x[b0:min(b0+softmaxBlock, len(x))]
 		bm := cur.maxExpSum(blk, &st)
-		if len(idx) > 0 && (n < len(idx) || bm > x[idx[len(idx)-1]]) {
-			n = insertTop(x, b0, len(blk), idx, n)
+		if len(idx) > 0 && (n < len(idx) || bm > x[idx[worst]]) {
+			n = add(x, b0, len(blk), idx, n)
 		}
+	}
+	if len(idx) >= heapTopMin {
+		sortTop(x, idx)
 	}
 	m = st.m[0]
 	for _, v := range st.m[1:] {
@@ -79,6 +87,68 @@ func insertTop(x []float32, b0, count int, idx []int32, n int) int {
 		}
 	}
 	return n
+}
+
+// heapTopMin is the list length from which SoftmaxTopK and TopK keep the
+// top k in a heap (heapTop: O(log k) per value that enters) instead of a
+// sorted list (insertTop: O(k) per value, faster for short lists). Beam
+// search asks for 2·beams+8 entries per row, so beams above 12 take the
+// heap and a row's cost stays near one pass over x at 128 beams.
+const heapTopMin = 32
+
+// heapTop is insertTop for long lists: idx[:n] is a binary heap whose root
+// idx[0] is the worst entry (smallest value, higher index on ties); once
+// full, a value enters only if it beats the root. sortTop puts the final
+// heap in insertTop's order.
+func heapTop(x []float32, b0, count int, idx []int32, n int) int {
+	k := len(idx)
+	worse := func(a, b int32) bool { return x[a] < x[b] || x[a] == x[b] && a > b }
+	for i, v := range x[b0 : b0+count] {
+		j := int32(b0 + i)
+		if n < k { // filling: sift the new entry up
+			c := n
+			idx[c] = j
+			n++
+			for c > 0 {
+				p := (c - 1) / 2
+				if !worse(idx[c], idx[p]) {
+					break
+				}
+				idx[c], idx[p] = idx[p], idx[c]
+				c = p
+			}
+			continue
+		}
+		if !(v > x[idx[0]]) {
+			continue
+		}
+		idx[0] = j
+		for c := 0; ; { // sift the new root down
+			l, m := 2*c+1, c
+			if l < k && worse(idx[l], idx[m]) {
+				m = l
+			}
+			if r := l + 1; r < k && worse(idx[r], idx[m]) {
+				m = r
+			}
+			if m == c {
+				break
+			}
+			idx[c], idx[m] = idx[m], idx[c]
+			c = m
+		}
+	}
+	return n
+}
+
+// sortTop orders idx by value descending, lower index first on ties.
+func sortTop(x []float32, idx []int32) {
+	slices.SortFunc(idx, func(a, b int32) int {
+		if x[a] != x[b] {
+			return cmp.Compare(x[b], x[a])
+		}
+		return cmp.Compare(a, b)
+	})
 }
 
 // maxExpSumGeneric folds x (at most softmaxBlock values) into lane 0 of st

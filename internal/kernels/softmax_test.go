@@ -62,7 +62,7 @@ func TestSoftmaxTopK(t *testing.T) {
 		for name, x := range cases {
 			for off := range 3 {
 				xs := append(make([]float32, off), x...)[off:]
-				for _, k := range []int{0, 1, 2, 8, 12} {
+				for _, k := range []int{0, 1, 2, 8, 12, heapTopMin - 1, heapTopMin, 264} {
 					k = min(k, len(x))
 					idx := make([]int32, k)
 					m, s := SoftmaxTopK(xs, idx)

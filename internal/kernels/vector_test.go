@@ -146,7 +146,7 @@ func testTopK(t *testing.T) {
 			order[i] = int32(i)
 		}
 		sort.SliceStable(order, func(a, b int) bool { return x[order[a]] > x[order[b]] })
-		for _, k := range []int{0, 1, 4, 12, n} {
+		for _, k := range []int{0, 1, 4, 12, heapTopMin - 1, heapTopMin, 264, n} {
 			if k > n {
 				continue
 			}
