@@ -92,6 +92,9 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	default:
 		p = append(p, fmt.Sprintf("dtype %q", m.DType))
 	}
+	if m.Commit != "" && !isCommit(m.Commit) {
+		p = append(p, fmt.Sprintf("commit %q", m.Commit))
+	}
 	if m.Size < 0 || m.Parameters < 0 {
 		p = append(p, "negative size or parameter count")
 	}

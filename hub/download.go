@@ -179,9 +179,15 @@ func (m *responseMeta) note(h http.Header, hubHost bool) {
 	if s := quotedSHA256(h.Get("ETag")); s != "" && hubHost && m.sha256 == "" {
 		m.sha256 = s
 	}
-	if c := h.Get("X-Repo-Commit"); c != "" && m.commit == "" && len(c) <= 64 {
+	if c := h.Get("X-Repo-Commit"); m.commit == "" && isCommit(c) {
 		m.commit = c
 	}
+}
+
+// isCommit reports whether c looks like a git commit id (40 or 64
+// lower-case hex digits); anything else a hub sends is not recorded.
+func isCommit(c string) bool {
+	return (len(c) == 40 || len(c) == 64) && strings.Trim(c, "0123456789abcdef") == ""
 }
 
 // quotedSHA256 returns the SHA-256 of an ETag-style value `"<64 hex>"`

@@ -64,6 +64,7 @@ func TestParseManifestErrors(t *testing.T) {
 		{`{"format":1,"repo":"a/b","revision":"main","dtype":"f16","files":[{"name":"../x","sha256":"` + strings.Repeat("0", 64) + `"}]}`, `file name "../x"`},
 		{`{"format":1,"repo":"a/b","revision":"main","dtype":"f16","files":[{"name":"x","sha256":"zz"}]}`, `sha256 "zz"`},
 		{`{"format":1,"repo":"a/b","revision":"main","dtype":"f16","size":-1}`, "negative"},
+		{`{"format":1,"repo":"a/b","revision":"main","dtype":"f16","commit":"\u001b[31m"}`, "commit"},
 		{`nope`, "manifest: invalid character"},
 	} {
 		if _, err := ParseManifest([]byte(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -146,6 +146,13 @@ func TestCLIGetErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want exit %d and %q", c.args, code, stderr, c.code, c.want)
 		}
 	}
+	// The failed get left an unfinished download: not listed, but removable.
+	if stdout, _, code := runBin(t, bin, "", "models"); code != 0 || !strings.Contains(stdout, "no models downloaded yet") {
+		t.Errorf("models after a failed get: exit %d, %q", code, stdout)
+	}
+	if stdout, stderr, code := runBin(t, bin, "", "models", "rm", "test/no-vocab"); code != 0 || stdout != "removed the unfinished download of test/no-vocab\n" {
+		t.Errorf("models rm of an unfinished download: exit %d, %q %q", code, stdout, stderr)
+	}
 	t.Setenv("HF_ENDPOINT", "http://127.0.0.1:1")
 	if _, stderr, code := runBin(t, bin, "", "get", "opus-mt-de-en"); code != 1 || !strings.Contains(stderr, "cannot reach http://127.0.0.1:1") {
 		t.Errorf("offline: exit %d, %q", code, stderr)

@@ -35,13 +35,14 @@ func runModels(e *env, args []string) int {
 		return listModels(e)
 	case fs.NArg() == 2 && fs.Arg(0) == "rm":
 		name := fs.Arg(1)
-		m, err := hub.Lookup(name)
-		if err == nil {
-			err = hub.Remove(name)
-		}
-		if err != nil {
+		m, lerr := hub.Lookup(name)
+		if err := hub.Remove(name); err != nil {
 			fmt.Fprintln(e.stderr, "translate models rm:", hubText(err))
 			return exitFailure
+		}
+		if lerr != nil { // a directory without a finished model
+			fmt.Fprintf(e.stdout, "removed the unfinished download of %s\n", name)
+			return exitOK
 		}
 		fmt.Fprintf(e.stdout, "removed %s (%.1f MB)\n", m.Name, float64(m.Size)/1e6)
 		return exitOK
