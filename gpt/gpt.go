@@ -170,9 +170,9 @@ func (g *Model) Forward(ids []int32, batch, seqLen int, lengths []int, s *Scratc
 		b.mlp.Forward(out, in, nn.Resize(&s.hidden, n*b.mlp.FC1.Out), n)     // feed-forward with GELU
 		b.ln2.SublayerOutput(x, out, n, true)                                // residual: x += mlp
 	}
-	g.final.Forward(x, x, n)
+	g.final.Forward(x, x, n) // final layer norm
 	logits := nn.Resize(&s.logits, n*g.vocab)
-	g.project(logits, x, n)
+	g.project(logits, x, n) // output projection tied to the token embedding
 	return logits
 }
 

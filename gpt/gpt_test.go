@@ -262,3 +262,31 @@ func TestErrors(t *testing.T) {
 		t.Error("New accepted a translation model")
 	}
 }
+
+// TestBigram checks the add-one estimates on a hand-counted example and
+// that each conditional distribution sums to one.
+func TestBigram(t *testing.T) {
+	b := NewBigram(4, 3, 0) // ids 0 (end), 1, 2, 3 (start)
+	b.Add([]int32{1, 2})
+	b.Add([]int32{1})
+	// p(1|start) = (2+1)/(2+4), p(0|1) = (1+1)/(2+4): log of their product.
+	lp, err := b.LogProb([]int32{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := math.Log(3.0 / 6 * 2.0 / 6); math.Abs(lp-want) > 1e-12 {
+		t.Errorf("LogProb = %g, want %g", lp, want)
+	}
+	for _, u := range []int32{3, 1, 2, 0} {
+		var sum float64
+		for w := int32(0); w < 4; w++ {
+			sum += float64(b.pairs[[2]int32{u, w}]+1) / float64(b.unigrams[u]+4)
+		}
+		if math.Abs(sum-1) > 1e-12 {
+			t.Errorf("p(·|%d) sums to %g", u, sum)
+		}
+	}
+	if _, err := b.LogProb([]int32{7}); err == nil {
+		t.Error("LogProb accepted id 7 of 4")
+	}
+}
