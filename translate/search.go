@@ -41,6 +41,10 @@ type Hypothesis struct {
 	// Score is the sum of the token log-probabilities divided by
 	// len(IDs)^LengthPenalty (Hugging Face sequences_scores).
 	Score float32
+	// LM is the length-normalised language-model log-probability with
+	// WithRerankLM (0 without, or when the hypothesis is longer than the
+	// language model reads).
+	LM float32
 }
 
 // Result is the translation of one source sentence.

@@ -225,6 +225,7 @@ type Translator struct {
 	opts      SearchOptions
 	batchSize int
 	weights   decoder.Precision // of the decoder's step weights
+	rerank    *reranker         // nil without WithRerankLM
 }
 
 // Load reads the model file at path and builds a Translator. The search
@@ -562,7 +563,11 @@ func (t *Translator) translateBatch(ctx context.Context, src [][]int32, o Search
 	if sp.beams == 1 {
 		return greedySearch(ctx, st, sp, maxLen)
 	}
-	return beamSearch(ctx, st, sp, maxLen)
+	res, err := beamSearch(ctx, st, sp, maxLen)
+	if err == nil && t.rerank != nil {
+		err = t.rerank.apply(res, int32(t.cfg.EOSID))
+	}
+	return res, err
 }
 
 // spec resolves the search rules of o for this model.

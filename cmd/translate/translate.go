@@ -78,8 +78,8 @@ type modelFlags struct {
 	beam, maxLen, extra *int
 	noRepeat, threads   *int
 	batch               *int
-	lp, ratio           *float64
-	weights             *string
+	lp, ratio, lmWeight *float64
+	weights, rerankLM   *string
 }
 
 // addModelFlags defines the model flags on fs.
@@ -96,6 +96,8 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		threads:  fs.Int("threads", 0, "cores for the matrix kernels (default: all)"),
 		batch:    fs.Int("batch-size", 16, "sentences decoded together"),
 		weights:  fs.String("weights", "f32", "precision of the decoder weights each step multiplies: f32, f16 or int8 (faster, slightly different output)"),
+		rerankLM: fs.String("rerank-lm", "", "language model `file` (translate lm train) that reranks each sentence's beam n-best: translation score + W·LM log-probability per token"),
+		lmWeight: fs.Float64("lm-weight", 0.3, "the weight W of --rerank-lm"),
 	}
 }
 
@@ -120,6 +122,9 @@ func (m *modelFlags) options() []translate.Option {
 	}
 	if set["threads"] {
 		opts = append(opts, translate.WithThreads(*m.threads))
+	}
+	if *m.rerankLM != "" {
+		opts = append(opts, translate.WithRerankLM(*m.rerankLM, float32(*m.lmWeight)))
 	}
 	return opts
 }
@@ -194,7 +199,7 @@ func (m *modelFlags) describe() string {
 	var flags []string
 	m.fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram", "weights":
+		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram", "weights", "rerank-lm", "lm-weight":
 			flags = append(flags, f.Name+"="+f.Value.String())
 		}
 	})
