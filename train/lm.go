@@ -23,14 +23,14 @@ import (
 // DefaultLMOptions returns the recipe of the English language model (see
 // docs/gpt.md): a 4-layer GPT of width 256 with block size 128 over the
 // translator's joint vocabulary, nanoGPT's AdamW (β2 0.95, weight decay
-// 0.1) and cosine schedule, 5,000 steps of 4,096 tokens, at most 2 h.
+// 0.1) and cosine schedule, 2,500 steps of 4,096 tokens, at most 2 h.
 func DefaultLMOptions() Options {
 	return Options{
 		Arch: modelfile.ArchGPT, DModel: 256, DecoderLayers: 4, Heads: 4, FFN: 1024, Activation: "gelu",
 		MaxLen: 128, BatchTokens: 4096,
 		LR: 1e-3, Warmup: 200, Schedule: ScheduleCosine, MinLR: 1e-4,
 		Beta1: 0.9, Beta2: 0.95, AdamEps: 1e-8, WeightDecay: 0.1, Clip: 1, Dropout: 0.1,
-		Seed: 1, Replicas: 2, Hours: 2, MaxSteps: 5000, CheckpointMinutes: 10, LogEvery: 50,
+		Seed: 1, Replicas: 2, Hours: 2, MaxSteps: 2500, CheckpointMinutes: 10, LogEvery: 50,
 		DevEvery: 500, DevK: 50, DType: "f16",
 	}
 }
@@ -178,10 +178,11 @@ const (
 // its target side), writing into outDir the held-out split (sentences
 // whose hash is 0 mod DevK; training drops every sentence equal to one of
 // them), the checkpoint, the learning curves and the model file LMName.
-// Sentences of holdoutPath (optional: "" for none, e.g. a translator's
-// dev.en) are never trained on. When outDir holds a checkpoint the run
-// resumes from it (see Run). Progress goes to log.
-func RunLM(ctx context.Context, opts Options, textPath, holdoutPath string, blobs map[string][]byte, outDir string, log io.Writer) error {
+// Sentences equal (normalised) to one of holdout (e.g. the English side of
+// a translator's dev set, TranslatorDev) are never trained on. When outDir
+// holds a checkpoint the run resumes from it (see Run). Progress goes to
+// log.
+func RunLM(ctx context.Context, opts Options, textPath string, holdout []string, blobs map[string][]byte, outDir string, log io.Writer) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
@@ -204,14 +205,8 @@ func RunLM(ctx context.Context, opts Options, textPath, holdoutPath string, blob
 		return err
 	}
 	held := map[string]bool{}
-	if holdoutPath != "" {
-		hl, err := readLines(holdoutPath)
-		if err != nil {
-			return err
-		}
-		for _, l := range hl {
-			held[Normalize(l)] = true
-		}
+	for _, l := range holdout {
+		held[Normalize(l)] = true
 	}
 	var pairs []Pair
 	dropped := 0
@@ -232,8 +227,8 @@ func RunLM(ctx context.Context, opts Options, textPath, holdoutPath string, blob
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "data: %d sentences, %d train, %d dev (hash mod %d), %d dropped as held out by %s\n",
-		len(pairs), len(trainPairs), len(devPairs), opts.DevK, dropped, holdoutPath)
+	fmt.Fprintf(log, "data: %d sentences, %d train, %d dev (hash mod %d), %d dropped as held out\n",
+		len(pairs), len(trainPairs), len(devPairs), opts.DevK, dropped)
 	for _, f := range []struct {
 		name  string
 		pairs []Pair
@@ -283,4 +278,23 @@ func tokenizeText(tok *bpe.Marian, pairs []Pair, maxLen int) (ex []Example, drop
 		ex = append(ex, Example{Tgt: t})
 	}
 	return ex, dropped, nil
+}
+
+// TranslatorDev returns the English sentences of the dev split that Run
+// makes of the line-aligned files srcPath and tgtPath with modulus k (the
+// translator's held-out pairs), to hold out of a language model's training.
+func TranslatorDev(srcPath, tgtPath string, k int) ([]string, error) {
+	pairs, err := ReadPairs(srcPath, tgtPath)
+	if err != nil {
+		return nil, err
+	}
+	_, dev, err := SplitDev(pairs, k)
+	if err != nil {
+		return nil, err
+	}
+	en := make([]string, len(dev))
+	for i, p := range dev {
+		en[i] = p.En
+	}
+	return en, nil
 }

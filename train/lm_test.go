@@ -83,12 +83,13 @@ func TestCosineLearningRate(t *testing.T) {
 }
 
 // TestRunLM runs the language-model trainer end to end on a toy English
-// text: the held-out file's sentences are never trained on, a run stopped
+// text: held-out sentences (a translator's dev English and one more) are
+// never trained on, a run stopped
 // halfway and resumed ends with the same weights as a straight run, and
 // the model file loads and scores.
 func TestRunLM(t *testing.T) {
 	dir := t.TempDir()
-	_, en := writeToyCorpus(t, dir, 300)
+	de, en := writeToyCorpus(t, dir, 300)
 	lines, err := readLines(en)
 	if err != nil {
 		t.Fatal(err)
@@ -101,10 +102,11 @@ func TestRunLM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	holdout := filepath.Join(dir, "holdout.en")
-	if err := os.WriteFile(holdout, []byte(lines[0]+"\n"), 0o644); err != nil {
-		t.Fatal(err)
+	holdout, err := TranslatorDev(de, en, 5) // a translator's dev English
+	if err != nil || len(holdout) == 0 {
+		t.Fatalf("TranslatorDev: %d sentences, %v", len(holdout), err)
 	}
+	holdout = append(holdout, lines[0])
 	o := DefaultLMOptions()
 	o.DModel, o.DecoderLayers, o.Heads, o.MaxLen = 16, 1, 2, 24
 	o.BatchTokens, o.Warmup, o.LogEvery, o.DevEvery, o.DevK, o.Replicas = 120, 4, 5, 0, 7, 2
@@ -136,8 +138,10 @@ func TestRunLM(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(string(trained), "\n") {
-		if Normalize(l) == Normalize(lines[0]) {
-			t.Fatalf("the held-out sentence %q is in the training text", l)
+		for _, h := range holdout {
+			if Normalize(l) == Normalize(h) {
+				t.Fatalf("the held-out sentence %q is in the training text", l)
+			}
 		}
 	}
 	if !strings.Contains(log, "ppl") {

@@ -74,13 +74,14 @@ trainer of translate train: AdamW, warm-up and cosine decay as nanoGPT,
 gradient clipping, data-parallel replicas, checkpoints. The tokenizer is the
 embedded translation model's joint vocabulary (or --vocab-from, --spm), so
 the ids are the translator's target ids. One sentence in 50 (by hash) is held
-out and its perplexity reported; --holdout FILE keeps more sentences out
-(e.g. a translation run's dev.en, so that reranking is measured fairly).
+out and its perplexity reported; --holdout FILE keeps more sentences out,
+and --holdout-dev-of train.de the English of the translator's dev pairs
+(so that reranking is measured on sentences the LM never saw).
 The work folder (default: lm.deen's name + ".run") keeps the checkpoint,
 train.txt, dev.txt and curves.tsv; the same command run again resumes.
 
 examples:
-  translate lm train --text train.en --out lm.deen --hours 2
+  translate lm train --text train.en --holdout-dev-of train.de --out lm.deen --hours 2
   translate lm train --text train.en --out lm.deen --max-steps 100 --dev-every 50   a smoke run
 
 flags:`
@@ -93,6 +94,8 @@ func lmTrain(e *env, args []string) int {
 	out := fs.String("out", "", "the language model `file` to write (required)")
 	work := fs.String("work", "", "work `folder`: checkpoint, train.txt, dev.txt, curves (default: --out's name + .run)")
 	holdout := fs.String("holdout", "", "`file` of sentences never to train on (e.g. a translation run's dev.en)")
+	devOf := fs.String("holdout-dev-of", "", "German `file` line-aligned with --text: never train on the English of the dev pairs translate train holds out of this corpus")
+	devMod := fs.Int("holdout-dev-mod", 50, "the --dev-mod of that translate train run")
 	vocabFrom := fs.String("vocab-from", "", "translation model `file` whose tokenizer to use (default: the embedded model)")
 	spm := fs.String("spm", "", "SentencePiece model `file` to use as the tokenizer instead (its own ids)")
 	fs.IntVar(&o.DModel, "d-model", o.DModel, "model width")
@@ -137,12 +140,29 @@ func lmTrain(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "lm train:", err)
 		return exitFailure
 	}
+	var held []string
+	if *holdout != "" {
+		data, err := os.ReadFile(*holdout)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "lm train:", err)
+			return exitFailure
+		}
+		held = strings.Split(string(data), "\n")
+	}
+	if *devOf != "" {
+		dev, err := train.TranslatorDev(*devOf, *text, *devMod)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "lm train: --holdout-dev-of:", err)
+			return exitFailure
+		}
+		held = append(held, dev...)
+	}
 	if *work == "" {
 		*work = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".run"
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := train.RunLM(ctx, o, *text, *holdout, blobs, *work, e.stderr); err != nil {
+	if err := train.RunLM(ctx, o, *text, held, blobs, *work, e.stderr); err != nil {
 		fmt.Fprintln(e.stderr, "lm train:", err)
 		if ctx.Err() != nil {
 			fmt.Fprintln(e.stderr, "lm train: stopped; run the same command again to resume from the checkpoint")
