@@ -186,11 +186,7 @@ func lmTrain(e *env, args []string) int {
 // vocabFrom, else from the embedded default model.
 func lmTokenizer(vocabFrom, spm string) (map[string][]byte, error) {
 	if spm != "" {
-		data, err := os.ReadFile(spm)
-		if err != nil {
-			return nil, err
-		}
-		m, err := bpe.Load(data)
+		m, err := bpe.ReadFile(spm)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", spm, err)
 		}
@@ -379,7 +375,12 @@ func lmSample(e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "lm sample:", err)
 			return exitFailure
 		}
-		fmt.Fprintln(e.stdout, tok.DecodeTarget(append(append([]int32(nil), ids...), gen...)))
+		text, err := tok.DecodeTarget(append(append([]int32(nil), ids...), gen...))
+		if err != nil {
+			fmt.Fprintln(e.stderr, "lm sample:", err)
+			return exitFailure
+		}
+		fmt.Fprintln(e.stdout, text)
 	}
 	return exitOK
 }
