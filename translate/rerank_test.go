@@ -114,7 +114,7 @@ func TestRerankLM(t *testing.T) {
 		t.Errorf("reranking with weight %d changed none of %d sentences; the test shows nothing", w, len(got))
 	}
 	t.Logf("reranking changed %d of %d translations", changed, len(got))
-	if _, err := New(m, WithRerankLM(writeLM(t, m, 100), 1)); !errors.Is(err, ErrInvalidOption) {
+	if _, err := newTranslator(m, WithRerankLM(writeLM(t, m, 100), 1)); !errors.Is(err, ErrInvalidOption) {
 		t.Errorf("a language model of another vocabulary: err %v, want ErrInvalidOption", err)
 	}
 }
