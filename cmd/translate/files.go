@@ -41,6 +41,7 @@ examples:
   translate files brief.de                     writes brief.en
   translate files --out en/ docs/              docs/a/b.txt → en/a/b.txt.en
   translate files --suffix .en.txt --jobs 4 *.txt
+  translate files --queue nats://host:4222 archive/   translated by translate worker processes
 
 flags:`
 
@@ -59,6 +60,7 @@ func runFiles(e *env, args []string) int {
 	jobs := fs.Int("jobs", min(runtime.NumCPU(), 4), "files translated at the same time")
 	quiet := fs.Bool("quiet", false, "no progress bar and no notes, only errors")
 	replace := fs.Bool("replace-invalid", false, "translate files with invalid UTF-8, reading bad bytes as U+FFFD (default: refuse them)")
+	queueURL := fs.String("queue", "", "translate through the workers of a NATS JetStream server at `URL` (nats://HOST:PORT; see translate worker --help); --jobs then defaults to 64")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -80,12 +82,32 @@ func runFiles(e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "translate files: "+format+"\n", a...)
 		}
 	}
+	// The first Ctrl-C (or SIGTERM) (from here on) stops the workers, which save their
+	// checkpoints; a second one ends the process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	// Bad flag values and a bad model are reported before the work is
 	// looked at, also when there turns out to be nothing to do.
 	tr, code, err := mf.load()
 	if err != nil {
 		fmt.Fprintln(e.stderr, "translate files:", errText(err))
 		return code
+	}
+	lines := filework.Local(tr)
+	if *queueURL != "" {
+		client, err := mf.queueClient(tr, *queueURL, notef)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "translate files:", err)
+			return exitFailure
+		}
+		lines = client
+		if !flagSet(fs, "jobs") {
+			*jobs = 64 // files waiting for their chunks at once: keeps many workers busy
+		}
 	}
 
 	failed := 0
@@ -142,14 +164,6 @@ func runFiles(e *env, args []string) int {
 		return exitFailure
 	}
 
-	// The first Ctrl-C (or SIGTERM) stops the workers, which save their
-	// checkpoints; a second one ends the process at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
 	var bar *progressbar.ProgressBar
 	if f, ok := e.stderr.(*os.File); ok && !*quiet && total > 0 && term.IsTerminal(int(f.Fd())) {
 		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(e.stderr),
@@ -169,7 +183,7 @@ func runFiles(e *env, args []string) int {
 		}
 	}
 	start := time.Now()
-	errs := filework.Run(ctx, ready, filework.Local(tr), filework.Jobs(*jobs), filework.Force(*force), filework.Progress(progress))
+	errs := filework.Run(ctx, ready, lines, filework.Jobs(*jobs), filework.Force(*force), filework.Progress(progress))
 	if bar != nil {
 		bar.Exit()
 	}

@@ -1,0 +1,174 @@
+//go:build unix
+
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// natsServer builds the nats-server binary from its Go module (a
+// dependency of this one) once per test run, or skips.
+var natsBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func natsServer(t testing.TB) string {
+	t.Helper()
+	natsBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "nats-server-")
+		if err != nil {
+			natsBin.err = err
+			return
+		}
+		natsBin.path = filepath.Join(dir, "nats-server")
+		goCmd, err := exec.LookPath("go")
+		if err != nil {
+			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		if out, err := exec.Command(goCmd, "build", "-o", natsBin.path, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
+			natsBin.err = fmt.Errorf("go build github.com/nats-io/nats-server/v2: %v\n%s", err, out)
+		}
+	})
+	if natsBin.err != nil {
+		t.Skipf("no nats-server binary, skipping the CLI queue test: %v", natsBin.err)
+	}
+	return natsBin.path
+}
+
+// startNATS runs a real nats-server with JetStream on a free loopback
+// port until the test ends and returns its URL.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	bin := natsServer(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", t.TempDir())
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nats-server did not start: %s", out.String())
+		}
+	}
+	return fmt.Sprintf("nats://127.0.0.1:%d", port)
+}
+
+// TestQueueCLI runs a real nats-server, two translate worker processes
+// and translate files --queue, and compares the outputs with a local
+// translate files run byte for byte; a worker stops cleanly on SIGTERM.
+func TestQueueCLI(t *testing.T) {
+	bin, model, refs := setup(t)
+	url := startNATS(t)
+	lines := germanLines(refs, 450)
+	inputs := map[string]string{
+		"a.de":          strings.Join(lines, "\n") + "\n",
+		"sub/b.txt":     "\uFEFF" + strings.Join(lines[:5], "\r\n") + "\r\n\r\n" + lines[6],
+		"sub/deep/c.de": "  " + lines[0] + "\n\t" + lines[1] + "  \n",
+		"empty.de":      "",
+	}
+	local, queued := t.TempDir(), t.TempDir()
+	for _, d := range []string{local, queued} {
+		for name, content := range inputs {
+			writeFile(t, filepath.Join(d, name), content)
+		}
+	}
+	if _, stderr, code := runBin(t, bin, "", append(append([]string{"files", "--model", model}, fastFlags...), local)...); code != 0 {
+		t.Fatalf("local run: exit %d: %s", code, stderr)
+	}
+
+	var workers []*exec.Cmd
+	var logs []*strings.Builder
+	for range 2 {
+		cmd := exec.Command(bin, append(append([]string{"worker", "--queue", url, "--model", model}, fastFlags...), "--threads", "1")...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		workers, logs = append(workers, cmd), append(logs, &stderr)
+	}
+	_, stderr, code := runBin(t, bin, "", append(append([]string{"files", "--queue", url, "--model", model}, fastFlags...), queued)...)
+	if code != 0 {
+		t.Fatalf("files --queue: exit %d: %s", code, stderr)
+	}
+	for _, out := range []string{"a.en", "sub/b.txt.en", "sub/deep/c.en", "empty.en"} {
+		compareLines(t, out, readFile(t, filepath.Join(queued, out)), readFile(t, filepath.Join(local, out)))
+	}
+	// A rerun finds every output there.
+	if _, stderr, code := runBin(t, bin, "", append(append([]string{"files", "--queue", url, "--model", model}, fastFlags...), queued)...); code != 0 || !strings.Contains(stderr, "nothing to translate") {
+		t.Fatalf("rerun: exit %d: %s", code, stderr)
+	}
+	// Other search flags: no worker for them (a note says so).
+	writeFile(t, filepath.Join(queued, "late.de"), lines[0]+"\n")
+	cmd := exec.Command(bin, "files", "--queue", url, "--model", model, "--beam", "2", "--max-len", "8", queued)
+	var lateErr strings.Builder
+	cmd.Stderr = &lateErr
+	cmd.Start()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(lateErr.String(), "no worker with this model and these settings"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no note about missing workers: %q", lateErr.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if cmd.Wait(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(lateErr.String(), "interrupted") {
+		t.Fatalf("files --queue without workers, interrupted: exit %d, %q", cmd.ProcessState.ExitCode(), lateErr.String())
+	}
+
+	for i, w := range workers {
+		w.Process.Signal(syscall.SIGTERM)
+		w.Wait()
+		if code := w.ProcessState.ExitCode(); code != 0 || !strings.Contains(logs[i].String(), "stopped after") {
+			t.Errorf("worker %d after SIGTERM: exit %d, log %q", i, code, logs[i].String())
+		}
+	}
+	jobs := logs[0].String() + logs[1].String()
+	if !strings.Contains(jobs, "waiting for jobs") {
+		t.Errorf("worker logs: %q", jobs)
+	}
+}
+
+func TestWorkerUsage(t *testing.T) {
+	bin, model, _ := setup(t)
+	for _, c := range []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"worker", "--model", model}, 2, "--queue nats://HOST:PORT is required"},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--attempts", "0"}, 2, "--attempts 0"},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--model", model}, 1, "is nats-server running there with --jetstream?"},
+		{[]string{"files", "--queue", "nats://127.0.0.1:1", "--model", model, t.TempDir()}, 1, "is nats-server running there with --jetstream?"},
+		{[]string{"worker", "--help"}, 0, "examples:"},
+	} {
+		_, stderr, code := runBin(t, bin, "", c.args...)
+		if code != c.code || !strings.Contains(stderr, c.inStderr) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, c.code, c.inStderr)
+		}
+	}
+}
