@@ -328,3 +328,19 @@ func TestCLIRealFlagRanges(t *testing.T) {
 		t.Errorf("--length-penalty -10: exit %d, %s", code, stderr)
 	}
 }
+
+// TestNotText checks which first words are taken for mistyped commands:
+// typos of verbs and file names, but not short German words.
+func TestNotText(t *testing.T) {
+	for _, w := range []string{"flies", "fiels", "tokenise", "transalte", "evl", "hepl", "convret", "modles", "sevre", "."} {
+		if _, ok := notText(w); !ok {
+			t.Errorf("%q: taken for text, want a usage error", w)
+		}
+	}
+	for _, w := range []string{"gut", "im", "am", "um", "ja", "nein", "danke", "bitte", "hallo", "heute", "schon", "gern", "klar",
+		"los", "mal", "was", "wer", "wie", "wo", "und", "oder", "aber", "sehr", "viel", "geh", "sagen", "fein", "Files", "Hallo", "Danke.", "-"} {
+		if msg, ok := notText(w); ok {
+			t.Errorf("%q: %s; want it translated", w, msg)
+		}
+	}
+}

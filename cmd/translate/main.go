@@ -141,10 +141,9 @@ func help(e *env, args []string) int {
 
 // notText reports whether a first argument word is more likely a mistyped
 // command than German text, and says so: a lower-case word within a small
-// edit distance of a verb (2 for verbs of five letters or more, else 1),
-// or one word naming an existing file or folder that does not end like a
-// sentence. German sentences and capitalised words ("Hallo", "Danke.")
-// are text.
+// edit distance of a verb (see typoLimit), or one word naming an existing
+// file or folder that does not end like a sentence. German sentences and
+// capitalised words ("Hallo", "Danke.") are text.
 func notText(word string) (string, bool) {
 	if word == "" || word[0] == '-' || strings.ContainsFunc(word, unicode.IsSpace) {
 		return "", false
@@ -153,11 +152,7 @@ func notText(word string) (string, bool) {
 	if isLowerASCII(word) {
 		best, bestD := "", 3
 		for _, v := range verbNames() {
-			limit := 1
-			if len(v) >= 5 {
-				limit = 2
-			}
-			if d := editDistance(word, v); d <= limit && d < bestD {
+			if d := editDistance(word, v); d <= typoLimit(v) && d < bestD {
 				best, bestD = v, d
 			}
 		}
@@ -165,10 +160,19 @@ func notText(word string) (string, bool) {
 			return fmt.Sprintf("unknown command %q; did you mean %q?%s", word, best, hint), true
 		}
 	}
-	if _, err := os.Stat(word); err == nil && !strings.ContainsAny(word[len(word)-1:], ".!?…\"'»«“”") {
+	sentenceEnd := strings.ContainsFunc(word, unicode.IsLetter) && strings.ContainsAny(word[len(word)-1:], ".!?\"'")
+	if _, err := os.Stat(word); err == nil && !sentenceEnd {
 		return fmt.Sprintf("unknown command %q; did you mean \"files\"? (translate files %s)%s", word, word, hint), true
 	}
 	return "", false
+}
+
+// typoLimit is the edit distance up to which a word is taken for a typo of
+// verb: 2 for verbs of seven letters or more ("tokenise", "transalte"), 1
+// from four letters ("flies", "evl"), 0 below, so that short German words
+// stay text ("gut" is not "get", "im" not "lm").
+func typoLimit(verb string) int {
+	return min((len(verb)-1)/3, 2)
 }
 
 // isLowerASCII reports whether s has only the letters a to z.
