@@ -69,7 +69,8 @@ var ErrSymlink = errors.New("symbolic link not followed; pass its target as a PA
 // translate and names their outputs. Inside folders, hidden files and
 // folders (a leading dot), this package's own partial and checkpoint files,
 // files ending in the output suffix and the output folder itself are left
-// out. A folder or entry that cannot be read, and a symbolic link
+// out, and so are the parts of outputs that shards write. A folder or entry
+// that cannot be read, and a symbolic link
 // (ErrSymlink), is passed to skip with its path and the walk goes on, so
 // one unreadable sub-folder does not stop a batch. The returned error is
 // for what makes the request itself wrong: a path that does not exist, a
@@ -135,6 +136,7 @@ func Collect(paths []string, n Naming, skip func(path string, err error)) ([]*Fi
 			}
 			if d.IsDir() || !d.Type().IsRegular() || strings.HasSuffix(name, PartialSuffix) ||
 				strings.HasSuffix(name, CheckpointSuffix) || strings.HasSuffix(name, CheckpointSuffix+".tmp") || // left by older versions
+				strings.Contains(name, partInfix) ||
 				strings.HasSuffix(name, n.Suffix) {
 				return nil
 			}

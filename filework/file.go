@@ -54,10 +54,19 @@ type File struct {
 	Lines, Done int64
 
 	resume Checkpoint // where to continue; Lines 0 starts over
+	// A part (Part) translates the input's lines from..to (set by Check)
+	// into Out, which Merge appends to whole's output.
+	whole       *File
+	part, parts int
+	from, to    int64
 }
 
-// Exists reports whether the output exists.
+// Exists reports whether the output exists (for a part: its own output or
+// the merged one).
 func (f *File) Exists() bool {
+	if f.whole != nil && f.whole.Exists() {
+		return true
+	}
 	_, err := os.Lstat(f.Out)
 	return err == nil
 }
@@ -73,6 +82,10 @@ func (f *File) Check(settings string, replaceInvalid bool) error {
 		return err
 	}
 	f.Lines = n
+	if f.whole != nil {
+		f.from, f.to = int64(f.part)*n/int64(f.parts), int64(f.part+1)*n/int64(f.parts)
+		f.Lines = f.to - f.from
+	}
 	f.resume = f.loadCheckpoint(settings)
 	f.Done = f.resume.Lines
 	return nil
@@ -178,12 +191,6 @@ func (f *File) translate(ctx context.Context, tr Translator, force bool, progres
 		if err = out.Truncate(state.Bytes); err == nil {
 			_, err = out.Seek(state.Bytes, io.SeekStart)
 		}
-		if err == nil {
-			var n int
-			if n, err = lines.NewReader(br).Skip(int(state.Lines)); err == nil && int64(n) < state.Lines {
-				err = fmt.Errorf("input has fewer lines than its checkpoint %s", ckpt)
-			}
-		}
 		if err != nil {
 			out.Close()
 			return err
@@ -198,11 +205,20 @@ func (f *File) translate(ctx context.Context, tr Translator, force bool, progres
 		}
 	}
 	defer out.Close()
+	var r io.Reader = br
+	if skip := f.from + state.Lines; skip > 0 {
+		if n, err := lines.NewReader(br).Skip(int(skip)); int64(n) < skip {
+			return fmt.Errorf("input has %d lines, fewer than its checkpoint %s or part needs (%v)", n, ckpt, err)
+		}
+	}
+	if f.whole != nil {
+		r = &lineLimit{r: br, n: f.Lines - state.Lines}
+	}
 	start := state
 	cw := &countWriter{w: out}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	saved := time.Now()
-	err = tr.TranslateLines(ctx, br, start.Lines, bw, func(n int64) error {
+	err = tr.TranslateLines(ctx, r, f.from+start.Lines, bw, func(n int64) error {
 		if err := bw.Flush(); err != nil {
 			return err
 		}

@@ -272,3 +272,103 @@ func TestCheckpointFullDisk(t *testing.T) {
 		t.Fatal("the previous checkpoint was damaged")
 	}
 }
+
+// TestShardMerge splits one file into 3 parts (one interrupted and
+// resumed), merges them and compares with the whole file's run; with more
+// files than shards, the shards take disjoint files covering all.
+func TestShardMerge(t *testing.T) {
+	var text strings.Builder
+	text.WriteString("\uFEFF")
+	for i := range 100 {
+		if i == 33 {
+			text.WriteString("\uFEFF") // at part 1's start: not a byte-order mark
+		}
+		fmt.Fprintf(&text, "zeile %d\r\n", i)
+	}
+	text.WriteString("ende")
+	ref, d := t.TempDir(), t.TempDir()
+	for _, dir := range []string{ref, d} {
+		write(t, filepath.Join(dir, "big.de"), text.String())
+	}
+	collect := func(dir string) []*File {
+		files, err := Collect([]string{dir}, Naming{Suffix: ".en"}, func(p string, err error) { t.Errorf("%s: %v", p, err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	run := func(files []*File, tr Translator) []error {
+		for _, f := range files {
+			if err := f.Check("s", false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return Run(context.Background(), files, tr)
+	}
+	if errs := run(collect(ref), &lineTranslator{batches: 7}); errors.Join(errs...) != nil {
+		t.Fatal(errs)
+	}
+	for i := range 3 {
+		part, err := Shard(collect(d), i, 3)
+		if err != nil || len(part) != 1 {
+			t.Fatalf("shard %d: %v, %d files", i, err, len(part))
+		}
+		if i == 1 {
+			run(part, &lineTranslator{batches: 4, stopAt: 8})
+			if part, _ = Shard(collect(d), i, 3); part[0].Exists() {
+				t.Fatal("an interrupted part exists")
+			}
+		}
+		if errs := run(part, &lineTranslator{batches: 5}); errors.Join(errs...) != nil {
+			t.Fatal(errs)
+		}
+		if i == 1 && part[0].Done == 0 {
+			t.Error("the interrupted part started over")
+		}
+		if files := collect(d); len(files) != 1 {
+			t.Fatalf("parts were collected as inputs: %d files", len(files))
+		}
+	}
+	f := collect(d)[0]
+	if ok, err := Merge(f); !ok || err != nil {
+		t.Fatalf("merge: %v, %v", ok, err)
+	}
+	if got, want := readAll(t, f.Out), readAll(t, filepath.Join(ref, "big.en")); got != want {
+		t.Fatalf("merged parts differ from the whole:\n got %q\nwant %q", got, want)
+	}
+	if left, _ := filepath.Glob(filepath.Join(d, "*deen-*")); len(left) > 0 {
+		t.Fatalf("left behind: %q", left)
+	}
+	// A missing part is named.
+	os.Remove(f.Out)
+	write(t, f.Out+".deen-part-0-of-2", "x")
+	if ok, err := Merge(f); ok || err == nil || !strings.Contains(err.Error(), "parts 1 of 2 are missing") {
+		t.Fatalf("merge with a part missing: %v, %v", ok, err)
+	}
+
+	// By file: 5 files over 2 shards.
+	for i := range 5 {
+		write(t, filepath.Join(d, "many", fmt.Sprintf("f%d.de", i)), "x\n")
+	}
+	seen := map[string]int{}
+	for i := range 2 {
+		files, _ := Shard(collect(filepath.Join(d, "many")), i, 2)
+		for _, f := range files {
+			seen[f.In]++
+			if f.whole != nil {
+				t.Fatal("a file was split although there are more files than shards")
+			}
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("shards covered %d of 5 files", len(seen))
+	}
+	for in, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s in %d shards", in, n)
+		}
+	}
+	if _, err := Shard(nil, 2, 2); err == nil {
+		t.Fatal("shard 2/2 accepted")
+	}
+}

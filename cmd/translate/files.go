@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -42,6 +44,8 @@ examples:
   translate files --out en/ docs/              docs/a/b.txt → en/a/b.txt.en
   translate files --suffix .en.txt --jobs 4 *.txt
   translate files --queue nats://host:4222 archive/   translated by translate worker processes
+  translate files --shard 2/8 archive/          the 3rd of 8 disjoint parts (e.g. a Slurm array task)
+  translate files --merge archive/              put the parts of split files together
 
 flags:`
 
@@ -61,6 +65,8 @@ func runFiles(e *env, args []string) int {
 	quiet := fs.Bool("quiet", false, "no progress bar and no notes, only errors")
 	replace := fs.Bool("replace-invalid", false, "translate files with invalid UTF-8, reading bad bytes as U+FFFD (default: refuse them)")
 	queueURL := fs.String("queue", "", "translate through the workers of a NATS JetStream server at `URL` (nats://HOST:PORT; see translate worker --help); --jobs then defaults to 64")
+	shardFlag := fs.String("shard", "", "translate only part `I/N` (0 ≤ I < N) of the work: every I-th file, or with fewer files than N the I-th line range of each (then put together by --merge); give every shard the same PATHs")
+	merge := fs.Bool("merge", false, "put together the outputs that --shard runs wrote in parts, translating nothing")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -76,6 +82,12 @@ func runFiles(e *env, args []string) int {
 		return usageErr(fmt.Sprintf("--jobs %d: want at least 1", *jobs))
 	case err != nil:
 		return usageErr(fmt.Sprintf("--suffix %q: %v", *suffix, err))
+	case *merge && (*shardFlag != "" || *queueURL != ""):
+		return usageErr("--merge only puts parts together; run it without --shard and --queue")
+	}
+	shard, shards, err := parseShard(*shardFlag)
+	if err != nil {
+		return usageErr(err.Error())
 	}
 	notef := func(format string, a ...any) {
 		if !*quiet {
@@ -90,6 +102,37 @@ func runFiles(e *env, args []string) int {
 		<-ctx.Done()
 		stop()
 	}()
+	failed := 0
+	collect := func() ([]*filework.File, bool) {
+		all, err := filework.Collect(fs.Args(), naming, func(path string, err error) {
+			if errors.Is(err, filework.ErrSymlink) {
+				notef("skipped %s: %s", path, err)
+				return
+			}
+			fmt.Fprintf(e.stderr, "translate files: skipped %s: %s\n", path, errText(err))
+			failed++
+		})
+		if err != nil {
+			fmt.Fprintln(e.stderr, "translate files:", errText(err))
+		}
+		return all, err == nil
+	}
+	if *merge {
+		all, ok := collect()
+		if !ok {
+			return exitFailure
+		}
+		merged, errs := mergeParts(all)
+		for _, err := range errs {
+			fmt.Fprintln(e.stderr, "translate files:", err)
+		}
+		notef("merged %d file(s) from their parts", merged)
+		if failed+len(errs) > 0 {
+			return exitFailure
+		}
+		return exitOK
+	}
+
 	// Bad flag values and a bad model are reported before the work is
 	// looked at, also when there turns out to be nothing to do.
 	tr, code, err := mf.load()
@@ -110,18 +153,23 @@ func runFiles(e *env, args []string) int {
 		}
 	}
 
-	failed := 0
-	all, err := filework.Collect(fs.Args(), naming, func(path string, err error) {
-		if errors.Is(err, filework.ErrSymlink) {
-			notef("skipped %s: %s", path, err)
-			return
-		}
-		fmt.Fprintf(e.stderr, "translate files: skipped %s: %s\n", path, errText(err))
-		failed++
-	})
-	if err != nil {
-		fmt.Fprintln(e.stderr, "translate files:", errText(err))
+	all, ok := collect()
+	if !ok {
 		return exitFailure
+	}
+	if shards > 0 {
+		if all, err = filework.Shard(all, shard, shards); err != nil {
+			return usageErr(err.Error())
+		}
+		notef("shard %d/%d: %d file(s) or parts", shard, shards, len(all))
+	} else {
+		merged, errs := mergeParts(all)
+		for _, err := range errs {
+			notef("%v; translating the file whole", err)
+		}
+		if merged > 0 {
+			notef("merged %d file(s) from the parts that --shard runs wrote", merged)
+		}
 	}
 	var todo []*filework.File
 	skipped := 0
@@ -210,4 +258,36 @@ func runFiles(e *env, args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// parseShard parses --shard I/N (0, 0 when not given).
+func parseShard(s string) (i, n int, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("--shard %q: want I/N with 0 ≤ I < N, e.g. --shard 0/4 … --shard 3/4", s)
+	}
+	return i, n, nil
+}
+
+// mergeParts merges the parts of every file whose output does not exist
+// (filework.Merge) and returns how many it merged and what failed.
+func mergeParts(files []*filework.File) (merged int, errs []error) {
+	for _, f := range files {
+		if f.Exists() {
+			continue
+		}
+		ok, err := filework.Merge(f)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ok {
+			merged++
+		}
+	}
+	return merged, errs
 }

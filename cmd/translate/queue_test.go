@@ -172,3 +172,60 @@ func TestWorkerUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestShardCLI splits one file over 3 shards (by line range) and a tree
+// of 4 files over 2 shards (by file), runs every shard, merges, and
+// compares with a local run.
+func TestShardCLI(t *testing.T) {
+	bin, model, refs := setup(t)
+	lines := germanLines(refs, 120)
+	one := "\uFEFF" + strings.Join(lines, "\r\n") // a last line without a line end
+	base := append([]string{"files", "--model", model}, fastFlags...)
+	ref, d := t.TempDir(), t.TempDir()
+	for _, dir := range []string{ref, d} {
+		writeFile(t, filepath.Join(dir, "one", "big.de"), one)
+		for i := range 4 {
+			writeFile(t, filepath.Join(dir, "tree", fmt.Sprintf("f%d.de", i)), strings.Join(lines[i*10:i*10+10], "\n")+"\n")
+		}
+	}
+	for _, p := range []string{"one", "tree"} {
+		if _, stderr, code := runBin(t, bin, "", append(base, filepath.Join(ref, p))...); code != 0 {
+			t.Fatalf("local %s: exit %d: %s", p, code, stderr)
+		}
+	}
+	for i := range 3 {
+		_, stderr, code := runBin(t, bin, "", append(base, "--shard", fmt.Sprintf("%d/3", i), filepath.Join(d, "one"))...)
+		if code != 0 || !strings.Contains(stderr, fmt.Sprintf("shard %d/3: 1 file(s) or parts", i)) {
+			t.Fatalf("shard %d/3: exit %d: %s", i, code, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(d, "one", "big.en")); err == nil {
+		t.Fatal("the output exists before the merge")
+	}
+	if _, stderr, code := runBin(t, bin, "", "files", "--merge", filepath.Join(d, "one")); code != 0 || !strings.Contains(stderr, "merged 1 file(s)") {
+		t.Fatalf("--merge: exit %d: %s", code, stderr)
+	}
+	if got, want := readFile(t, filepath.Join(d, "one", "big.en")), readFile(t, filepath.Join(ref, "one", "big.en")); got != want {
+		compareLines(t, "merged", got, want)
+		t.Fatal("merged output differs (byte-order mark or last line)")
+	}
+	for i := range 2 {
+		if _, stderr, code := runBin(t, bin, "", append(base, "--shard", fmt.Sprintf("%d/2", i), filepath.Join(d, "tree"))...); code != 0 || !strings.Contains(stderr, "shard "+fmt.Sprint(i)+"/2: 2 file(s)") {
+			t.Fatalf("shard %d/2: exit %d: %s", i, code, stderr)
+		}
+	}
+	for i := range 4 {
+		out := fmt.Sprintf("tree/f%d.en", i)
+		compareLines(t, out, readFile(t, filepath.Join(d, out)), readFile(t, filepath.Join(ref, out)))
+	}
+	for _, c := range []struct{ args, want string }{
+		{"--shard 3/3", "want I/N with 0 ≤ I < N"},
+		{"--shard x", "want I/N"},
+		{"--merge --shard 0/2", "--merge only puts parts together"},
+	} {
+		_, stderr, code := runBin(t, bin, "", append(append([]string{"files"}, strings.Fields(c.args)...), d)...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+}
