@@ -16,6 +16,10 @@ Semantics reproduced (eval mode, dropout 0):
   * loss = cross_entropy(logits, targets, ignore_index=-1), mean over counted targets
 
 Run with Debian's python3-torch:  /usr/bin/python3 testdata/gpt/make_ref.py
+
+With the argument "trained" it instead reads the model that Go trained (testdata/gpt/trained/model.json and
+weights.bin, written by `go test ./train -run TestLMTrainedParity -update-trained`) and writes its loss on the
+held-out sequences stored there to testdata/gpt/trained/torch.json.
 """
 import json
 import math
@@ -144,6 +148,36 @@ def make(name, seed, vocab, block, d, layers, heads, bias):
     print(name, "loss", loss.item())
 
 
+def trained():
+    """Loss of the Go-trained model on its held-out sequences."""
+    out = os.path.join(HERE, "trained")
+    with open(os.path.join(out, "model.json")) as f:
+        ref = json.load(f)
+    c = ref["config"]
+    m = GPT(c["vocab"], c["block_size"], c["d"], c["layers"], c["heads"], c["bias"])
+    raw = open(os.path.join(out, "weights.bin"), "rb").read()
+    named, off = {}, 0
+    for t in ref["tensors"]:
+        n = math.prod(t["shape"])
+        named[t["name"]] = torch.tensor(struct.unpack("<%df" % n, raw[off:off + 4 * n])).view(*t["shape"])
+        off += 4 * n
+    assert off == len(raw), "weights.bin is longer than model.json says"
+    with torch.no_grad():
+        for name, dst in tensors(m, c["bias"]):  # q, k, v are views of c_attn: copying fills it
+            dst.copy_(named[name])
+        B, T = ref["batch"], ref["seq_len"]
+        idx = torch.tensor(ref["idx"]).view(B, T)
+        targets = torch.tensor(ref["targets"]).view(B, T)
+        _, loss = m(idx, targets)
+    with open(os.path.join(out, "torch.json"), "w") as f:
+        json.dump({"loss": loss.item(), "torch": torch.__version__}, f)
+    print("trained model: held-out loss", loss.item())
+
+
 if __name__ == "__main__":
-    make("bias-d24", 1, vocab=29, block=16, d=24, layers=2, heads=3, bias=True)
-    make("nobias-d32", 2, vocab=41, block=12, d=32, layers=3, heads=4, bias=False)
+    import sys
+    if sys.argv[1:] == ["trained"]:
+        trained()
+    else:
+        make("bias-d24", 1, vocab=29, block=16, d=24, layers=2, heads=3, bias=True)
+        make("nobias-d32", 2, vocab=41, block=12, d=32, layers=3, heads=4, bias=False)
