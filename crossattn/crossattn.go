@@ -115,6 +115,12 @@ func (m *Memory) Length(b int) int { return m.lengths[b] }
 // state that keeps one Scratch allocates nothing per step.
 type Scratch struct {
 	q, att, probs []float32
+	// Align, when not nil, collects the attention probabilities: Attend
+	// adds each row's probabilities averaged over the heads to
+	// Align[r·SeqLen+k] (row r, key k; keys past the sentence's length get
+	// nothing). The caller sizes and clears it. nil, the default, costs one
+	// comparison per call.
+	Align []float32
 }
 
 // Attend computes the cross-attention sub-layer of decoder layer l (query
@@ -141,7 +147,25 @@ func (c *CrossAttn) Attend(l int, m *Memory, x []float32, rows int, sentence []i
 		tk, o := m.lengths[sent], sent*m.seqLen*d
 		probs := nn.Resize(&s.probs, a.Heads*(r1-r0)*tk)
 		nn.AttentionForward(att[r0*d:], probs, q[r0*d:], m.k[l][o:], m.v[l][o:], r1-r0, tk, d, a.Heads, tk, false)
+		if s.Align != nil {
+			addHeads(s.Align[r0*m.seqLen:], probs, r1-r0, tk, m.seqLen, a.Heads)
+		}
 		r0 = r1
 	}
 	c.o[l].Forward(out, att, rows)
+}
+
+// addHeads adds the attention probs [heads·tq·tk] averaged over the heads to
+// dst [tq·stride].
+func addHeads(dst, probs []float32, tq, tk, stride, heads int) {
+	w := 1 / float32(heads)
+	for h := range heads {
+		for i := range tq {
+			row := probs[(h*tq+i)*tk : (h*tq+i+1)*tk]
+			out := dst[i*stride : i*stride+tk]
+			for k, p := range row {
+				out[k] += w * p
+			}
+		}
+	}
 }

@@ -215,11 +215,40 @@ func (d *Decoder) Forward(mem *crossattn.Memory, ids []int32, batch, tgtLen int,
 	return logits
 }
 
+// Alignment is Forward that returns, instead of logits, the cross-attention
+// probabilities of every target position over the source, averaged over
+// the heads and the layers: [batch·tgtLen·mem.SeqLen()], row (b, t) reading
+// sentence b (keys past its length are 0; each row sums to 1). Position t
+// is the step that predicts token t+1 of ids, so for ids = start token +
+// output, row t is how the output's token t was aligned when Step produced
+// it. Step itself never computes this: the search pays nothing for it.
+func (d *Decoder) Alignment(mem *crossattn.Memory, ids []int32, batch, tgtLen int, tgtLens []int) []float32 {
+	n := batch * tgtLen
+	if mem.Batch() != batch || len(ids) < n {
+		panic(fmt.Sprintf("decoder: Alignment of %d ids as %d×%d over a memory of %d sentences", len(ids), batch, tgtLen, mem.Batch()))
+	}
+	align := make([]float32, n*mem.SeqLen())
+	d.forward(mem, ids[:n], batch, tgtLen, tgtLens, align)
+	w := 1 / float32(len(d.layers))
+	for i := range align {
+		align[i] *= w
+	}
+	return align
+}
+
 // teacherForced returns the decoder outputs [batch·tgtLen·d] (before the
 // output projection) of Forward's arguments.
 func (d *Decoder) teacherForced(mem *crossattn.Memory, ids []int32, batch, tgtLen int, tgtLens []int) []float32 {
+	return d.forward(mem, ids, batch, tgtLen, tgtLens, nil)
+}
+
+// forward is teacherForced that also sums the cross-attention
+// probabilities of every layer into align (see crossattn.Scratch.Align)
+// when align is not nil.
+func (d *Decoder) forward(mem *crossattn.Memory, ids []int32, batch, tgtLen int, tgtLens []int, align []float32) []float32 {
 	n := batch * tgtLen
 	var w work
+	w.cross.Align = align
 	x := nn.Resize(&w.x, n*d.d)
 	d.embed.Forward(x, ids, tgtLen, 0)
 	sentence := make([]int, n)
