@@ -34,6 +34,9 @@ type Mark struct {
 	Raw  string // the tag exactly as written
 	Pair int    // index of the matching close (for an open tag) or open (for a close tag) mark, -1 if none
 	last bool   // an unterminated tag or comment: runs to the end of the input
+	// keep is 1 + the index in Segment.Spans of the kept text this tag
+	// encloses (<code>, translate="no"), 0 for other tags.
+	keep int
 }
 
 // Segment is the translatable text of one block.
@@ -279,6 +282,8 @@ func ParseHTML(s string) *Doc {
 						c.Text += inner.String()
 						c.Spans = append(c.Spans, Span{Kind: Markup, Start: st, End: len(c.Text), Text: inner.String(), Render: inner.String()})
 						addMark(cur, toks[j].raw, toks[j].last, &open, false, true)
+						c.Marks[len(c.Marks)-2].keep = len(c.Spans)
+						c.Marks[len(c.Marks)-1].keep = len(c.Spans)
 					} else if inline[t.name] {
 						var all strings.Builder
 						for _, u := range toks[i : j+1] {
@@ -429,6 +434,17 @@ func placeMarks(seg *Segment, t Translation) string {
 	pa := t.Align.prepare(seg.Text, t.Text)
 	for i, m := range seg.Marks {
 		pos[i] = targetPos(seg, t.Text, pa, i, m)
+	}
+	from := 0 // kept texts are found in order
+	for i, m := range seg.Marks {
+		if m.keep > 0 && m.Pair > i && m.keep <= len(seg.Spans) {
+			// A kept element: its tags go right around its text.
+			r := seg.Spans[m.keep-1].Render
+			if k := strings.Index(t.Text[min(from, len(t.Text)):], r); k >= 0 {
+				pos[i], pos[m.Pair] = from+k, from+k+len(r)
+				from += k + len(r)
+			}
+		}
 	}
 	marks := seg.Marks
 	var unclosed string

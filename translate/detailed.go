@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/deen-mt/deen/spans"
 )
 
 // CallOption changes the settings of one call (Translate, TranslateBatch,
@@ -16,6 +18,12 @@ type CallOption func(*callConfig) error
 type callConfig struct {
 	search       SearchOptions // resolved against the translator's defaults
 	alternatives int
+	// extra[i] are spans of text i (byte offsets in it) that its
+	// translation must keep besides the detected ones (HTML entities and
+	// kept elements).
+	extra [][]spans.Span
+	// align computes every sentence's alignment (HTML needs it).
+	align bool
 }
 
 // Search sets this call's search settings; zero fields keep the
@@ -118,6 +126,19 @@ type Sentence struct {
 	// is Text), when the call asked for them (Alternatives(n)); for a
 	// sentence translated in pieces, the i-th joins the pieces' i-th.
 	Alternatives []Alternative
+	// Confidence in [0, 1] says how far to trust the translation: a
+	// logistic curve over Score calibrated on held-out data (docs/spans.md),
+	// halved for every repaired span. 1 for a sentence passed through.
+	Confidence float32
+	// Passthrough is true when the sentence was not German (WithPassthrough)
+	// and was copied unchanged: Text is Source.
+	Passthrough bool
+	// Repaired lists the protected spans and glossary terms the model lost
+	// and that were put back (WithProtectedSpans, WithGlossary).
+	Repaired []spans.Fix
+	// Alignment links Source to the model's translation (before repairs),
+	// when it was computed (only for sentences that needed a repair).
+	Alignment *spans.Alignment
 	// Pieces is set when the sentence was longer than the model's positions
 	// and was translated in pieces (cut at a comma or space): each piece
 	// with its own source, translation, score and alternatives. The fields

@@ -12,6 +12,7 @@ import (
 	"github.com/deen-mt/deen/internal/defaultmodel"
 	"github.com/deen-mt/deen/internal/lines"
 	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/spans"
 )
 
 // ErrNoDefaultModel reports a build without an embedded default model
@@ -94,10 +95,16 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string, c *call
 	var src [][]int32
 	var sources []string // the source text of each src entry
 	var pieces [][2]int  // sentence s (over all texts) is src[pieces[s][0]:pieces[s][1]]
+	var pass []bool      // sentence s passes through untranslated
 	for i, text := range texts {
 		layouts[i] = cut(strings.ToValidUTF8(text, "\uFFFD"))
 		for _, sent := range layouts[i].sentences {
 			first := len(src)
+			pass = append(pass, t.passesThrough(sent))
+			if pass[len(pass)-1] {
+				pieces = append(pieces, [2]int{first, first})
+				continue
+			}
 			var err error
 			if src, sources, err = t.encodeFit(sent, src, sources); err != nil {
 				return nil, &LineError{Line: i + 1, Err: err}
@@ -113,14 +120,30 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string, c *call
 	s := 0
 	for i, l := range layouts {
 		tr := &Translation{between: l.lits, Sentences: make([]Sentence, 0, len(l.sentences))}
-		for _, sent := range l.sentences {
+		off := 0 // byte offset of the sentence in the text
+		for k, sent := range l.sentences {
 			p := pieces[s]
+			off += len(l.lits[k])
+			start := off
+			off += len(sent)
 			s++
 			if tr == nil || !allDone(res[p[0]:p[1]]) {
 				tr = nil
 				continue
 			}
-			tr.Sentences = append(tr.Sentences, t.sentence(sent, sources[p[0]:p[1]], res[p[0]:p[1]], c.alternatives))
+			if pass[s-1] {
+				tr.Sentences = append(tr.Sentences, Sentence{Source: sent, Text: sent, Passthrough: true, Confidence: 1})
+				continue
+			}
+			st := t.sentence(sent, sources[p[0]:p[1]], res[p[0]:p[1]], c.alternatives)
+			var extra []spans.Span
+			if i < len(c.extra) {
+				extra = shiftSpans(c.extra[i], start, start+len(sent))
+			}
+			if rerr := t.restore(&st, src[p[0]], extra, c.align); rerr != nil {
+				return nil, rerr
+			}
+			tr.Sentences = append(tr.Sentences, st)
 		}
 		if tr != nil {
 			tr.Text = tr.join(func(s *Sentence) string { return s.Text })
@@ -128,6 +151,19 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string, c *call
 		}
 	}
 	return out, err
+}
+
+// shiftSpans returns the spans of sp inside [start, end), with offsets
+// relative to start.
+func shiftSpans(sp []spans.Span, start, end int) []spans.Span {
+	var out []spans.Span
+	for _, x := range sp {
+		if x.Start >= start && x.End <= end {
+			x.Start, x.End = x.Start-start, x.End-start
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // allDone reports whether every result was translated (translateIDs

@@ -226,6 +226,7 @@ type Translator struct {
 	batchSize int
 	weights   decoder.Precision // of the decoder's step weights
 	rerank    *reranker         // nil without WithRerankLM
+	protect   protection        // spans, glossary, pass-through (protect.go)
 }
 
 // Load reads the model file at path and builds a Translator. The search
@@ -266,6 +267,7 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	g := m.Config.Generation
 	t := &Translator{
 		cfg: m.Config, enc: enc, batchSize: defaultBatchSize,
+		protect: protection{spans: true, passthrough: true},
 		opts: SearchOptions{
 			BeamSize:      max(g.NumBeams, 1),
 			LengthPenalty: g.LengthPenalty,
