@@ -89,7 +89,7 @@ func glossary(t testing.TB) *spans.Glossary {
 // span must come through the repair path, and all of them must be there.
 func TestSpansTinyModelRepair(t *testing.T) {
 	_, m := loadOracle(t)
-	tr, err := New(m, WithBeamSize(1), WithMaxNewTokens(12), WithGlossary(glossary(t)))
+	tr, err := newTranslator(m, WithBeamSize(1), WithMaxNewTokens(12), WithGlossary(glossary(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestSpansTinyModelRepair(t *testing.T) {
 		t.Errorf("confidence %g outside [0, 1]", s.Confidence)
 	}
 	// Without protection the random model loses them.
-	plain, _ := New(m, WithBeamSize(1), WithMaxNewTokens(12), WithProtectedSpans(false))
+	plain, _ := newTranslator(m, WithBeamSize(1), WithMaxNewTokens(12), WithProtectedSpans(false))
 	if k, _, _ := keptSpans(t, plain, ex[:5]); k == 5 {
 		t.Error("random model kept every span unprotected: the test proves nothing")
 	}
@@ -123,7 +123,7 @@ func TestSpansTinyModelRepair(t *testing.T) {
 
 func TestPassthrough(t *testing.T) {
 	_, m := loadOracle(t)
-	tr, err := New(m, WithBeamSize(1), WithMaxNewTokens(8))
+	tr, err := newTranslator(m, WithBeamSize(1), WithMaxNewTokens(8))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestPassthrough(t *testing.T) {
 			t.Errorf("%q passed through", s)
 		}
 	}
-	off, _ := New(m, WithBeamSize(1), WithMaxNewTokens(8), WithPassthrough(false))
+	off, _ := newTranslator(m, WithBeamSize(1), WithMaxNewTokens(8), WithPassthrough(false))
 	if d, _ := off.TranslateDetailed(ctx, "😀😀"); d.Sentences[0].Passthrough {
 		t.Error("WithPassthrough(false): passed through")
 	}
@@ -154,7 +154,7 @@ func TestPassthrough(t *testing.T) {
 
 func TestTranslateHTMLKeepsTags(t *testing.T) {
 	_, m := loadOracle(t)
-	tr, err := New(m, WithBeamSize(1), WithMaxNewTokens(10))
+	tr, err := newTranslator(m, WithBeamSize(1), WithMaxNewTokens(10))
 	if err != nil {
 		t.Fatal(err)
 	}
