@@ -396,6 +396,8 @@ func (s *Server) routes() {
 	handle("/frontend/settings", "/frontend/settings", http.MethodGet, false, settingsHandler{s})
 	handle("/health", "/health", http.MethodGet, false, healthHandler{})
 	handle("/metrics", "/metrics", http.MethodGet, false, metricsHandler{promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})})
+	handle("/{$}", "/", http.MethodGet, false, pageHandler{})
+	handle("/static/{file}", "/static", http.MethodGet, false, pageHandler{})
 	handle("/", "other", "", false, notFound{})
 }
 

@@ -1,7 +1,8 @@
 // Package serve is deen's HTTP server: LibreTranslate's API (POST
 // /translate, /detect, /translate_file; GET /languages, /download_file/NAME,
 // /frontend/settings, /health), Prometheus metrics at /metrics and a web
-// page at /, on top of the translate package.
+// page at / (embedded, no external resources), on top of the translate
+// package.
 //
 //	tr, err := translate.Default()
 //	srv, err := serve.New(tr, serve.WithCharLimit(5000))

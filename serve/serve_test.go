@@ -27,7 +27,16 @@ var (
 	tinyOnce sync.Once
 	tinyTr   *translate.Translator
 	tinyErr  error
+	tinyPath string // the converted model file, removed by TestMain
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tinyPath != "" {
+		os.RemoveAll(filepath.Dir(tinyPath))
+	}
+	os.Exit(code)
+}
 
 func tiny(t testing.TB) *translate.Translator {
 	t.Helper()
@@ -37,12 +46,11 @@ func tiny(t testing.TB) *translate.Translator {
 			tinyErr = err
 			return
 		}
-		defer os.RemoveAll(dir)
-		path := filepath.Join(dir, "tiny-A.deen")
-		if _, tinyErr = marian.Convert("../testdata/oracle/tiny-marian-A", path, marian.ConvertOptions{}); tinyErr != nil {
+		tinyPath = filepath.Join(dir, "tiny-A.deen")
+		if _, tinyErr = marian.Convert("../testdata/oracle/tiny-marian-A", tinyPath, marian.ConvertOptions{}); tinyErr != nil {
 			return
 		}
-		tinyTr, tinyErr = translate.Load(path, translate.WithBeamSize(1))
+		tinyTr, tinyErr = translate.Load(tinyPath, translate.WithBeamSize(1))
 	})
 	if tinyErr != nil {
 		t.Fatal(tinyErr)

@@ -1,0 +1,162 @@
+package serve
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/deen-mt/deen/translate"
+)
+
+var screenshot = flag.String("screenshot", "", "with TestBrowser: write the page's screenshot to this `file` (e.g. ../docs/serve.png)")
+
+// chromium finds a Chromium or Chrome binary, or skips the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium found: install the Debian package chromium (apt-get install chromium; .ci/run does) to run the browser test")
+	return ""
+}
+
+// pageEngine is the model the page tests translate with: the embedded
+// default model (real English on the screenshot) when this build has one.
+func pageEngine(t *testing.T) *translate.Translator {
+	if tr, err := translate.Default(); err == nil {
+		return tr
+	}
+	return tiny(t)
+}
+
+// TestBrowser drives the page in headless Chromium: type German, read the
+// English, check the counter, the keyboard order and the phone layout,
+// upload a file and download its translation, take a screenshot.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	exe := chromium(t)
+	eng := pageEngine(t)
+	ts, _ := newTestServer(t, eng, WithCharLimit(500))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1100, 760))...)
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancelT()
+
+	// Typed in two bursts: the first request is aborted or superseded; the
+	// output must be the translation of the whole text.
+	first, rest := "Der Hund spielt ", "im Garten. Wo ist der Bahnhof?"
+	text := first + rest
+	want, err := eng.Translate(context.Background(), text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(ts.URL+"/"),
+		chromedp.WaitVisible(css("body[data-ready]")),
+		chromedp.SendKeys(css("#source"), first),
+		chromedp.Sleep(700*time.Millisecond), // past the debounce: a request starts
+		chromedp.SendKeys(css("#source"), rest),
+	)
+	if err != nil {
+		t.Fatalf("typing German: %v", err)
+	}
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.getElementById("target").value === %q`, want), chromedp.WithPollingTimeout(2*time.Minute)))
+	got, _ := chromedp.Run(ctx, chromedp.Value(css("#target")))
+	if err != nil || got != want {
+		t.Fatalf("page shows %q, want %q (%v)", got, want, err)
+	}
+	count, err := chromedp.Run(ctx, chromedp.Text(css("#counter")))
+	if wantCount := fmt.Sprintf("%d / 500", len([]rune(text))); err != nil || count != wantCount {
+		t.Errorf("counter %q, want %q (%v)", count, wantCount, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Focus(css("#source")), chromedp.KeyEvent("\t")); err != nil {
+		t.Fatal(err)
+	}
+	if focused, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); err != nil || focused != "clear" {
+		t.Errorf("Tab from the text goes to %q, want the Clear button (%v)", focused, err)
+	}
+
+	// A file: upload, wait for the link, download it.
+	dir := t.TempDir()
+	file := filepath.Join(dir, "brief.txt")
+	content := "Guten Morgen!\nDas Wetter ist heute schön.\n"
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var wantFile strings.Builder
+	if err := eng.TranslateStream(context.Background(), strings.NewReader(content), &wantFile); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SetUploadFiles(css("#file"), []string{file}),
+		chromedp.Click(css("#upload")),
+		chromedp.WaitVisible(css("#download")),
+	)
+	if err != nil {
+		t.Fatalf("uploading a file: %v", err)
+	}
+	href, err := chromedp.Run(ctx, chromedp.AttributeValue(css("#download"), "href"))
+	if err != nil || !href.Exists {
+		t.Fatalf("download link: %v", err)
+	}
+	if r := get(t, href.Value); r.status != 200 || string(r.body) != wantFile.String() {
+		t.Errorf("downloaded %d %q, want %q", r.status, r.body, wantFile.String())
+	}
+
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := *screenshot
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "serve.png")
+	}
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", path, len(shot))
+
+	// Phone width: nothing wider than the screen.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+	if err != nil || !fits {
+		t.Errorf("page wider than a 390 px phone screen (%v)", err)
+	}
+}
+
+// TestPageServed checks the page and its files without a browser: served
+// from the binary, with a content security policy that allows nothing
+// outside this server.
+func TestPageServed(t *testing.T) {
+	ts, _ := newTestServer(t, nil)
+	for path, ctype := range map[string]string{"/": "text/html; charset=utf-8", "/static/app.js": "text/javascript; charset=utf-8", "/static/style.css": "text/css; charset=utf-8"} {
+		r := get(t, ts.URL+path)
+		if r.status != 200 || r.header.Get("Content-Type") != ctype || !strings.Contains(r.header.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%s: %d %v", path, r.status, r.header)
+		}
+		if strings.Contains(string(r.body), "https://") || strings.Contains(string(r.body), "http://") {
+			t.Errorf("%s refers to another server", path)
+		}
+	}
+	if r := get(t, ts.URL+"/static/nothing.js"); r.status != 404 {
+		t.Errorf("/static/nothing.js: %d", r.status)
+	}
+}

@@ -1,0 +1,154 @@
+// deen's web page: translate as you type (debounced; a newer request
+// aborts the older one), count characters against the server's limit, copy
+// the translation, translate a file. Only this server is contacted.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const source = $("source"), target = $("target"), counter = $("counter"), status = $("status");
+let settings = { charLimit: -1, frontendTimeout: 500, apiKeys: false, keyRequired: false };
+let timer = null;
+let inflight = null; // the AbortController of the request whose answer is awaited
+
+function say(el, text, isError) {
+  el.textContent = text;
+  el.classList.toggle("error", !!isError);
+}
+
+function chars() {
+  return [...source.value].length; // code points, as the server counts
+}
+
+function overLimit() {
+  return settings.charLimit > 0 && chars() > settings.charLimit;
+}
+
+function updateCounter() {
+  const n = chars();
+  counter.textContent = settings.charLimit > 0 ? `${n} / ${settings.charLimit}` : `${n}`;
+  counter.classList.toggle("over", overLimit());
+}
+
+function apiKey() {
+  return $("apikey").value.trim();
+}
+
+async function translateNow() {
+  clearTimeout(timer);
+  if (inflight) inflight.abort();
+  inflight = null;
+  const text = source.value;
+  if (text.trim() === "") {
+    target.value = "";
+    say(status, "");
+    return;
+  }
+  if (overLimit()) {
+    say(status, `Too long: at most ${settings.charLimit} characters.`, true);
+    return;
+  }
+  const ctl = new AbortController();
+  inflight = ctl;
+  say(status, "Translating…");
+  target.setAttribute("aria-busy", "true");
+  const body = { q: text, source: "de", target: "en", format: "text" };
+  if (apiKey()) body.api_key = apiKey();
+  try {
+    const resp = await fetch("/translate", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      signal: ctl.signal,
+    });
+    const answer = await resp.json();
+    if (ctl !== inflight) return; // a newer request is on its way
+    if (!resp.ok) {
+      say(status, answer.error || `Error ${resp.status}`, true);
+      return;
+    }
+    target.value = answer.translatedText;
+    say(status, "");
+  } catch (err) {
+    if (err.name !== "AbortError" && ctl === inflight) say(status, `Network error: ${err.message}`, true);
+  } finally {
+    if (ctl === inflight) {
+      inflight = null;
+      target.removeAttribute("aria-busy");
+    }
+  }
+}
+
+source.addEventListener("input", () => {
+  updateCounter();
+  clearTimeout(timer);
+  timer = setTimeout(translateNow, settings.frontendTimeout > 0 ? settings.frontendTimeout : 500);
+});
+
+source.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    translateNow();
+  }
+});
+
+$("clear").addEventListener("click", () => {
+  source.value = "";
+  updateCounter();
+  translateNow();
+  source.focus();
+});
+
+$("copy").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(target.value);
+  } catch {
+    target.select(); // clipboard API unavailable (http on another host): the old way
+    document.execCommand("copy");
+  }
+  say(status, "Copied.");
+});
+
+$("fileform").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const file = $("file").files[0];
+  const out = $("filestatus");
+  if (!file) {
+    say(out, "Choose a .txt file first.", true);
+    return;
+  }
+  const form = new FormData();
+  form.append("file", file);
+  form.append("source", "de");
+  form.append("target", "en");
+  if (apiKey()) form.append("api_key", apiKey());
+  say(out, `Translating ${file.name}…`);
+  try {
+    const resp = await fetch("/translate_file", { method: "POST", body: form });
+    const answer = await resp.json();
+    if (!resp.ok) {
+      say(out, answer.error || `Error ${resp.status}`, true);
+      return;
+    }
+    out.textContent = "Done: ";
+    const a = document.createElement("a");
+    a.id = "download";
+    a.href = answer.translatedFileUrl;
+    a.download = file.name;
+    a.textContent = `download ${file.name} in English`;
+    out.append(a);
+    out.classList.remove("error");
+  } catch (err) {
+    say(out, `Network error: ${err.message}`, true);
+  }
+});
+
+(async () => {
+  try {
+    const resp = await fetch("/frontend/settings");
+    if (resp.ok) settings = await resp.json();
+  } catch {
+    // keep the defaults: the page still works
+  }
+  $("keyrow").hidden = !settings.apiKeys;
+  updateCounter();
+  document.body.dataset.ready = "1";
+})();
