@@ -57,14 +57,14 @@ func runLoad(t testing.TB, base string, clients, total int, d time.Duration, sen
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: time.Minute}
 	defer client.CloseIdleConnections()
 	var (
-		next    atomic.Int64
-		mu      sync.Mutex
-		res     = &loadResult{codes: map[int]int{}}
-		wg      sync.WaitGroup
-		start   = time.Now()
-		stop    = start.Add(d)
-		failed  atomic.Bool
-		bodies  = make([][]byte, len(sentences))
+		next   atomic.Int64
+		mu     sync.Mutex
+		res    = &loadResult{codes: map[int]int{}}
+		wg     sync.WaitGroup
+		start  = time.Now()
+		stop   = start.Add(d)
+		failed atomic.Bool
+		bodies = make([][]byte, len(sentences))
 	)
 	for i, s := range sentences {
 		bodies[i], _ = json.Marshal(map[string]string{"q": s, "source": "de", "target": "en"})
