@@ -2,8 +2,8 @@ package serve
 
 import (
 	"math"
-	"strings"
-	"unicode"
+
+	"github.com/deen-mt/deen/langid"
 )
 
 // detection is one entry of a /detect answer and the detectedLanguage of
@@ -13,54 +13,29 @@ type detection struct {
 	Language   string  `json:"language"`
 }
 
-// The two languages this server knows. /detect tells only these apart: it
-// answers whether a text looks more German or more English, never that it
-// is French or Turkish.
-var (
-	germanWords = setOf(`der die das den dem des ein eine einen einem einer eines und oder aber nicht ist sind
-		war waren bin bist hat habe haben hatte ich du er sie wir ihr mich mir dich dir sich uns euch mein
-		dein sein ihre unser kein keine mit von zu zum zur auf aus bei nach für über unter vor durch gegen
-		ohne um wie wo warum wer wen wem welche dass auch noch schon sehr nur immer hier heute morgen ja nein
-		bitte danke gut kann können muss müssen wird werden wurde möchte gern gerne viel nichts etwas alles`)
-	englishWords = setOf(`the a an and or but not is are was were be been am has have had i you he she we they
-		me my your his her our their it its this that these those of to for with from by on at into about
-		what where why who which how there here today tomorrow yes no please thank thanks good can could
-		must will would should do does did nothing something everything very only always just`)
-)
-
-func setOf(words string) map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(words) {
-		m[w] = true
-	}
-	return m
-}
-
-// detectLanguage guesses whether text is German or English with a simple,
-// documented heuristic (until the repository has a language identifier):
-// each word that is a common German function word, or that has ä, ö, ü or
-// ß, counts for German; each common English function word counts for
-// English. The confidences (0..100, LibreTranslate's scale) are the shares
-// of the counted words, best first; a text with no counted word gets
-// confidence 0 for both, German first (this server's source language).
+// detectLanguage tells German from English with package langid, the
+// detector the translator's pass-through uses: it answers only these two
+// languages, never that a text is French or Turkish.
+//
+// For Latin-script text langid compares character-trigram models of German
+// and English; the mean log-likelihood ratio per trigram s over n
+// trigrams, shifted by langid's German-favouring margin m (0.4 + 2/n), is
+// the naive Bayes log-odds (s+m)·n, and the confidences (0..100,
+// LibreTranslate's scale) are the posterior probabilities of German and of
+// English, best first. Text without letters (numbers, emoji, URLs) or
+// mostly in another script is not German and cannot be called English
+// either: both get confidence 0, English first (LibreTranslate answers
+// untranslatable text with {"confidence": 0, "language": "en"}).
 func detectLanguage(text string) []detection {
-	var de, en int
-	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && r != '\''
-	}) {
-		switch {
-		case germanWords[w] || strings.ContainsAny(w, "äöüß"):
-			de++
-		case englishWords[w]:
-			en++
-		}
+	r := langid.Default().Detect(text)
+	if r.Trigrams == 0 || r.Reason != "trigrams" {
+		return []detection{{0, "en"}, {0, "de"}}
 	}
-	if de+en == 0 {
-		return []detection{{0, "de"}, {0, "en"}}
-	}
-	pDE := math.Round(1000*float64(de)/float64(de+en)) / 10
+	margin := 0.4 + 2/float64(r.Trigrams)
+	logOdds := (r.Score + margin) * float64(r.Trigrams)
+	pDE := math.Round(1000/(1+math.Exp(-logOdds))) / 10
 	d := []detection{{pDE, "de"}, {math.Round(10*(100-pDE)) / 10, "en"}}
-	if en > de {
+	if !r.German {
 		d[0], d[1] = d[1], d[0]
 	}
 	return d

@@ -101,7 +101,7 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 	for i := range alts {
 		alts[i] = []string{}
 	}
-	if detected == nil || detected.Language != "en" { // English with source auto is returned as sent
+	if detected == nil || detected.Language == "de" { // with source auto, text that is not German is returned as sent
 		ask := 0
 		if n > 0 {
 			ask = n + 1 // the best and n more, as LibreTranslate's hypotheses(q, n+1)
@@ -238,8 +238,8 @@ func (h fileHandler) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	if !utf8.ValidString(text) || strings.ContainsRune(text, 0) {
 		return errorf(http.StatusBadRequest, "Invalid request: %s is not UTF-8 text (save it as UTF-8 plain text)", fh.Filename)
 	}
-	if source == "auto" && detectLanguage(text)[0].Language == "en" {
-		source = "en" // already English: stored as sent
+	if source == "auto" && detectLanguage(text)[0].Language != "de" {
+		source = "en" // not German: stored as sent
 	}
 	out := text
 	if source != "en" {

@@ -257,6 +257,11 @@ func TestTranslateAutoAndAlternatives(t *testing.T) {
 	if r.status != 200 || back.TranslatedText != en || back.DetectedLanguage.Language != "en" {
 		t.Errorf("auto English: %d %s", r.status, r.body)
 	}
+	// So does text with nothing to translate, with LibreTranslate's answer.
+	r = postJSON(t, ts.URL+"/translate", map[string]any{"q": "42 🙂", "source": "auto", "target": "en"})
+	if r.status != 200 || string(r.body) != `{"detectedLanguage":{"confidence":0,"language":"en"},"translatedText":"42 🙂"}`+"\n" {
+		t.Errorf("auto without letters: %d %s", r.status, r.body)
+	}
 	// A batch with auto gets one detection per text.
 	var batch struct {
 		DetectedLanguage []detection
@@ -399,13 +404,19 @@ func TestDetect(t *testing.T) {
 		{"Die Straße ist nass.", "de"},
 		{"I have no time today, but tomorrow I would like to.", "en"},
 		{"Where is the station?", "en"},
-		{"12345", "de"}, // no evidence: the source language first, confidence 0
+		{"12345 🙂", ""},           // no letters: neither, confidence 0, en first (untranslatable)
+		{"Привет, как дела?", ""}, // another script: the same
 	} {
 		var got []detection
 		r := postForm(t, ts.URL+"/detect", url.Values{"q": {c.q}})
 		r.json(t, &got)
-		if r.status != 200 || len(got) != 2 || got[0].Language != c.want || got[0].Confidence < got[1].Confidence {
-			t.Errorf("detect %q: %d %s, want %s first", c.q, r.status, r.body, c.want)
+		switch {
+		case r.status != 200 || len(got) != 2:
+			t.Errorf("detect %q: %d %s", c.q, r.status, r.body)
+		case c.want == "" && (got[0] != detection{0, "en"} || got[1] != detection{0, "de"}):
+			t.Errorf("detect %q: %s, want both confidence 0, en first", c.q, r.body)
+		case c.want != "" && (got[0].Language != c.want || got[0].Confidence <= 50 || got[0].Confidence+got[1].Confidence != 100):
+			t.Errorf("detect %q: %s, want %s first with more than 50", c.q, r.body, c.want)
 		}
 	}
 	r := postJSON(t, ts.URL+"/detect", map[string]any{})
