@@ -344,3 +344,36 @@ func TestNotText(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseFlags checks on any argument list (lines of the input) that
+// parseFlags never panics, that the arguments it leaves are the others in
+// their order, and that a list without flags comes back unchanged.
+func FuzzParseFlags(f *testing.F) {
+	for _, s := range []string{"Der Hund spielt.\n--beam\n1", "a\n--quiet\nb\n--model=m\nc", "--\n--beam\n-x", "-\n--model\n--\nb", "--beam", "---x\n-5 Grad", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := strings.Split(s, "\n")
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.Int("beam", 0, "")
+		fs.String("model", "", "")
+		fs.Bool("quiet", false, "")
+		if _, ok := parseFlags(fs, args); !ok {
+			return
+		}
+		rest := fs.Args()
+		i := 0
+		for _, a := range args {
+			if i < len(rest) && a == rest[i] {
+				i++
+			}
+		}
+		if i != len(rest) {
+			t.Fatalf("%q: arguments %q are not in the input's order", args, rest)
+		}
+		if !slices.ContainsFunc(args, func(a string) bool { return len(a) > 1 && a[0] == '-' }) && !slices.Equal(rest, args) {
+			t.Fatalf("%q without flags gave %q", args, rest)
+		}
+	})
+}
