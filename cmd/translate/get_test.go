@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -104,6 +106,20 @@ func TestCLIGetAndModels(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "NAME") || !strings.Contains(stdout, "test/tiny-marian-A  ") || !strings.Contains(stdout, "f32") || !strings.Contains(stdout, "1.1M") || !strings.Contains(stdout, repo+"@main") {
 		t.Fatalf("models: exit %d, %q", code, stdout)
 	}
+	// The default dtype, f16: greedy ids stay Hugging Face's wherever the
+	// reference's smallest top-2 gap is at least 0.03 (docs/hub.md).
+	if stdout, stderr, code := run("", "get", repo); code != 0 || !strings.Contains(stdout, ", f16, ") {
+		t.Fatalf("get f16: exit %d, %q %q", code, stdout, stderr)
+	}
+	greedy, stderr, code := run(in, "--model", repo, "--json", "--src-ids", "--max-len", fmt.Sprint(refs.Meta.MaxNewTokens), "--beam", "1")
+	if code != 0 {
+		t.Fatalf("f16 greedy: exit %d, %s", code, stderr)
+	}
+	for i, l := range parseJSONLines(t, greedy) {
+		if g := refs.Sentences[i].Greedy; g.MinTop2Margin >= 0.03 && !slices.Equal(l.IDs, refIDs(g.IDs)) {
+			t.Errorf("f16 sentence %d (margin %.3f): ids %v, want %v", i, g.MinTop2Margin, l.IDs, refIDs(g.IDs))
+		}
+	}
 	if stdout, stderr, code := run("", "models", "rm", repo); code != 0 || !strings.HasPrefix(stdout, "removed "+repo) {
 		t.Fatalf("models rm: exit %d, %q %q", code, stdout, stderr)
 	}
@@ -164,5 +180,54 @@ func TestCount(t *testing.T) {
 		if got := count(n); got != want {
 			t.Errorf("count(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestCLIGetConcurrent runs two get processes of one model at once: the
+// lock file makes one wait, and the weights are downloaded once.
+func TestCLIGetConcurrent(t *testing.T) {
+	bin, _, _ := setup(t)
+	const repo = "test/tiny-marian-A"
+	fake := hubtest.NewServer()
+	defer fake.Close()
+	if err := fake.AddDir(repo, "../../testdata/oracle/tiny-marian-A"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DEEN_HOME", t.TempDir())
+	t.Setenv("HF_ENDPOINT", fake.URL)
+	t.Setenv("HF_TOKEN", "")
+	type result struct {
+		stdout, stderr string
+		code           int
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			cmd := exec.Command(bin, "get", repo)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				code = -1
+			}
+			results <- result{out.String(), errb.String(), code}
+		}()
+	}
+	var outs []string
+	for range 2 {
+		r := <-results
+		if r.code != 0 {
+			t.Fatalf("get: exit %d, %s", r.code, r.stderr)
+		}
+		outs = append(outs, r.stdout)
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("the two gets disagree:\n%s%s", outs[0], outs[1])
+	}
+	if n := fake.Count(repo, "model.safetensors"); n != 1 {
+		t.Errorf("weights fetched %d times, want once", n)
 	}
 }
