@@ -154,6 +154,9 @@ type Alternative struct {
 	Score float32
 	// IDs are its target ids, as Sentence.IDs.
 	IDs []int32
+	// LM is its language-model term with WithRerankLM (the log-probability
+	// per token; 0 without), which reranking added, weighted, to Score.
+	LM float32
 }
 
 // TranslateDetailed translates text as Translate does and returns, besides
@@ -190,7 +193,7 @@ func (t *Translator) sentence(source string, sources []string, res []Result, n i
 	if len(res) == 1 {
 		s := Sentence{Source: source, Text: t.decodeOutput(res[0].IDs), Score: res[0].Score, IDs: res[0].IDs}
 		for _, h := range res[0].NBest[:min(n, len(res[0].NBest))] {
-			s.Alternatives = append(s.Alternatives, Alternative{Text: t.decodeOutput(h.IDs), Score: h.Score, IDs: h.IDs})
+			s.Alternatives = append(s.Alternatives, Alternative{Text: t.decodeOutput(h.IDs), Score: h.Score, IDs: h.IDs, LM: h.LM})
 		}
 		return s
 	}
@@ -200,7 +203,7 @@ func (t *Translator) sentence(source string, sources []string, res []Result, n i
 		s.Pieces[i] = t.sentence(sources[i], nil, res[i:i+1], n)
 		alts = max(alts, len(s.Pieces[i].Alternatives))
 	}
-	best := joinPieces(s.Pieces, func(p *Sentence) Alternative { return Alternative{p.Text, p.Score, p.IDs} })
+	best := joinPieces(s.Pieces, func(p *Sentence) Alternative { return Alternative{Text: p.Text, Score: p.Score, IDs: p.IDs} })
 	s.Text, s.Score, s.IDs = best.Text, best.Score, best.IDs
 	for a := range alts {
 		s.Alternatives = append(s.Alternatives, joinPieces(s.Pieces, func(p *Sentence) Alternative {
@@ -211,20 +214,23 @@ func (t *Translator) sentence(source string, sources []string, res []Result, n i
 }
 
 // joinPieces combines one candidate of each piece: texts joined by a
-// space, ids one after the other, scores averaged weighted by length.
+// space, ids one after the other, scores (and LM terms) averaged weighted
+// by length.
 func joinPieces(pieces []Sentence, pick func(*Sentence) Alternative) Alternative {
 	var out Alternative
 	var texts []string
-	var sum float64
+	var sum, sumLM float64
 	for i := range pieces {
 		a := pick(&pieces[i])
 		texts = append(texts, a.Text)
 		out.IDs = append(out.IDs, a.IDs...)
 		sum += float64(a.Score) * float64(len(a.IDs))
+		sumLM += float64(a.LM) * float64(len(a.IDs))
 	}
 	out.Text = strings.Join(texts, " ")
 	if len(out.IDs) > 0 {
 		out.Score = float32(sum / float64(len(out.IDs)))
+		out.LM = float32(sumLM / float64(len(out.IDs)))
 	}
 	return out
 }

@@ -114,6 +114,13 @@ func TestRerankLM(t *testing.T) {
 		t.Errorf("reranking with weight %d changed none of %d sentences; the test shows nothing", w, len(got))
 	}
 	t.Logf("reranking changed %d of %d translations", changed, len(got))
+	d, err := on.TranslateDetailed(ctx, refs.Sentences[0].SourceText, Search(o), Alternatives(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := d.Sentences[0].Alternatives; len(a) != 2 || a[0].LM == 0 || a[0].Text != d.Sentences[0].Text {
+		t.Errorf("detailed alternatives with reranking: %+v", a)
+	}
 	if _, err := newTranslator(m, WithRerankLM(writeLM(t, m, 100), 1)); !errors.Is(err, ErrInvalidOption) {
 		t.Errorf("a language model of another vocabulary: err %v, want ErrInvalidOption", err)
 	}

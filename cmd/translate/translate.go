@@ -55,6 +55,8 @@ type jsonHypot struct {
 	Text  string  `json:"text"`
 	IDs   []int32 `json:"ids"`
 	Score float32 `json:"score"`
+	// LM is the language-model term of --rerank-lm (absent without).
+	LM float32 `json:"lm,omitempty"`
 }
 
 // newJSONLine makes the --json line of a translation text with sentences.
@@ -399,7 +401,7 @@ func textLines(ctx context.Context, tr *translate.Translator, texts []string, do
 		for _, s := range r.Sentences {
 			js := jsonSentence{Source: s.Source, Text: s.Text, jsonIDs: jsonIDs{IDs: s.IDs, Score: s.Score}}
 			for _, a := range s.Alternatives {
-				js.NBest = append(js.NBest, jsonHypot{Text: a.Text, IDs: a.IDs, Score: a.Score})
+				js.NBest = append(js.NBest, jsonHypot{Text: a.Text, IDs: a.IDs, Score: a.Score, LM: a.LM})
 			}
 			sents = append(sents, js)
 		}
@@ -438,7 +440,7 @@ func idLines(ctx context.Context, tr *translate.Translator, texts []string, done
 		s := jsonSentence{Text: decodeOrIDs(tr, r.IDs), jsonIDs: jsonIDs{IDs: r.IDs, Score: r.Score}}
 		if nbest {
 			for _, h := range r.NBest {
-				s.NBest = append(s.NBest, jsonHypot{Text: decodeOrIDs(tr, h.IDs), IDs: h.IDs, Score: h.Score})
+				s.NBest = append(s.NBest, jsonHypot{Text: decodeOrIDs(tr, h.IDs), IDs: h.IDs, Score: h.Score, LM: h.LM})
 			}
 		}
 		out[i] = newJSONLine(s.Text, []jsonSentence{s})

@@ -323,6 +323,62 @@ func TestValidateConfig(t *testing.T) {
 	}
 }
 
+// gptConfig is a small decoder-only language model (arch gpt).
+func gptConfig(noBias bool) Config {
+	c := tinyConfig()
+	c.Arch, c.EncoderLayers, c.EncoderHeads, c.EncoderFFN = ArchGPT, 0, 0, 0
+	c.PreNorm, c.FinalLayerNorm, c.Positions, c.ScaleEmbedding, c.Activation = true, true, PositionsLearned, false, "gelu"
+	c.NoBias = noBias
+	return c
+}
+
+// TestGPTConfig checks the tensors of arch gpt (no encoder, no
+// cross-attention, learned positions, a final norm; with no_bias no bias
+// at all), that such models round-trip through the file, and that the
+// combinations the architecture does not have are refused.
+func TestGPTConfig(t *testing.T) {
+	for _, noBias := range []bool{false, true} {
+		c := gptConfig(noBias)
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, s := range c.Tensors() {
+			names = append(names, s.Name)
+			if strings.HasPrefix(s.Name, "enc.") || strings.Contains(s.Name, "cross") || s.Name == "final_logits_bias" ||
+				noBias && strings.HasSuffix(s.Name, ".bias") {
+				t.Errorf("no_bias=%v: unexpected tensor %s", noBias, s.Name)
+			}
+		}
+		for _, want := range []string{"embed.weight", "dec.pos.weight", "dec.1.self_ln.weight", "dec.0.self.q.weight", "dec.1.fc2.weight", "dec.ln.weight"} {
+			if !slices.Contains(names, want) {
+				t.Errorf("no_bias=%v: no tensor %s in %v", noBias, want, names)
+			}
+		}
+		if got := slices.Contains(names, "dec.0.self.q.bias"); got == noBias {
+			t.Errorf("no_bias=%v: dec.0.self.q.bias present = %v", noBias, got)
+		}
+		m := randomModel(c, 3)
+		got, err := Read(bytes.NewReader(encode(t, m, WriteOptions{})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameModel(t, m, got, nil)
+	}
+	for want, edit := range map[string]func(c *Config){
+		"has no encoder":                 func(c *Config) { c.EncoderLayers = 1 },
+		"learned positions":              func(c *Config) { c.Positions = PositionsMarian },
+		"pre_norm":                       func(c *Config) { c.PreNorm = false },
+		"no_bias is only supported with": func(c *Config) { *c = tinyConfig(); c.NoBias = true },
+	} {
+		c := gptConfig(false)
+		edit(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want error containing %q", err, want)
+		}
+	}
+}
+
 // expectErr checks that Read fails on data with target and a message
 // containing want.
 func expectErr(t *testing.T, name string, data []byte, target error, want string) {
