@@ -51,6 +51,21 @@ func TestTranslateFile(t *testing.T) {
 		}
 	}
 
+	// An HTML file keeps its markup and downloads as HTML that cannot run.
+	page := "<html><body><h1>Guten Morgen!</h1><p>Das Wetter ist <i>heute</i> schön.</p></body></html>"
+	ctype, body = multipartBody(t, "seite.html", []byte(page), map[string]string{"source": "de", "target": "en"})
+	r = postRaw(t, ts.URL+"/translate_file", ctype, body)
+	got.TranslatedFileURL = ""
+	r.json(t, &got)
+	wantHTML, err := tiny(t).TranslateHTML(context.Background(), page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := get(t, got.TranslatedFileURL); d.status != 200 || string(d.body) != wantHTML ||
+		d.header.Get("Content-Type") != "text/html; charset=utf-8" || d.header.Get("Content-Security-Policy") != "sandbox" {
+		t.Errorf("html file: %d %v %q, want %q", d.status, d.header, d.body, wantHTML)
+	}
+
 	for _, c := range []struct {
 		name, filename, content string
 		fields                  map[string]string

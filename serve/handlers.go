@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/deen-mt/deen/spans"
 )
 
 // languageNames are the languages this server knows: German in, English out.
@@ -82,18 +84,17 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 	if err := checkPair(source, target); err != nil {
 		return err
 	}
-	switch format, err := p.str("format"); {
-	case err != nil:
+	format, err := p.str("format")
+	if err != nil {
 		return err
-	case format == "html":
-		return errorf(http.StatusBadRequest, "html format is not supported yet: this server translates plain text (send format text)")
-	case format != "" && format != "text":
+	}
+	if format != "" && format != "text" && format != "html" {
 		return errorf(http.StatusBadRequest, "%s format is not supported", format)
 	}
 
 	var detected *detection
 	if source == "auto" {
-		d := detectLanguage(strings.Join(texts, "\n"))[0]
+		d := detectLanguage(plainText(texts, format == "html"))[0]
 		detected = &d
 	}
 	out := texts
@@ -101,7 +102,16 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 	for i := range alts {
 		alts[i] = []string{}
 	}
-	if detected == nil || detected.Language == "de" { // with source auto, text that is not German is returned as sent
+	switch {
+	case detected != nil && detected.Language != "de":
+		// with source auto, text that is not German is returned as sent
+	case format == "html":
+		// Markup kept by translate.TranslateHTML, one document at a time
+		// (not merged across requests); no alternatives, as LibreTranslate.
+		if out, err = s.translateHTML(ctx, texts); err != nil {
+			return err
+		}
+	default:
 		ask := 0
 		if n > 0 {
 			ask = n + 1 // the best and n more, as LibreTranslate's hypotheses(q, n+1)
@@ -147,6 +157,35 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// plainText is the text of texts for language detection: with html, the
+// documents' text without the markup.
+func plainText(texts []string, html bool) string {
+	if !html {
+		return strings.Join(texts, "\n")
+	}
+	var b strings.Builder
+	for _, t := range texts {
+		for _, seg := range spans.ParseHTML(t).Segments {
+			b.WriteString(seg.Text)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// translateHTML translates HTML documents with their markup kept.
+func (s *Server) translateHTML(ctx context.Context, docs []string) ([]string, error) {
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		var err error
+		if out[i], err = s.eng.TranslateHTML(ctx, d); err != nil {
+			return nil, err
+		}
+		s.metrics.chars.Add(float64(utf8.RuneCountInString(d)))
+	}
+	return out, nil
 }
 
 // alternatives reads the alternatives field: a whole number, at most the
@@ -201,8 +240,8 @@ func (detectHandler) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// fileHandler answers POST /translate_file: a multipart .txt file in,
-// the URL of its translation out.
+// fileHandler answers POST /translate_file: a multipart .txt or .html
+// file in, the URL of its translation out.
 type fileHandler struct{ s *Server }
 
 func (h fileHandler) serveAPI(w http.ResponseWriter, r *http.Request) error {
@@ -219,7 +258,8 @@ func (h fileHandler) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	if fh.Filename == "" {
 		return errorf(http.StatusBadRequest, "Invalid request: empty file")
 	}
-	if strings.ToLower(path.Ext(fh.Filename)) != ".txt" {
+	ext := strings.ToLower(path.Ext(fh.Filename))
+	if ext != ".txt" && ext != ".html" && ext != ".htm" {
 		return errorf(http.StatusBadRequest, "Invalid request: file format not supported")
 	}
 	if err := checkPair(source, target); err != nil {
@@ -238,11 +278,20 @@ func (h fileHandler) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	if !utf8.ValidString(text) || strings.ContainsRune(text, 0) {
 		return errorf(http.StatusBadRequest, "Invalid request: %s is not UTF-8 text (save it as UTF-8 plain text)", fh.Filename)
 	}
-	if source == "auto" && detectLanguage(text)[0].Language != "de" {
+	html := ext != ".txt"
+	if source == "auto" && detectLanguage(plainText([]string{text}, html))[0].Language != "de" {
 		source = "en" // not German: stored as sent
 	}
 	out := text
-	if source != "en" {
+	switch {
+	case source == "en":
+	case html:
+		docs, err := s.translateHTML(ctx, []string{text})
+		if err != nil {
+			return err
+		}
+		out = docs[0]
+	default:
 		if out, err = s.translateLines(ctx, text); err != nil {
 			return err
 		}
@@ -297,7 +346,13 @@ func (h downloadHandler) serveAPI(w http.ResponseWriter, r *http.Request) error 
 	if !ok {
 		return errorf(http.StatusNotFound, "File not found: %s (translated files are kept for %v; translate it again)", name, h.s.cfg.filesTTL)
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	ctype := "text/plain; charset=utf-8"
+	if ext := strings.ToLower(path.Ext(download)); ext == ".html" || ext == ".htm" {
+		ctype = "text/html; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Security-Policy", "sandbox") // an uploaded document never runs as this site
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", download))
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)
@@ -348,7 +403,7 @@ func (h settingsHandler) serveAPI(w http.ResponseWriter, r *http.Request) error 
 	}{
 		CharLimit: c.charLimit, FrontendTimeout: c.frontendDebounce.Milliseconds(),
 		APIKeys: c.keys != nil, KeyRequired: c.requireKey, FilesTranslation: true,
-		SupportedFilesFormat: []string{".txt"},
+		SupportedFilesFormat: []string{".txt", ".html"},
 		Language: struct {
 			Source lang `json:"source"`
 			Target lang `json:"target"`

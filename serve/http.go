@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -238,15 +239,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// writeJSON writes v as the JSON answer with status.
+// writeJSON writes v as the JSON answer with status. <, > and & are
+// written as they are (as Flask's jsonify does), not as \u003c escapes:
+// translated HTML stays readable.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil { // only our own types are written: a programmer error
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil { // only our own types are written: a programmer error
 		panic(fmt.Sprintf("serve: writeJSON: %v", err))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(b.Bytes())
 }
 
 // Context keys of the values endpoint.serve hands to admitted handlers.

@@ -45,6 +45,9 @@ type Engine interface {
 	// TranslateBatchDetailed translates texts, each as if alone, in input
 	// order, with the sentences and (translate.Alternatives) n-best lists.
 	TranslateBatchDetailed(ctx context.Context, texts []string, opts ...translate.CallOption) ([]*translate.Translation, error)
+	// TranslateHTML translates the text of an HTML document, keeping its
+	// markup.
+	TranslateHTML(ctx context.Context, doc string, opts ...translate.CallOption) (string, error)
 	// SearchOptions returns the default search options.
 	SearchOptions() translate.SearchOptions
 }

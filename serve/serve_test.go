@@ -307,7 +307,6 @@ func TestTranslateErrors(t *testing.T) {
 		{"target xx", with("target", "xx"), 400, "xx is not supported"},
 		{"en to de", with("source", "en"), 400, "English (en) is not available as a target language from English (en)"},
 		{"de to de", with("target", "de"), 400, "German (de) is not available as a target language from German (de)"},
-		{"html", with("format", "html"), 400, "html format is not supported yet"},
 		{"xml", with("format", "xml"), 400, "xml format is not supported"},
 		{"alternatives word", with("alternatives", "many"), 400, "Invalid request: alternatives parameter is not a number"},
 		{"alternatives 2.5", with("alternatives", 2.5), 400, "Invalid request: alternatives parameter is not a number"},
@@ -347,6 +346,32 @@ func TestTranslateErrors(t *testing.T) {
 	r = postJSON(t, ts.URL+"/languages", ok)
 	if msg := r.errorText(t); r.status != 405 {
 		t.Errorf("POST /languages: %d %q", r.status, msg)
+	}
+}
+
+func TestTranslateHTML(t *testing.T) {
+	ts, _ := newTestServer(t, nil)
+	docs := []string{`<p>Der Hund <b>spielt</b> im Garten.</p>`, `<ul><li>Wo ist der <a href="/bahnhof">Bahnhof</a>?</li></ul>`}
+	var got struct {
+		TranslatedText []string
+		Alternatives   [][]string
+	}
+	r := postJSON(t, ts.URL+"/translate", map[string]any{"q": docs, "source": "de", "target": "en", "format": "html", "alternatives": 2})
+	r.json(t, &got)
+	if r.status != 200 || len(got.TranslatedText) != 2 || len(got.Alternatives) != 2 || len(got.Alternatives[0]) != 0 {
+		t.Fatalf("html: %d %s", r.status, r.body)
+	}
+	for i, d := range docs {
+		want, err := tiny(t).TranslateHTML(context.Background(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.TranslatedText[i] != want {
+			t.Errorf("html %q: served %q, alone %q", d, got.TranslatedText[i], want)
+		}
+	}
+	if !strings.Contains(got.TranslatedText[1], `<a href="/bahnhof">`) {
+		t.Errorf("markup lost: %q", got.TranslatedText[1])
 	}
 }
 
@@ -392,7 +417,7 @@ func TestInfoEndpoints(t *testing.T) {
 	r = get(t, ts.URL+"/frontend/settings")
 	r.json(t, &settings)
 	if r.status != 200 || settings.CharLimit != 1234 || settings.FrontendTimeout != 500 || settings.APIKeys ||
-		!settings.FilesTranslation || len(settings.SupportedFilesFormat) != 1 || settings.Language.Source.Code != "de" || settings.Language.Target.Name != "English" {
+		!settings.FilesTranslation || len(settings.SupportedFilesFormat) != 2 || settings.Language.Source.Code != "de" || settings.Language.Target.Name != "English" {
 		t.Errorf("/frontend/settings: %d %s", r.status, r.body)
 	}
 }
