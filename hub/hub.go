@@ -226,7 +226,7 @@ func newOptions(opts []Option) (*options, error) {
 		return nil, fmt.Errorf("hub: dtype %q: want f32, f16 or int8", o.dtype)
 	}
 	if o.stall <= 0 || o.retries < 0 {
-		return nil, fmt.Errorf("hub: stall timeout %v and retries %d must be positive", o.stall, o.retries)
+		return nil, fmt.Errorf("hub: stall timeout %v must be positive and retries %d not negative", o.stall, o.retries)
 	}
 	return o, nil
 }
