@@ -165,3 +165,36 @@ func benchLowp(b *testing.B, f lowpFormat) {
 		}
 	}
 }
+
+// BenchmarkMulI8T measures the int8×int8 product against MulQ8T (int8
+// weights, float32 products) and the float32 Gemm on the same x, each
+// iteration timing the three back to back so that they see the same
+// machine load: "x-vs-f32" and "x-vs-q8" are time ratios (above 1 when
+// MulI8T is faster).
+func BenchmarkMulI8T(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, s := range []struct{ m, n, k int }{{16, 58101, 512}, {64, 58101, 512}, {64, 2048, 512}, {64, 512, 2048}, {16, 512, 512}, {4, 58101, 512}} {
+		wf, x, y := randSlice(r, s.n*s.k), randSlice(r, s.m*s.k), make([]float32, s.m*s.n)
+		q := QuantizeQ8(wf, s.n, s.k)
+		p := PackI8(q)
+		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
+			var tf, tq, ti time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				Gemm(false, true, s.m, s.n, s.k, 1, x, s.k, wf, s.k, 0, y, s.n)
+				t1 := time.Now()
+				MulQ8T(s.m, x, s.k, q, y, s.n, false)
+				t2 := time.Now()
+				MulI8T(s.m, x, s.k, p, y, s.n, false)
+				ti += time.Since(t2)
+				tq += t2.Sub(t1)
+				tf += t1.Sub(t0)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(ti.Microseconds())/n, "us/i8")
+			b.ReportMetric(2*float64(s.m*s.n*s.k)/(ti.Seconds()/n)/1e9, "i8-GOPS")
+			b.ReportMetric(tf.Seconds()/ti.Seconds(), "x-vs-f32")
+			b.ReportMetric(tq.Seconds()/ti.Seconds(), "x-vs-q8")
+		})
+	}
+}

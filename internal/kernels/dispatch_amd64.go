@@ -22,6 +22,7 @@ var avx2 = &impl{
 	max:        maxAVX2Go,
 	expSub:     expSubAVX2Go,
 	maxExpSum:  maxExpSumAVX2Go,
+	i8Kernel:   i8KernelGeneric,
 }
 
 // avx512 uses the 14×32 AVX-512F micro-kernel, AVX-512 matrix-vector and
@@ -45,6 +46,7 @@ var avx512 = &impl{
 	max:        maxAVX2Go,
 	expSub:     expSubAVX512Go,
 	maxExpSum:  maxExpSumAVX512Go,
+	i8Kernel:   i8KernelGeneric, // i8Kernel8x32VNNIGo with AVX-512 VNNI
 }
 
 // available lists the implementations this CPU can run, best last.
@@ -56,6 +58,9 @@ func available() []*impl {
 		}
 		list = append(list, avx2)
 		if cpu.X86.HasAVX512F {
+			if cpu.X86.HasAVX512VNNI {
+				avx512.i8Kernel = i8Kernel8x32VNNIGo
+			}
 			list = append(list, avx512)
 		}
 	}
@@ -394,4 +399,13 @@ func maxExpSumAVX512Go(x []float32, st *softmaxState) float32 {
 
 func maxExpSumAVX2Go(x []float32, st *softmaxState) float32 {
 	return maxExpSumLane0(x, st, maxAVX2Go, expSubAVX2Go)
+}
+
+//go:noescape
+func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out, scale *float32, comp *int32, ws *float32)
+
+func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out, scale []float32, comp []int32, ws []float32) {
+	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[i8MR*i8NR-1] // bounds: the kernel reads and writes this much
+	_, _, _ = scale[i8MR-1], comp[i8MR-1], ws[i8NR-1]
+	i8Kernel8x32VNNI(kg, &a[0], &b[0], &out[0], &scale[0], &comp[0], &ws[0])
 }

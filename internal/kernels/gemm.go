@@ -104,6 +104,7 @@ const (
 	kindGemvAxpy         // y = Σ_p x[p]·mat[p]: mat holds one output per column
 	kindDotRows          // C = A·Bᵀ for a few rows of A, as dot products with B's rows
 	kindLowp             // MulQ8T, MulF16T: C = A·Wᵀ with W widened chunk by chunk
+	kindI8               // MulI8T: C = A·Wᵀ in int8, units are panels of W
 )
 
 // maxDotRows is the largest m for which A·Bᵀ runs as dot products (each row
@@ -138,6 +139,9 @@ type job struct {
 	q8     []int8
 	f16    []uint16
 	scales []float32
+	// int8 jobs: packed W and the quantised, packed x.
+	i8  I8
+	i8s *i8Scratch
 	// Parallel jobs: parts goroutines share blocks blocks of block units,
 	// taking them in order through next.
 	parts, blocks, block int
@@ -173,6 +177,9 @@ func (j *job) do() {
 	// part, at least 256 rows or columns wide, because each block packs the
 	// whole of the other operand again.
 	j.block = gemvChunk
+	if j.kind == kindI8 { // units are panels of 32 outputs
+		j.block = max(ceilDiv(j.units, 4*parts), 1)
+	}
 	if j.kind == kindGemm {
 		tile := j.im.nr
 		if !j.splitN {
@@ -224,6 +231,8 @@ func (j *job) run(lo, hi int) {
 		j.dotRows(lo, hi)
 	case kindLowp:
 		j.mulLowp(lo, hi)
+	case kindI8:
+		j.mulI8(lo, hi)
 	}
 }
 

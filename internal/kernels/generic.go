@@ -20,6 +20,7 @@ var generic = &impl{
 	max:        maxGeneric,
 	expSub:     expSubGeneric,
 	maxExpSum:  maxExpSumGeneric,
+	i8Kernel:   i8KernelGeneric,
 }
 
 // kernelGeneric is the 4×4 micro-kernel in Go.

@@ -26,7 +26,7 @@ func guarded(t *testing.T, n int) []float32 {
 }
 
 // guardedOf returns a copy of v that ends right before an inaccessible page.
-func guardedOf[T int8 | uint16](t *testing.T, v []T) []T {
+func guardedOf[T int8 | uint8 | uint16](t *testing.T, v []T) []T {
 	t.Helper()
 	size := int(unsafe.Sizeof(v[0]))
 	mem := guarded(t, (len(v)*size+3)/4)
@@ -70,6 +70,12 @@ func TestGuardPages(t *testing.T) {
 			h.Data = guardedOf[uint16](t, h.Data)
 			MulQ8T(s.m, x, s.k, q, y, s.n, false)
 			MulF16T(s.m, x, s.k, h, y, s.n, true)
+			p := PackI8(QuantizeQ8(wf, s.n, s.k))
+			p.Data = guardedOf[uint8](t, p.Data)
+			gs := guarded(t, len(p.Scales))
+			copy(gs, p.Scales)
+			p.Scales = gs
+			MulI8T(s.m, x, s.k, p, y, s.n, true)
 		}
 		for n := range 70 {
 			x, y := fill(guarded(t, n)), fill(guarded(t, n))

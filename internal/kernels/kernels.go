@@ -60,6 +60,8 @@ type impl struct {
 	// maxExpSum folds a block of at most softmaxBlock values into the
 	// running max and exp sums of SoftmaxTopK and returns the block's max.
 	maxExpSum func(x []float32, st *softmaxState) float32
+	// i8Kernel computes an 8×32 tile of MulI8T (see i8KernelGeneric).
+	i8Kernel func(kg int, a []int8, b []uint8, out, scale []float32, comp []int32, ws []float32)
 }
 
 // impls lists the implementations this machine can run, best last; cur is
