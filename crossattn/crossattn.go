@@ -16,10 +16,11 @@ import (
 type CrossAttn struct {
 	d      int
 	layers []nn.MultiHeadAttention
-	// q and o are the query and output projections Attend multiplies, per
-	// layer: the float32 ones of layers, or reduced-precision copies made
-	// by WithWeights.
-	q, o []nn.LowLinear
+	// q and o are the query and output projections Attend multiplies, k and
+	// v the key and value projections Memory multiplies, per layer: the
+	// float32 ones of layers, or reduced-precision copies made by
+	// WithWeights.
+	q, k, v, o []nn.LowLinear
 }
 
 // New reads the cross-attention weights of every decoder layer of m and
@@ -41,20 +42,24 @@ func New(m *modelfile.Model) (*CrossAttn, error) {
 	return ca.WithWeights(nn.Float32)
 }
 
-// WithWeights returns a CrossAttn that shares c's weights but whose Attend
-// multiplies copies of the query and output projections at precision p
-// (c itself unchanged); its Memory is c's. The error names a weight p
-// cannot hold.
+// WithWeights returns a CrossAttn that shares c's weights but multiplies
+// copies of the query, key, value and output projections at precision p (c
+// itself unchanged): its Memory projects keys and values with them, its
+// Attend queries and outputs. The error names a weight p cannot hold.
 func (c *CrossAttn) WithWeights(p nn.Precision) (*CrossAttn, error) {
-	ca := &CrossAttn{d: c.d, layers: c.layers, q: make([]nn.LowLinear, len(c.layers)), o: make([]nn.LowLinear, len(c.layers))}
+	n := len(c.layers)
+	ca := &CrossAttn{d: c.d, layers: c.layers, q: make([]nn.LowLinear, n), k: make([]nn.LowLinear, n), v: make([]nn.LowLinear, n), o: make([]nn.LowLinear, n)}
 	for i := range ca.layers {
 		a := &ca.layers[i]
-		var err error
-		if ca.q[i], err = nn.NewLowLinear(&a.Q, p, fmt.Sprintf("dec.%d.cross.q.weight", i)); err != nil {
-			return nil, fmt.Errorf("crossattn: %w", err)
-		}
-		if ca.o[i], err = nn.NewLowLinear(&a.O, p, fmt.Sprintf("dec.%d.cross.o.weight", i)); err != nil {
-			return nil, fmt.Errorf("crossattn: %w", err)
+		for _, w := range []struct {
+			name string
+			l    *nn.Linear
+			low  *nn.LowLinear
+		}{{"q", &a.Q, &ca.q[i]}, {"k", &a.K, &ca.k[i]}, {"v", &a.V, &ca.v[i]}, {"o", &a.O, &ca.o[i]}} {
+			var err error
+			if *w.low, err = nn.NewLowLinear(w.l, p, fmt.Sprintf("dec.%d.cross.%s.weight", i, w.name)); err != nil {
+				return nil, fmt.Errorf("crossattn: %w", err)
+			}
 		}
 	}
 	return ca, nil
@@ -94,8 +99,8 @@ func (c *CrossAttn) Memory(mem []float32, batch, seqLen int, lengths []int) *Mem
 	}
 	for i := range c.layers {
 		k, v := make([]float32, n*c.d), make([]float32, n*c.d)
-		c.layers[i].K.Forward(k, mem, n)
-		c.layers[i].V.Forward(v, mem, n)
+		c.k[i].Forward(k, mem, n)
+		c.v[i].Forward(v, mem, n)
 		m.k, m.v = append(m.k, k), append(m.v, v)
 	}
 	return m

@@ -137,6 +137,11 @@ func (d *Decoder) MaxLen() int { return d.embed.MaxPos }
 // the memory that NewState and Forward read.
 func (d *Decoder) CrossAttn() *crossattn.CrossAttn { return d.cross }
 
+// StepCrossAttn returns the cross-attention that Step multiplies with: its
+// Memory projects the keys and values at the precision of WithWeights (for
+// Float32 exactly CrossAttn's). A Memory of either serves Step and Forward.
+func (d *Decoder) StepCrossAttn() *crossattn.CrossAttn { return d.crossStep }
+
 // selfAttention computes the self-attention of layer l for the rows of in
 // into out; Step and Forward supply different ones.
 type selfAttention func(l int, out, in []float32)

@@ -546,7 +546,7 @@ func (t *Translator) translateBatch(ctx context.Context, src [][]int32, o Search
 		}
 	}
 	memory := t.enc.Forward(ids, n, seqLen, lengths)
-	mem := t.dec.CrossAttn().Memory(memory, n, seqLen, lengths)
+	mem := t.dec.StepCrossAttn().Memory(memory, n, seqLen, lengths)
 
 	sp := t.spec(o)
 	maxLen := make([]int, n)

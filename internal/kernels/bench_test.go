@@ -173,7 +173,7 @@ func benchLowp(b *testing.B, f lowpFormat) {
 // MulI8T is faster).
 func BenchmarkMulI8T(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 5))
-	for _, s := range []struct{ m, n, k int }{{16, 58101, 512}, {64, 58101, 512}, {64, 2048, 512}, {64, 512, 2048}, {16, 512, 512}, {4, 58101, 512}} {
+	for _, s := range []struct{ m, n, k int }{{16, 58101, 512}, {64, 58101, 512}, {64, 2048, 512}, {64, 512, 2048}, {16, 512, 512}, {4, 58101, 512}, {1, 58101, 512}, {1, 2048, 512}} {
 		wf, x, y := randSlice(r, s.n*s.k), randSlice(r, s.m*s.k), make([]float32, s.m*s.n)
 		q := QuantizeQ8(wf, s.n, s.k)
 		p := PackI8(q)

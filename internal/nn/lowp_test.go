@@ -12,7 +12,9 @@ import (
 // (eps·amax_j + 2⁻²⁵) plus float32 rounding of the sum, where amax_j is the
 // largest |weight| of row j and eps is half an int8 step (1/254 of amax)
 // or half an ulp of a half float (2⁻¹¹); 2⁻²⁵ covers half-float
-// subnormals. Float32 is Linear.Forward bit for bit.
+// subnormals. Int8 also quantises x per row: plus Σ_c |w_c|·sx/2 + sx·sw/4
+// per column (sx = max|x_i|/127, sw = amax_j/127). Float32 is
+// Linear.Forward bit for bit.
 func TestLowLinearBound(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 5))
 	for _, p := range []Precision{Float32, Float16, Int8} {
@@ -49,16 +51,22 @@ func TestLowLinearBound(t *testing.T) {
 						}
 						continue
 					}
-					var amax, want, absX, absXW float64
+					var amax, want, absX, absW, absXW, xmax float64
 					for c, w := range l.W[j*sz.in : (j+1)*sz.in] {
 						xv := float64(x[i*sz.in+c])
 						amax = max(amax, math.Abs(float64(w)))
+						xmax = max(xmax, math.Abs(xv))
 						want += xv * float64(w)
 						absX += math.Abs(xv)
+						absW += math.Abs(float64(w))
 						absXW += math.Abs(xv * float64(w))
 					}
 					want += float64(l.B[j])
 					bound := absX*(eps*amax+0x1p-25) + float64(sz.in+2)*0x1p-23*(absXW+math.Abs(float64(l.B[j])))
+					if p == Int8 {
+						sx := xmax / 127
+						bound += (absW+absX*eps*amax)*sx/2 + float64(sz.in)*sx*amax/127/4
+					}
 					d := math.Abs(float64(got) - want)
 					if !(d <= bound) {
 						t.Fatalf("%v %v: y[%d][%d] = %v, want %v ± %g", p, sz, i, j, got, want, bound)
