@@ -28,6 +28,22 @@ type layer struct {
 	self          nn.MultiHeadAttention
 	selfLN, ffnLN nn.LayerNorm
 	ffn           nn.FeedForward
+	// low holds the products Forward multiplies: q, k, v, o, fc1, fc2 at
+	// the precision of WithWeights (float32 wrappers by default).
+	low [6]nn.LowLinear
+}
+
+// Option changes how New builds an Encoder.
+type Option func(*options)
+
+type options struct{ weights nn.Precision }
+
+// WithWeights sets the precision of the weights Forward multiplies (default
+// nn.Float32): the Linears of every layer's self-attention and
+// feed-forward; nn.Int8 multiplies them with int8 products. The embedding
+// and layer norms stay float32, and the float32 weights are kept.
+func WithWeights(p nn.Precision) Option {
+	return func(o *options) { o.weights = p }
 }
 
 // work is the scratch of one Forward call.
@@ -38,13 +54,38 @@ type work struct {
 
 // New builds the encoder of m, checking the config and every tensor it needs
 // (embed.weight, enc.{i}.*, enc.pos.weight for learned positions, enc.ln.*
-// with FinalLayerNorm); the error names the missing or misshaped tensor.
-func New(m *modelfile.Model) (*Encoder, error) {
+// with FinalLayerNorm); the error names the missing or misshaped tensor, or
+// a weight the precision of WithWeights cannot hold.
+func New(m *modelfile.Model, opts ...Option) (*Encoder, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	e, err := build(m)
+	if err == nil {
+		err = e.lowWeights(o.weights)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("encoder: %w", err)
 	}
 	return e, nil
+}
+
+// lowWeights sets up the products of every layer at precision p.
+func (e *Encoder) lowWeights(p nn.Precision) error {
+	for i := range e.layers {
+		l := &e.layers[i]
+		for j, w := range []struct {
+			name string
+			l    *nn.Linear
+		}{{"self.q", &l.self.Q}, {"self.k", &l.self.K}, {"self.v", &l.self.V}, {"self.o", &l.self.O}, {"fc1", &l.ffn.FC1}, {"fc2", &l.ffn.FC2}} {
+			var err error
+			if l.low[j], err = nn.NewLowLinear(w.l, p, fmt.Sprintf("enc.%d.%s.weight", i, w.name)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func build(m *modelfile.Model) (*Encoder, error) {
@@ -121,10 +162,10 @@ func (e *Encoder) Forward(ids []int32, batch, seqLen int, lengths []int) []float
 	for i := range e.layers {
 		l := &e.layers[i]
 		in := l.selfLN.SublayerInput(x, tmp, n, e.preNorm)
-		l.self.SelfAttention(out, in, batch, seqLen, lengths, false, &w.attn)
+		l.self.SelfAttentionWith(nn.Projections{&l.low[0], &l.low[1], &l.low[2], &l.low[3]}, out, in, batch, seqLen, lengths, false, &w.attn)
 		l.selfLN.SublayerOutput(x, out, n, e.preNorm)
 		in = l.ffnLN.SublayerInput(x, tmp, n, e.preNorm)
-		l.ffn.Forward(out, in, nn.Resize(&w.hidden, n*l.ffn.FC1.Out), n)
+		l.ffn.ForwardWith(&l.low[4], &l.low[5], out, in, nn.Resize(&w.hidden, n*l.ffn.FC1.Out), n)
 		l.ffnLN.SublayerOutput(x, out, n, e.preNorm)
 	}
 	if e.final != nil {

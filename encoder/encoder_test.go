@@ -2,11 +2,14 @@ package encoder
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/internal/nn"
 	"github.com/deen-mt/deen/internal/nn/nntest"
 )
 
@@ -181,5 +184,49 @@ func TestConcurrentForward(t *testing.T) {
 				t.Fatalf("input %d value %d: concurrent %g, alone %g", i, j, got[i][j], want[i][j])
 			}
 		}
+	}
+}
+
+// With reduced-precision weights the encoder stays close to the float64
+// reference: every layer's six products move their outputs by at most eps
+// of the weights' row scale (int8: and of the input row's scale), which the
+// layer norms keep at the scale of 1; bounded per layer with slack. A NaN
+// weight is an error naming the tensor, and f32 is the default's bits.
+func TestWithWeights(t *testing.T) {
+	for name, c := range shapes() {
+		t.Run(name, func(t *testing.T) {
+			m := nntest.RandomModel(c, 1)
+			def, err := New(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := &nntest.Ref{M: m, C: c}
+			ids := randomIDs(rand.New(rand.NewPCG(4, 5)), 13, c.VocabSize)
+			want := ref.Encode(ids)
+			for _, p := range []nn.Precision{nn.Float32, nn.Float16, nn.Int8} {
+				e, err := New(m, WithWeights(p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := e.Forward(ids, 1, len(ids), nil)
+				if p == nn.Float32 {
+					if !slices.Equal(got, def.Forward(ids, 1, len(ids), nil)) {
+						t.Fatal("f32 weights differ from the default")
+					}
+					continue
+				}
+				eps := map[nn.Precision]float64{nn.Float16: 1.0 / 2048, nn.Int8: 1.0 / 127}[p]
+				bound := 12 * eps * float64(c.EncoderLayers)
+				diff, i, j := nntest.MaxDiff(got, want)
+				if diff > bound {
+					t.Errorf("%v: max |Δ| %g at [%d][%d], bound %g", p, diff, i, j, bound)
+				}
+				t.Logf("%v: max |Δ| %.3g (bound %.3g)", p, diff, bound)
+			}
+			m.Tensors["enc.0.fc2.weight"].Data[3] = float32(math.NaN())
+			if _, err := New(m, WithWeights(nn.Int8)); err == nil || !strings.Contains(err.Error(), "enc.0.fc2.weight[3] is NaN") {
+				t.Errorf("NaN weight: error %v", err)
+			}
+		})
 	}
 }

@@ -193,9 +193,12 @@ func WithThreads(n int) Option {
 // WithWeightPrecision sets the precision of the decoder weights each search
 // step multiplies: "f32" (the default: the model's own weights), "f16"
 // (half floats, half the bytes) or "int8" (int8 with a scale per row, a
-// quarter of the bytes). Reduced precision is faster when decoding is bound
-// by memory (small batches), at the cost of slightly different logits, and
-// keeps the float32 weights too. The encoder always runs in float32.
+// quarter of the bytes, multiplied with int8 products: x is quantised per
+// row on the fly). Reduced precision reads fewer bytes (small batches are
+// bound by memory) and, for int8, does cheaper arithmetic (large batches),
+// at the cost of slightly different logits, and keeps the float32 weights
+// too. With int8 the encoder and the cross-attention keys and values use
+// int8 products as well; with f16 the encoder runs in float32.
 func WithWeightPrecision(p string) Option {
 	return func(t *Translator) error {
 		w, err := decoder.ParsePrecision(p)
@@ -260,13 +263,9 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	if m.Config.Arch == modelfile.ArchGPT {
 		return nil, fmt.Errorf("translate: the model is a language model (arch %q), not a translation model; use it with translate lm or --rerank-lm: %w", m.Config.Arch, ErrInvalidInput)
 	}
-	enc, err := encoder.New(m)
-	if err != nil {
-		return nil, fmt.Errorf("translate: %w", err)
-	}
 	g := m.Config.Generation
 	t := &Translator{
-		cfg: m.Config, enc: enc, batchSize: defaultBatchSize,
+		cfg: m.Config, batchSize: defaultBatchSize,
 		protect: protection{spans: true, passthrough: true},
 		opts: SearchOptions{
 			BeamSize:      max(g.NumBeams, 1),
@@ -276,6 +275,7 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 			MaxLenExtra:   defaultMaxLenExtra,
 		},
 	}
+	var err error
 	if len(m.Blobs[modelfile.BlobSourceSPM]) > 0 || len(m.Blobs[modelfile.BlobVocab]) > 0 {
 		if t.tok, err = bpe.NewMarianFromBlobs(m.Blobs); err != nil {
 			return nil, fmt.Errorf("translate: tokenizer: %w", err)
@@ -287,6 +287,13 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 		}
 	}
 	if err := t.checkOptions(t.opts); err != nil {
+		return nil, fmt.Errorf("translate: %w", err)
+	}
+	encWeights := decoder.Float32
+	if t.weights == decoder.Int8 {
+		encWeights = decoder.Int8 // f16 products gain nothing on the encoder's many rows
+	}
+	if t.enc, err = encoder.New(m, encoder.WithWeights(encWeights)); err != nil {
 		return nil, fmt.Errorf("translate: %w", err)
 	}
 	if t.dec, err = decoder.New(m, decoder.WithWeights(t.weights)); err != nil {

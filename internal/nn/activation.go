@@ -154,8 +154,14 @@ func LoadFeedForward(g Getter, prefix string, d, ffn int, act Activation) (FeedF
 
 // Forward sets out [n·d] = FC2(act(FC1(x))) using hidden [n·ffn] as scratch.
 func (f *FeedForward) Forward(out, x, hidden []float32, n int) {
+	f.ForwardWith(&f.FC1, &f.FC2, out, x, hidden, n)
+}
+
+// ForwardWith is Forward multiplying with fc1 and fc2 (copies of the
+// layer's at another precision) instead of its Linears.
+func (f *FeedForward) ForwardWith(fc1, fc2 Projector, out, x, hidden []float32, n int) {
 	h := hidden[:n*f.FC1.Out]
-	f.FC1.Forward(h, x, n)
+	fc1.Forward(h, x, n)
 	f.Act.Forward(h, h)
-	f.FC2.Forward(out, h, n)
+	fc2.Forward(out, h, n)
 }

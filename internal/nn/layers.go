@@ -159,12 +159,28 @@ type AttnScratch struct {
 // when causal. Rows past lengths[b] are padding; their attention is zero,
 // so their output is O's bias.
 func (a *MultiHeadAttention) SelfAttention(out, x []float32, batch, seqLen int, lengths []int, causal bool, s *AttnScratch) {
+	a.SelfAttentionWith(Projections{&a.Q, &a.K, &a.V, &a.O}, out, x, batch, seqLen, lengths, causal, s)
+}
+
+// Projector is a product y [n·Out] = x [n·In]·Wᵀ + b: a *Linear or a
+// *LowLinear.
+type Projector interface {
+	Forward(y, x []float32, n int)
+}
+
+// Projections are the four products of a MultiHeadAttention, in the order
+// Q, K, V, O: the layer's own Linears or copies at another precision.
+type Projections [4]Projector
+
+// SelfAttentionWith is SelfAttention multiplying with p instead of a's
+// Linears (a gives the shape and the number of heads).
+func (a *MultiHeadAttention) SelfAttentionWith(p Projections, out, x []float32, batch, seqLen int, lengths []int, causal bool, s *AttnScratch) {
 	d, n := a.Q.In, batch*seqLen
 	q, k, v := Resize(&s.q, n*d), Resize(&s.k, n*d), Resize(&s.v, n*d)
 	att := Resize(&s.att, n*d)
-	a.Q.Forward(q, x, n)
-	a.K.Forward(k, x, n)
-	a.V.Forward(v, x, n)
+	p[0].Forward(q, x, n)
+	p[1].Forward(k, x, n)
+	p[2].Forward(v, x, n)
 	for b := 0; b < batch; b++ {
 		l := seqLen
 		if lengths != nil {
@@ -175,5 +191,5 @@ func (a *MultiHeadAttention) SelfAttention(out, x []float32, batch, seqLen int, 
 		AttentionForward(att[o:], probs, q[o:], k[o:], v[o:], l, l, d, a.Heads, l, causal)
 		clear(att[o+l*d : o+seqLen*d])
 	}
-	a.O.Forward(out, att, n)
+	p[3].Forward(out, att, n)
 }
