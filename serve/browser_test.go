@@ -59,7 +59,9 @@ func TestBrowser(t *testing.T) {
 
 	// Typed in two bursts: the first request is aborted or superseded; the
 	// output must be the translation of the whole text.
-	first, rest := "Der Hund spielt ", "im Garten. Wo ist der Bahnhof?"
+	// The middle sentence is far from the default model's training data
+	// (everyday Tatoeba sentences): its confidence is low.
+	first, rest := "Der Hund spielt ", "im Garten. Die Quantenchromodynamik beschreibt die starke Wechselwirkung zwischen Quarks und Gluonen. Wo ist der Bahnhof?"
 	text := first + rest
 	want, err := eng.Translate(context.Background(), text)
 	if err != nil {
@@ -81,6 +83,22 @@ func TestBrowser(t *testing.T) {
 	if err != nil || got != want {
 		t.Fatalf("page shows %q, want %q (%v)", got, want, err)
 	}
+	// Sentences the model is unsure of are listed under the English.
+	detail, err := eng.TranslateDetailed(context.Background(), text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsure := 0
+	for _, s := range detail.Sentences {
+		if !s.Passthrough && s.Confidence < 0.5 {
+			unsure++
+		}
+	}
+	listed, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.getElementById("lowconf").hidden ? 0 : document.querySelectorAll("#lowlist li").length`))
+	if err != nil || listed != unsure {
+		t.Errorf("page lists %d low-confidence sentences, want %d (%v)", listed, unsure, err)
+	}
+	t.Logf("%d of %d sentences below confidence 0.5", unsure, len(detail.Sentences))
 	count, err := chromedp.Run(ctx, chromedp.Text(css("#counter")))
 	if wantCount := fmt.Sprintf("%d / 500", len([]rune(text))); err != nil || count != wantCount {
 		t.Errorf("counter %q, want %q (%v)", count, wantCount, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"path"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/deen-mt/deen/spans"
+	"github.com/deen-mt/deen/translate"
 )
 
 // languageNames are the languages this server knows: German in, English out.
@@ -60,7 +62,26 @@ type translateHandler struct{ s *Server }
 type translateResponse struct {
 	Alternatives     any `json:"alternatives,omitempty"`
 	DetectedLanguage any `json:"detectedLanguage,omitempty"`
+	Sentences        any `json:"sentences,omitempty"` // deen's extension, only when asked
 	TranslatedText   any `json:"translatedText"`
+}
+
+// sentenceInfo is one sentence of the "sentences" extension: its source,
+// its translation and how far to trust it (translate.Sentence.Confidence).
+type sentenceInfo struct {
+	Source      string  `json:"source"`
+	Translation string  `json:"translation"`
+	Confidence  float64 `json:"confidence"`
+	Passthrough bool    `json:"passthrough,omitempty"`
+}
+
+// sentenceInfos lists tr's sentences for the "sentences" extension.
+func sentenceInfos(tr *translate.Translation) []sentenceInfo {
+	out := make([]sentenceInfo, len(tr.Sentences))
+	for i, s := range tr.Sentences {
+		out[i] = sentenceInfo{Source: s.Source, Translation: s.Text, Confidence: math.Round(1000*float64(s.Confidence)) / 1000, Passthrough: s.Passthrough}
+	}
+	return out
 }
 
 func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error {
@@ -98,6 +119,7 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 		detected = &d
 	}
 	out := texts
+	var sents [][]sentenceInfo // with "sentences": true
 	alts := make([][]string, len(texts))
 	for i := range alts {
 		alts[i] = []string{}
@@ -121,8 +143,14 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		out = make([]string, len(res))
+		if p.flag("sentences") {
+			sents = make([][]sentenceInfo, len(res))
+		}
 		for i, tr := range res {
 			out[i] = tr.Text
+			if sents != nil {
+				sents[i] = sentenceInfos(tr)
+			}
 			seen := map[string]bool{tr.Text: true, "": true}
 			for k := 1; k <= n; k++ {
 				if a := tr.Alternative(k); !seen[a] {
@@ -146,6 +174,9 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 		if n > 0 {
 			resp.Alternatives = alts
 		}
+		if sents != nil {
+			resp.Sentences = sents
+		}
 	} else {
 		resp.TranslatedText = out[0]
 		if detected != nil {
@@ -153,6 +184,9 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 		}
 		if n > 0 {
 			resp.Alternatives = alts[0]
+		}
+		if sents != nil {
+			resp.Sentences = sents[0]
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)

@@ -329,6 +329,16 @@ func (p *params) str(name string) (string, error) {
 	}
 }
 
+// flag returns a yes/no field: JSON true, or "true" or "1" (false when
+// absent).
+func (p *params) flag(name string) bool {
+	if b, ok := p.json[name].(bool); ok {
+		return b
+	}
+	v, err := p.str(name)
+	return err == nil && (v == "true" || v == "1")
+}
+
 // apiKey returns api_key, or apiKey (which the npm libretranslate client
 // sends).
 func (p *params) apiKey() string {

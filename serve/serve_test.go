@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -346,6 +347,41 @@ func TestTranslateErrors(t *testing.T) {
 	r = postJSON(t, ts.URL+"/languages", ok)
 	if msg := r.errorText(t); r.status != 405 {
 		t.Errorf("POST /languages: %d %q", r.status, msg)
+	}
+}
+
+// TestSentencesExtension: "sentences": true adds each sentence with its
+// translation and confidence, as TranslateDetailed gives them; without it
+// the answer is LibreTranslate's.
+func TestSentencesExtension(t *testing.T) {
+	ts, _ := newTestServer(t, nil)
+	text := germanTexts[2]
+	want, err := tiny(t).TranslateDetailed(context.Background(), text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		TranslatedText string
+		Sentences      []sentenceInfo
+	}
+	r := postJSON(t, ts.URL+"/translate", map[string]any{"q": text, "source": "de", "target": "en", "sentences": true})
+	r.json(t, &got)
+	if r.status != 200 || got.TranslatedText != want.Text || len(got.Sentences) != len(want.Sentences) || len(got.Sentences) < 2 {
+		t.Fatalf("sentences: %d %s", r.status, r.body)
+	}
+	for i, s := range want.Sentences {
+		g := got.Sentences[i]
+		if g.Source != s.Source || g.Translation != s.Text || math.Abs(g.Confidence-float64(s.Confidence)) > 0.0005 || g.Confidence < 0 || g.Confidence > 1 {
+			t.Errorf("sentence %d: %+v, want %q → %q (%v)", i, g, s.Source, s.Text, s.Confidence)
+		}
+	}
+	r = postForm(t, ts.URL+"/translate", url.Values{"q": {text}, "source": {"de"}, "target": {"en"}, "sentences": {"1"}})
+	if !strings.Contains(string(r.body), `"sentences":[{`) {
+		t.Errorf("form sentences=1: %s", r.body)
+	}
+	r = postJSON(t, ts.URL+"/translate", map[string]any{"q": text, "source": "de", "target": "en"})
+	if strings.Contains(string(r.body), "sentences") {
+		t.Errorf("sentences without asking: %s", r.body)
 	}
 }
 

@@ -1,6 +1,7 @@
 // deen's web page: translate as you type (debounced; a newer request
-// aborts the older one), count characters against the server's limit, copy
-// the translation, translate a file. Only this server is contacted.
+// aborts the older one), count characters against the server's limit, list
+// the sentences the model is unsure of, copy the translation, translate a
+// file. Only this server is contacted.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -28,6 +29,25 @@ function updateCounter() {
   counter.classList.toggle("over", overLimit());
 }
 
+// lowConfidence is the confidence (the estimated chance that a sentence's
+// translation is acceptable) below which the page lists it for checking.
+const lowConfidence = 0.5;
+
+function showLowConfidence(sentences) {
+  const list = $("lowlist");
+  list.replaceChildren();
+  for (const s of sentences || []) {
+    if (s.passthrough || s.confidence >= lowConfidence) continue;
+    const li = document.createElement("li");
+    const conf = document.createElement("span");
+    conf.className = "conf";
+    conf.textContent = `${Math.round(100 * s.confidence)}%`;
+    li.append(`${s.source} → ${s.translation} `, conf);
+    list.append(li);
+  }
+  $("lowconf").hidden = list.children.length === 0;
+}
+
 function apiKey() {
   return $("apikey").value.trim();
 }
@@ -39,6 +59,7 @@ async function translateNow() {
   const text = source.value;
   if (text.trim() === "") {
     target.value = "";
+    showLowConfidence([]);
     say(status, "");
     return;
   }
@@ -50,7 +71,8 @@ async function translateNow() {
   inflight = ctl;
   say(status, "Translating…");
   target.setAttribute("aria-busy", "true");
-  const body = { q: text, source: "de", target: "en", format: "text" };
+  // sentences: deen's extension, per-sentence translations and confidence.
+  const body = { q: text, source: "de", target: "en", format: "text", sentences: true };
   if (apiKey()) body.api_key = apiKey();
   try {
     const resp = await fetch("/translate", {
@@ -66,6 +88,7 @@ async function translateNow() {
       return;
     }
     target.value = answer.translatedText;
+    showLowConfidence(answer.sentences);
     say(status, "");
   } catch (err) {
     if (err.name !== "AbortError" && ctl === inflight) say(status, `Network error: ${err.message}`, true);
