@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/deen-mt/deen/gpt"
 	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/internal/nn/nntest"
 )
@@ -32,20 +33,7 @@ func benchStep(b *testing.B, reps int) {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 1))
-	var ex []Example
-	for len(ex)*12 < 4000 {
-		e := Example{}
-		for i := 0; i < 11; i++ {
-			e.Src = append(e.Src, int32(2+r.IntN(cfg.VocabSize-3)))
-			e.Tgt = append(e.Tgt, int32(2+r.IntN(cfg.VocabSize-3)))
-		}
-		e.Src, e.Tgt = append(e.Src, 0), append(e.Tgt, 0)
-		ex = append(ex, e)
-	}
-	idx := make([]int, len(ex))
-	for i := range idx {
-		idx[i] = i
-	}
+	ex, idx := benchExamples(r, cfg.VocabSize, true)
 	var batch Batch
 	MakeBatch(&batch, ex, idx, int32(cfg.DecoderStartID))
 	adam := NewAdamW(len(m.Params.W), o.Beta1, o.Beta2, o.AdamEps, o.WeightDecay)
@@ -83,4 +71,63 @@ func stepFLOPs(c modelfile.Config, b *Batch) float64 {
 	dec := nt*float64(c.DecoderLayers)*(6*d*d+2*d*float64(c.DecoderFFN)) + ns*float64(c.DecoderLayers)*2*d*d
 	out := nt * d * float64(c.VocabSize)
 	return 2 * 3 * (enc + dec + out + attn)
+}
+
+// benchExamples returns about 4000 tokens of random 12-token sentences
+// (11 ids and the end id) on the target side and, with src, on the source
+// side, and the indices of all of them (one batch).
+func benchExamples(r *rand.Rand, vocab int, src bool) ([]Example, []int) {
+	var ex []Example
+	var idx []int
+	for len(ex)*12 < 4000 {
+		e := Example{}
+		for i := 0; i < 11; i++ {
+			if src {
+				e.Src = append(e.Src, int32(2+r.IntN(vocab-3)))
+			}
+			e.Tgt = append(e.Tgt, int32(2+r.IntN(vocab-3)))
+		}
+		if src {
+			e.Src = append(e.Src, 0)
+		}
+		e.Tgt = append(e.Tgt, 0)
+		idx = append(idx, len(ex))
+		ex = append(ex, e)
+	}
+	return ex, idx
+}
+
+// BenchmarkLMStep times one step of the default language model
+// (DefaultLMOptions over an 8,000-piece vocabulary, 2 replicas) on about
+// 4000 tokens of Tatoeba-length sentences, and reports tokens per second
+// and per CPU-second: the figure that sets the real run's --max-steps
+// (docs/gpt.md).
+func BenchmarkLMStep(b *testing.B) {
+	o := DefaultLMOptions()
+	m, err := NewLM(gpt.NewConfig(8000, o.DModel, o.DecoderLayers, o.Heads, o.MaxLen, false), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Dropout = float32(o.Dropout)
+	if err := m.SetReplicas(o.Replicas); err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	ex, idx := benchExamples(r, 8000, false)
+	adam := NewAdamW(len(m.Params.W), o.Beta1, o.Beta2, o.AdamEps, o.WeightDecay)
+	b.ResetTimer()
+	cpu0 := nntest.CPUTime()
+	tokens := 0
+	for i := 0; i < b.N; i++ {
+		_, n, err := m.Step(ex, idx, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Params.ClipGrad(o.Clip)
+		adam.Step(m.Params, o.LR)
+		tokens += n
+	}
+	cpu := (nntest.CPUTime() - cpu0).Seconds()
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tok/s")
+	b.ReportMetric(float64(tokens)/cpu, "tok/cpu-s")
 }
