@@ -31,10 +31,11 @@ const (
 	Ordinal                     // 3. (am 3. Mai)
 	Term                        // a glossary term (see Glossary)
 	Markup                      // an HTML element kept as is (see ParseHTML)
+	Emoji                       // 😀, ❤️, 👍🏽 (runs of pictographs and symbols)
 )
 
 var kindNames = [...]string{"", "code", "url", "email", "path", "placeholder", "isbn", "phone",
-	"date", "time", "version", "code-id", "handle", "hashtag", "number", "ordinal", "glossary", "markup"}
+	"date", "time", "version", "code-id", "handle", "hashtag", "number", "ordinal", "glossary", "markup", "emoji"}
 
 // String returns the kind's name as used in JSON reports ("number", "url", …).
 func (k Kind) String() string {
@@ -94,6 +95,7 @@ var patterns = []pattern{
 	{ProductCode, regexp.MustCompile(`\b\p{Lu}{2,3} \d{2,5}\b`)},
 	{Handle, regexp.MustCompile(`(?:^|[^\p{L}\p{N}_@.])(@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)`)},
 	{Hashtag, regexp.MustCompile(`(?:^|[^\p{L}\p{N}_&#])(#[\p{L}\p{N}_]*\p{L}[\p{L}\p{N}_]*)`)},
+	{Emoji, regexp.MustCompile(`[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}\x{2B00}-\x{2BFF}](?:[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}\x{2B00}-\x{2BFF}\x{FE0F}\x{200D}\x{1F3FB}-\x{1F3FF}]|\s)*`)},
 	{Number, regexp.MustCompile(`[-+]?\b\d{1,3}(?:\.\d{3})+(?:,\d+)?\b`)},
 	{Number, regexp.MustCompile(`[-+]?\b\d+(?:,\d+)?(?:[:/–-]\d+(?:,\d+)?)*\b`)},
 	{Ordinal, regexp.MustCompile(`\b(\d{1,3}\.)[ \x{a0}]+(?:\p{Ll}|Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|Jan\.|Feb\.|Mär\.|Apr\.|Jun\.|Jul\.|Aug\.|Sep\.|Sept\.|Okt\.|Nov\.|Dez\.|Jahrhundert|Platz|Stock|Klasse|Mal|Auflage)`)},
@@ -162,6 +164,11 @@ func Detect(text string) []Span {
 func trim(text string, k Kind, s, e int) (int, int) {
 	switch k {
 	case URL, Email, Path, Handle:
+	case Emoji:
+		for e > s && (text[e-1] == ' ' || text[e-1] == '\t' || text[e-1] == '\n') {
+			e--
+		}
+		return s, e
 	default:
 		return s, e
 	}

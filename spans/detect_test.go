@@ -33,6 +33,7 @@ func TestDetect(t *testing.T) {
 		{"Es endete 3:1, Version 2.14.0, von 1990-1995.", []want{{Number, "3:1", ""}, {Version, "2.14.0", ""}, {Number, "1990-1995", ""}}},
 		{"Wir treffen uns am 3. Mai um 9.30 Uhr.", []want{{Ordinal, "3.", "3"}, {Time, "9.30", "9:30"}}},
 		{"Sie wurde 50% billiger und das Modell A4 kam 2019.", []want{{Number, "50", ""}, {ProductCode, "A4", ""}, {Number, "2019", ""}}},
+		{"Ich habe heute keine Zeit 😀 👍🏽!", []want{{Emoji, "😀 👍🏽", ""}}},
 		// Nothing to protect.
 		{"Der Hund spielt im Garten.", nil},
 		{"Ich gehe z.B. nach Hause, u.a. morgen.", nil},

@@ -372,6 +372,9 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 		}
 		// 2. Replace the target words aligned to the span.
 		r, at, ok := pa.target(sp.Start, sp.End)
+		if ok {
+			r = trimFunctionWords(tgt, r, sp.Kind == Term)
+		}
 		if ok && !overlaps(r.Start, r.End) {
 			add(r.Start, r.End, sp, "aligned")
 			continue
@@ -393,6 +396,39 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 		add(at, at, sp, how)
 	}
 	return apply(tgt, edits), fixes
+}
+
+// functionWords are English words an aligned range keeps when a span
+// replaces it ("at 6 pm" → "at 18:30"); articles only for glossary terms
+// ("the bill" → "the invoice", but "a thousand" → "1,000").
+var functionWords = map[string]bool{"at": true, "on": true, "in": true, "of": true,
+	"to": true, "by": true, "for": true, "from": true, "with": true, "and": true, "is": true, "was": true}
+
+var articles = map[string]bool{"the": true, "a": true, "an": true}
+
+// trimFunctionWords drops function words (and, for glossary terms,
+// articles) from both ends of r in t, as long as a word remains.
+func trimFunctionWords(t string, r Range, term bool) Range {
+	keep := func(w string) bool {
+		w = strings.ToLower(w)
+		return functionWords[w] || term && articles[w]
+	}
+	words := splitWords(t[r.Start:r.End])
+	lo, hi := 0, len(words)
+	for lo < hi-1 && keep(t[r.Start+words[lo].Start:r.Start+words[lo].End]) {
+		lo++
+	}
+	for hi-1 > lo && keep(t[r.Start+words[hi-1].Start:r.Start+words[hi-1].End]) {
+		hi--
+	}
+	if len(words) == 0 || (lo == 0 && hi == len(words)) {
+		return r
+	}
+	st, en := r.Start+words[lo].Start, r.Start+words[hi-1].End
+	if hi == len(words) {
+		en = r.End // keep what followed the last word (a unit, a dot)
+	}
+	return Range{st, en}
 }
 
 // endOfSentence is the byte offset before the final punctuation and spaces.

@@ -128,3 +128,22 @@ func nested(sp []Span) bool {
 	}
 	return false
 }
+
+func TestTrimFunctionWords(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		term bool
+		want string
+	}{
+		{"The bill", true, "bill"},
+		{"The bill will come", false, "The bill will come"},
+		{"at 6:30 p.m.", false, "6:30 p.m."},
+		{"the", true, "the"},
+		{"on the table", true, "table"},
+	} {
+		r := trimFunctionWords(c.text, Range{0, len(c.text)}, c.term)
+		if got := c.text[r.Start:r.End]; got != c.want {
+			t.Errorf("trimFunctionWords(%q, %v) = %q, want %q", c.text, c.term, got, c.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"math"
+	"os"
 
 	"github.com/deen-mt/deen/langid"
 	"github.com/deen-mt/deen/spans"
@@ -38,6 +39,25 @@ func WithPassthrough(on bool) Option {
 // the alignment, so every matched term comes out as written in the glossary.
 func WithGlossary(g *spans.Glossary) Option {
 	return func(t *Translator) error { t.protect.glossary = g; return nil }
+}
+
+// WithGlossaryFile is WithGlossary with the glossary read from a TSV file
+// (spans.ReadGlossary); an unreadable or malformed file is an error
+// wrapping ErrInvalidOption that names the file and the line.
+func WithGlossaryFile(path string) Option {
+	return func(t *Translator) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("glossary: %w: %w", ErrInvalidOption, err)
+		}
+		defer f.Close()
+		g, err := spans.ReadGlossary(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w: %w", path, ErrInvalidOption, err)
+		}
+		t.protect.glossary = g
+		return nil
+	}
 }
 
 // protectedSpans returns the spans of a source sentence the translation
@@ -118,8 +138,8 @@ func (t *Translator) alignment(source string, src, ids []int32, text string) (*s
 // length-normalised log-probability, fitted on the Tatoeba dev pairs to
 // predict chrF ≥ 30, halved for every repaired span.
 const (
-	confBias  = 3.0
-	confSlope = 4.0
+	confBias  = 3.5
+	confSlope = 5.65
 )
 
 // confidence maps a sentence's score (length-normalised log-probability)

@@ -41,6 +41,20 @@ type jsonSentence struct {
 	Source string `json:"source,omitempty"`
 	Text   string `json:"text"`
 	jsonIDs
+	// Confidence is the sentence's confidence in [0, 1] (text input only).
+	Confidence *float32 `json:"confidence,omitempty"`
+	// Passthrough is true for a sentence copied because it is not German.
+	Passthrough bool `json:"passthrough,omitempty"`
+	// Repaired lists the spans put back into the model's output.
+	Repaired []jsonRepair `json:"repaired,omitempty"`
+}
+
+// jsonRepair is one repaired span of a --json sentence.
+type jsonRepair struct {
+	Kind string `json:"kind"` // number, url, glossary, …
+	Span string `json:"span"` // what the output now contains
+	How  string `json:"how"`  // aligned, inserted, appended, format
+	Was  string `json:"was"`  // the output text it replaced
 }
 
 // jsonIDs are a sentence's target ids, score and (--nbest) n-best list.
@@ -82,6 +96,8 @@ type modelFlags struct {
 	batch               *int
 	lp, ratio, lmWeight *float64
 	weights, rerankLM   *string
+	glossary            *string
+	keep, pass          *bool
 }
 
 // addModelFlags defines the model flags on fs.
@@ -100,6 +116,9 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		weights:  fs.String("weights", "f32", "precision of the decoder weights each step multiplies: f32, f16 or int8 (faster, slightly different output)"),
 		rerankLM: fs.String("rerank-lm", "", "language model `file` (translate lm train) that reranks each sentence's beam n-best: translation score + W·LM log-probability per token"),
 		lmWeight: fs.Float64("lm-weight", 0.3, "the weight W of --rerank-lm"),
+		glossary: fs.String("glossary", "", "glossary `file` (TSV: German TAB English; the same term twice keeps it): every German term, also inflected, comes out as its English term"),
+		keep:     fs.Bool("keep-spans", true, "keep numbers, dates, URLs, e-mail addresses, paths, code, placeholders and codes exactly as written (repaired through the alignment when the model changes them); --keep-spans=false turns it off"),
+		pass:     fs.Bool("passthrough", true, "copy sentences that are not German (English, other scripts, only symbols, emoji, URLs or numbers) unchanged; --passthrough=false translates everything"),
 	}
 }
 
@@ -112,7 +131,11 @@ func (m *modelFlags) options() []translate.Option {
 		ratio = 0 // an explicit --max-len is the limit (HF max_new_tokens), not the guard
 	}
 	opts := []translate.Option{translate.WithLengthGuard(float32(ratio), *m.extra), translate.WithBatchSize(*m.batch),
-		translate.WithNoRepeatNGram(*m.noRepeat), translate.WithWeightPrecision(*m.weights)}
+		translate.WithNoRepeatNGram(*m.noRepeat), translate.WithWeightPrecision(*m.weights),
+		translate.WithProtectedSpans(*m.keep), translate.WithPassthrough(*m.pass)}
+	if *m.glossary != "" {
+		opts = append(opts, translate.WithGlossaryFile(*m.glossary))
+	}
 	if set["beam"] {
 		opts = append(opts, translate.WithBeamSize(*m.beam))
 	}
@@ -201,7 +224,7 @@ func (m *modelFlags) describe() string {
 	var flags []string
 	m.fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram", "weights", "rerank-lm", "lm-weight":
+		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram", "weights", "rerank-lm", "lm-weight", "glossary", "keep-spans", "passthrough":
 			flags = append(flags, f.Name+"="+f.Value.String())
 		}
 	})
@@ -284,8 +307,22 @@ func runTranslate(e *env, args []string) int {
 	srcIDs := fs.Bool("src-ids", false, "read lines of space-separated source ids (end token included) instead of text")
 	nbest := fs.Bool("nbest", false, "with --json, add each sentence's n-best list of beam search")
 	showVersion := fs.Bool("version", false, "print the version and the embedded model, and exit")
+	format := fs.String("format", "text", "input format: text, or html (the whole input is one HTML document: tags, attributes and entities kept, <code>/<pre>/<script>/<style> and translate=\"no\" left alone, inline tags around the aligned words)")
+	warnBelow := fs.Float64("warn-below", 0, "in plain text mode, warn on stderr about each sentence whose confidence (0-1) is below this, naming its line (0 = off)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if *format != "text" && *format != "html" {
+		fmt.Fprintf(e.stderr, "translate: --format %q: want text or html\n", *format)
+		return exitUsage
+	}
+	if !(*warnBelow >= 0 && *warnBelow <= 1) {
+		fmt.Fprintf(e.stderr, "translate: --warn-below %v: want a confidence from 0 (off) to 1\n", *warnBelow)
+		return exitUsage
+	}
+	if *format == "html" && (*jsonOut || *srcIDs) {
+		fmt.Fprintln(e.stderr, "translate: --format html writes HTML; it does not combine with --json or --src-ids")
+		return exitUsage
 	}
 	if *showVersion {
 		fmt.Fprintln(e.stdout, version())
@@ -308,12 +345,20 @@ func runTranslate(e *env, args []string) int {
 	// it waits for a line, and every finished line is already written.
 	ctx := context.Background()
 	switch {
+	case *format == "html":
+		err = translateHTML(ctx, tr, fs.Args(), e)
+	case *warnBelow > 0 && !*jsonOut && !*srcIDs:
+		var in io.Reader = newTextInput(e.stdin)
+		if fs.NArg() > 0 {
+			in = strings.NewReader(strings.Join(fs.Args(), " ") + "\n")
+		}
+		err = translateResults(ctx, tr, in, e.stdout, false, false, false, warner(e.stderr, float32(*warnBelow)))
 	case *jsonOut || *srcIDs:
 		var in io.Reader = newTextInput(e.stdin)
 		if fs.NArg() > 0 { // --json "TEXT": the arguments are the one input line
 			in = strings.NewReader(strings.Join(fs.Args(), " ") + "\n")
 		}
-		err = translateResults(ctx, tr, in, e.stdout, *srcIDs, *jsonOut, *nbest)
+		err = translateResults(ctx, tr, in, e.stdout, *srcIDs, *jsonOut, *nbest, nil)
 	case fs.NArg() > 0:
 		var text string
 		if text, err = tr.Translate(ctx, strings.Join(fs.Args(), " ")); err == nil {
@@ -334,7 +379,7 @@ func runTranslate(e *env, args []string) int {
 // once: one JSON object per line with jsonOut, else the text. Text lines
 // are split into sentences as in plain mode. Empty lines give empty
 // results.
-func translateResults(ctx context.Context, tr *translate.Translator, in io.Reader, out io.Writer, srcIDs, jsonOut, nbest bool) error {
+func translateResults(ctx context.Context, tr *translate.Translator, in io.Reader, out io.Writer, srcIDs, jsonOut, nbest bool, warn func(line int, s jsonSentence)) error {
 	lr := lines.NewReader(in)
 	var buf strings.Builder
 	enc := json.NewEncoder(&buf)
@@ -359,7 +404,12 @@ func translateResults(ctx context.Context, tr *translate.Translator, in io.Reade
 			return err
 		}
 		buf.Reset()
-		for _, l := range res {
+		for i, l := range res {
+			for _, s := range l.Sentences {
+				if warn != nil {
+					warn(done+i+1, s)
+				}
+			}
 			if !jsonOut {
 				buf.WriteString(l.Text + "\n")
 				continue
@@ -381,6 +431,38 @@ func translateResults(ctx context.Context, tr *translate.Translator, in io.Reade
 	}
 }
 
+// warner returns a translateResults callback that warns on w about every
+// sentence whose confidence is below min, naming the line.
+func warner(w io.Writer, min float32) func(int, jsonSentence) {
+	return func(line int, s jsonSentence) {
+		if s.Confidence != nil && *s.Confidence < min {
+			fmt.Fprintf(w, "translate: line %d: confidence %.2f below %.2f, check by hand: %q → %q\n", line, *s.Confidence, min, s.Source, s.Text)
+		}
+	}
+}
+
+// translateHTML translates the arguments, or all of stdin, as one HTML
+// document.
+func translateHTML(ctx context.Context, tr *translate.Translator, args []string, e *env) error {
+	doc := strings.Join(args, " ")
+	if len(args) == 0 {
+		b, err := io.ReadAll(e.stdin)
+		if err != nil {
+			return fmt.Errorf("reading stdin: %w", err)
+		}
+		doc = string(b)
+	}
+	out, err := tr.TranslateHTML(ctx, doc)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 {
+		out += "\n"
+	}
+	_, err = io.WriteString(e.stdout, out)
+	return err
+}
+
 // textLines translates lines of text (the lines after the first done),
 // split into sentences, with the n-best lists when nbest is set.
 func textLines(ctx context.Context, tr *translate.Translator, texts []string, done int, nbest bool) ([]jsonLine, error) {
@@ -399,7 +481,11 @@ func textLines(ctx context.Context, tr *translate.Translator, texts []string, do
 	for i, r := range res {
 		var sents []jsonSentence
 		for _, s := range r.Sentences {
-			js := jsonSentence{Source: s.Source, Text: s.Text, jsonIDs: jsonIDs{IDs: s.IDs, Score: s.Score}}
+			conf := s.Confidence
+			js := jsonSentence{Source: s.Source, Text: s.Text, jsonIDs: jsonIDs{IDs: s.IDs, Score: s.Score}, Confidence: &conf, Passthrough: s.Passthrough}
+			for _, f := range s.Repaired {
+				js.Repaired = append(js.Repaired, jsonRepair{Kind: f.Span.Kind.String(), Span: f.Span.Render, How: f.How, Was: f.Replaced})
+			}
 			for _, a := range s.Alternatives {
 				js.NBest = append(js.NBest, jsonHypot{Text: a.Text, IDs: a.IDs, Score: a.Score, LM: a.LM})
 			}
