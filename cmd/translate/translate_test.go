@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -310,6 +311,11 @@ func TestCLIErrors(t *testing.T) {
 		{"id out of range", "99999999 0\n", []string{"--model", model, "--json", "--src-ids"}, 1, "id 99999999"},
 		{"bad weights", "", []string{"--model", model, "--weights", "bf16", "Hallo"}, 2, `weight precision "bf16": want f32, f16 or int8`},
 		{"nbest without json", "", []string{"--model", model, "--nbest"}, 2, "--nbest needs --json"},
+		{"bad format", "", []string{"--model", model, "--format", "xml", "Hallo"}, 2, `--format "xml": want text or html`},
+		{"bad warn-below", "", []string{"--model", model, "--warn-below", "2", "Hallo"}, 2, "--warn-below 2: want a confidence from 0 (off) to 1"},
+		{"html with json", "", []string{"--model", model, "--format", "html", "--json", "Hallo"}, 2, "does not combine with --json"},
+		{"missing glossary", "", []string{"--model", model, "--glossary", filepath.Join(t.TempDir(), "g.tsv"), "Hallo"}, 2, "g.tsv: no such file"},
+		{"bad glossary", "", []string{"--model", model, "--glossary", "translate.go", "Hallo"}, 2, `translate.go: invalid option: glossary line 1: want "German<TAB>English"`},
 	} {
 		_, stderr, code := runBin(t, bin, c.stdin, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.inStderr) {
@@ -409,5 +415,64 @@ func TestCLIJSONSplitsSentencesLikePlainMode(t *testing.T) {
 	if l := parseJSONLines(t, stdout); len(l[1].IDs) != 0 || l[1].IDs == nil || len(sents(1)) != 0 ||
 		!slices.Equal(l[2].IDs, refIDs(s4.Beam4.IDs)) || l[2].Score != sents(2)[0].Score || len(l[2].NBest) != 4 {
 		t.Fatalf("empty and one-sentence lines: %+v", l[1:])
+	}
+}
+
+// spanLine is the part of a --json line TestCLIKeepsSpans reads.
+type spanLine struct {
+	Text      string `json:"text"`
+	Sentences []struct {
+		Confidence  *float32 `json:"confidence"`
+		Passthrough bool     `json:"passthrough"`
+		Repaired    []struct{ Kind, Span, How string }
+	} `json:"sentences"`
+}
+
+// The random-weight model loses every span; the output still has them, the
+// --json lines say which were repaired, --warn-below names the line, HTML
+// keeps its tags, and a line that is not German passes through.
+func TestCLIKeepsSpans(t *testing.T) {
+	bin, model, _ := setup(t)
+	common := []string{"--model", model, "--beam", "1", "--max-len", "8"}
+	glossary := filepath.Join(t.TempDir(), "g.tsv")
+	if err := os.WriteFile(glossary, []byte("Rechnung\tinvoice\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := "Die Rechnung vom 12.05.2026 kostet 1.150,00 Euro.\n😀😀\n"
+	stdout, stderr, code := runBin(t, bin, in, append(common, "--json", "--glossary", glossary)...)
+	var lines []spanLine
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var x spanLine
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("%v in %q", err, l)
+		}
+		lines = append(lines, x)
+	}
+	if code != 0 || len(lines) != 2 {
+		t.Fatalf("exit %d, %q; stderr %s", code, stdout, stderr)
+	}
+	for _, want := range []string{"invoice", "12.05.2026", "1,150.00"} {
+		if !strings.Contains(lines[0].Text, want) {
+			t.Errorf("%q lost %q", lines[0].Text, want)
+		}
+	}
+	s := lines[0].Sentences[0]
+	if s.Confidence == nil || *s.Confidence < 0 || *s.Confidence > 1 || len(s.Repaired) == 0 {
+		t.Errorf("sentence fields: %+v", s)
+	}
+	if p := lines[1]; p.Text != "😀😀" || !p.Sentences[0].Passthrough {
+		t.Errorf("emoji line: %+v", p)
+	}
+	// Plain mode with --warn-below names the line.
+	_, stderr, code = runBin(t, bin, "Hallo Welt.\nDie Rechnung vom 12.05.2026.\n", append(common, "--warn-below", "1")...)
+	if code != 0 || !strings.Contains(stderr, "line 2: confidence") {
+		t.Errorf("--warn-below: exit %d, stderr %q", code, stderr)
+	}
+	// HTML.
+	doc := `<p>Lies den <a href="https://example.org/agb">Vertrag</a> bis zum Ende.</p>`
+	stdout, stderr, code = runBin(t, bin, doc, append(common, "--format", "html")...)
+	tags := regexp.MustCompile(`<[^>]*>`)
+	if code != 0 || strings.Join(tags.FindAllString(stdout, -1), "") != strings.Join(tags.FindAllString(doc, -1), "") {
+		t.Errorf("--format html: exit %d, %q; stderr %s", code, stdout, stderr)
 	}
 }
