@@ -17,6 +17,7 @@ import (
 
 	"github.com/deen-mt/deen/bpe"
 	"github.com/deen-mt/deen/gpt"
+	"github.com/deen-mt/deen/internal/atomicfile"
 	"github.com/deen-mt/deen/internal/defaultmodel"
 	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/train"
@@ -171,7 +172,7 @@ func lmTrain(e *env, args []string) int {
 	}
 	data, err := os.ReadFile(filepath.Join(*work, train.LMName))
 	if err == nil {
-		err = os.WriteFile(*out, data, 0o644)
+		err = atomicfile.Write(*out, "language model", func(w io.Writer) error { _, err := w.Write(data); return err })
 	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "lm train:", err)
@@ -234,13 +235,14 @@ func loadLM(path string) (*gpt.Model, *bpe.Marian, error) {
 	return g, tok, nil
 }
 
-// encodeLines returns the ids of each line without the end id.
-func encodeLines(tok *bpe.Marian, lines []string) ([][]int32, error) {
+// encodeLines returns the ids of each line without the end id; errors
+// name the line, counting from first.
+func encodeLines(tok *bpe.Marian, lines []string, first int) ([][]int32, error) {
 	seqs := make([][]int32, len(lines))
 	for i, l := range lines {
 		ids, err := tok.EncodeTarget(l)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", i+1, err)
+			return nil, fmt.Errorf("line %d: %w", first+i, err)
 		}
 		seqs[i] = ids[:len(ids)-1]
 	}
@@ -282,9 +284,14 @@ func lmScore(e *env, args []string) int {
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
 	flush := func(lines []string) error {
-		seqs, err := encodeLines(tok, lines)
+		seqs, err := encodeLines(tok, lines, n+1)
 		if err != nil {
-			return fmt.Errorf("%w (line numbers count from this batch of %d)", err, len(lines))
+			return err
+		}
+		for i, ids := range seqs {
+			if len(ids)+1 > g.BlockSize() {
+				return fmt.Errorf("line %d has %d tokens, the model reads at most %d: split it", n+i+1, len(ids)+1, g.BlockSize())
+			}
 		}
 		lps, err := g.Score(seqs, &sc)
 		if err != nil {
@@ -298,25 +305,25 @@ func lmScore(e *env, args []string) int {
 		n += len(lines)
 		return nil
 	}
-	sc2 := bufio.NewScanner(e.stdin)
-	sc2.Buffer(make([]byte, 1<<20), 1<<24)
+	in := bufio.NewScanner(e.stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<24)
 	var lines []string
-	for sc2.Scan() {
-		if lines = append(lines, strings.TrimSuffix(sc2.Text(), "\r")); len(lines) == *batch {
+	for in.Scan() {
+		if lines = append(lines, strings.TrimSuffix(in.Text(), "\r")); len(lines) == *batch {
 			if err := flush(lines); err != nil {
-				fmt.Fprintf(e.stderr, "lm score: after %d lines: %v\n", n, err)
+				fmt.Fprintln(e.stderr, "lm score:", err)
 				return exitFailure
 			}
 			lines = lines[:0]
 		}
 	}
-	if err := sc2.Err(); err != nil {
+	if err := in.Err(); err != nil {
 		fmt.Fprintln(e.stderr, "lm score: reading stdin:", err)
 		return exitFailure
 	}
 	if len(lines) > 0 {
 		if err := flush(lines); err != nil {
-			fmt.Fprintf(e.stderr, "lm score: after %d lines: %v\n", n, err)
+			fmt.Fprintln(e.stderr, "lm score:", err)
 			return exitFailure
 		}
 	}
@@ -361,7 +368,7 @@ func lmSample(e *env, args []string) int {
 	}
 	var ids []int32
 	if *prompt != "" {
-		seqs, err := encodeLines(tok, []string{*prompt})
+		seqs, err := encodeLines(tok, []string{*prompt}, 1)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "lm sample: prompt:", err)
 			return exitFailure
@@ -426,7 +433,7 @@ func lmBigram(e *env, args []string) int {
 			return nil, err
 		}
 		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		seqs, err := encodeLines(tok, lines)
+		seqs, err := encodeLines(tok, lines, 1)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

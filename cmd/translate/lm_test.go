@@ -74,6 +74,13 @@ func TestLMVerbs(t *testing.T) {
 		t.Errorf("lm score stderr %q", stderr.String())
 	}
 
+	// A line longer than the model reads is an error naming it.
+	stderr.Reset()
+	e.stdin = strings.NewReader("The dog is 3 years old.\n" + strings.Repeat("The cat is old. ", 20) + "\n")
+	if code := runLM(e, []string{"score", "--model", lm}); code != exitFailure || !strings.Contains(stderr.String(), "line 2 has") {
+		t.Errorf("a too long line: exit %d, stderr %q", code, stderr.String())
+	}
+
 	// sample: the same seed gives the same text, and it starts with the prompt.
 	sample := func(seed string) string {
 		stdout.Reset()
