@@ -23,6 +23,8 @@ var avx2 = &impl{
 	expSub:     expSubAVX2Go,
 	maxExpSum:  maxExpSumAVX2Go,
 	i8Kernel:   i8KernelGeneric,
+	maxAbs:     maxAbsGeneric,
+	quantRow:   quantRowGeneric,
 }
 
 // avx512 uses the 14×32 AVX-512F micro-kernel, AVX-512 matrix-vector and
@@ -47,6 +49,8 @@ var avx512 = &impl{
 	expSub:     expSubAVX512Go,
 	maxExpSum:  maxExpSumAVX512Go,
 	i8Kernel:   i8KernelGeneric, // i8Kernel8x32VNNIGo with AVX-512 VNNI
+	maxAbs:     maxAbsAVX512Go,
+	quantRow:   quantRowAVX512Go,
 }
 
 // available lists the implementations this CPU can run, best last.
@@ -402,10 +406,41 @@ func maxExpSumAVX2Go(x []float32, st *softmaxState) float32 {
 }
 
 //go:noescape
-func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out, scale *float32, comp *int32, ws *float32)
+func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out *float32, ldo int, scale *float32, comp *int32, ws *float32)
 
-func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out, scale []float32, comp []int32, ws []float32) {
-	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[i8MR*i8NR-1] // bounds: the kernel reads and writes this much
+func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws []float32) {
+	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[(i8MR-1)*ldo+i8NR-1] // bounds: the kernel reads and writes this much
 	_, _, _ = scale[i8MR-1], comp[i8MR-1], ws[i8NR-1]
-	i8Kernel8x32VNNI(kg, &a[0], &b[0], &out[0], &scale[0], &comp[0], &ws[0])
+	i8Kernel8x32VNNI(kg, &a[0], &b[0], &out[0], ldo, &scale[0], &comp[0], &ws[0])
+}
+
+//go:noescape
+func maxAbsAVX512(x *float32, n int) float32
+
+//go:noescape
+func quantRowAVX512(dst *int8, x *float32, n int, inv float32) int32
+
+// maxAbsAVX512Go runs the assembly on the largest multiple of 16 values.
+func maxAbsAVX512Go(x []float32) float32 {
+	n := len(x) &^ 15
+	if n == 0 {
+		return maxAbsGeneric(x)
+	}
+	m := maxAbsAVX512(&x[0], n)
+	t := maxAbsGeneric(x[n:])
+	if t > m || t != t {
+		return t
+	}
+	return m
+}
+
+// quantRowAVX512Go runs the assembly on the largest multiple of 16 values.
+func quantRowAVX512Go(dst []int8, x []float32, inv float32) int32 {
+	n := len(x) &^ 15
+	var s int32
+	if n > 0 {
+		_ = dst[n-1]
+		s = quantRowAVX512(&dst[0], &x[0], n, inv)
+	}
+	return s + quantRowGeneric(dst[n:], x[n:], inv)
 }

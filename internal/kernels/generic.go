@@ -21,6 +21,8 @@ var generic = &impl{
 	expSub:     expSubGeneric,
 	maxExpSum:  maxExpSumGeneric,
 	i8Kernel:   i8KernelGeneric,
+	maxAbs:     maxAbsGeneric,
+	quantRow:   quantRowGeneric,
 }
 
 // kernelGeneric is the 4×4 micro-kernel in Go.

@@ -15,8 +15,9 @@ import (
 // The scheme:
 //
 //   - x, row by row (dynamic, symmetric): sx = max|x_i|/127 and
-//     xq = x/sx rounded to nearest even, in [−127, 127]; an all-zero row has
-//     sx = 0, a row with a NaN or an infinity gives NaN outputs.
+//     xq = x·(127/max|x_i|) (a float32 product) rounded to nearest even, in
+//     [−127, 127]; an all-zero row has sx = 0, a row with a NaN or an
+//     infinity gives NaN outputs.
 //   - W (once, PackI8): the Q8's int8 values plus 128 as unsigned bytes,
 //     because VPDPBUSD multiplies unsigned bytes (W) by signed bytes (x, so
 //     that four bytes of one row of x can be broadcast to all lanes).
@@ -91,7 +92,7 @@ func MulI8T(m int, x []float32, ldx int, w I8, y []float32, ldy int, accumulate 
 	sc.resize(ceilDiv(m, i8MR), kg)
 	j.kind, j.units = kindI8, panels
 	j.i8, j.i8s = w, sc
-	quantizeRows(m, x, ldx, w.Cols, sc.x, sc.scale, sc.comp)
+	quantizeRows(cur, m, x, ldx, w.Cols, sc.x, sc.scale, sc.comp)
 	j.do()
 	i8Pool.Put(sc)
 	putJob(j)
@@ -123,18 +124,18 @@ func (s *i8Scratch) resize(panels, kg int) {
 // quantizeRows quantises the m rows of x (k values each, stride ldx) into
 // the packed panels xp (zero-filled first), and sets scale[i] = sx_i and
 // comp[i] = 128·Σ xq_i for every row of the padded panels (0 for padding
-// rows).
-func quantizeRows(m int, x []float32, ldx, k int, xp []int8, scale []float32, comp []int32) {
+// rows). A row is first quantised contiguously into row (im.quantRow),
+// then its groups of four bytes are spread over the panel.
+func quantizeRows(im *impl, m int, x []float32, ldx, k int, xp []int8, scale []float32, comp []int32) {
 	clear(xp)
 	clear(scale)
 	clear(comp)
 	kg := i8Groups(k)
+	buf := getI8Row(4 * kg)
+	row := *buf
 	for i := range m {
-		row := x[i*ldx : i*ldx+k]
-		var amax float32
-		for _, v := range row {
-			amax = max(amax, float32(math.Abs(float64(v))))
-		}
+		xr := x[i*ldx : i*ldx+k]
+		amax := im.maxAbs(xr)
 		if amax != amax || math.IsInf(float64(amax), 0) {
 			scale[i] = float32(math.NaN())
 			continue
@@ -143,17 +144,72 @@ func quantizeRows(m int, x []float32, ldx, k int, xp []int8, scale []float32, co
 			continue
 		}
 		scale[i] = amax / 127
-		inv := 127 / float64(amax) // float64: no overflow for subnormal rows
-		base := i / i8MR * kg * 4 * i8MR
-		var sum int32
-		for c, v := range row {
-			q := int32(math.RoundToEven(float64(v) * inv))
-			q = max(-127, min(127, q))
-			sum += q
-			xp[base+c/4*4*i8MR+i%i8MR*4+c%4] = int8(q)
+		clear(row[k:])
+		if inv := 127 / amax; math.IsInf(float64(inv), 0) {
+			comp[i] = 128 * quantRowWide(row, xr, amax) // subnormal row
+		} else {
+			comp[i] = 128 * im.quantRow(row, xr, inv)
 		}
-		comp[i] = 128 * sum
+		base := i / i8MR * kg * 4 * i8MR
+		off := i % i8MR * 4
+		for g := range kg {
+			copy(xp[base+g*4*i8MR+off:base+g*4*i8MR+off+4], row[g*4:g*4+4])
+		}
 	}
+	putI8Row(buf)
+}
+
+var i8RowPool sync.Pool
+
+func getI8Row(n int) *[]int8 {
+	if p, ok := i8RowPool.Get().(*[]int8); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]int8, n)
+	return &s
+}
+
+func putI8Row(p *[]int8) { i8RowPool.Put(p) }
+
+// maxAbsGeneric returns max|x| (NaN when x holds one, 0 for no values).
+func maxAbsGeneric(x []float32) float32 {
+	var m float32
+	for _, v := range x {
+		a := float32(math.Abs(float64(v)))
+		if a > m || a != a {
+			m = a
+			if a != a {
+				return a
+			}
+		}
+	}
+	return m
+}
+
+// quantRowGeneric sets dst[c] = x[c]·inv rounded to nearest even (float32
+// product), clamped to [−127, 127], and returns the sum of the dst values.
+func quantRowGeneric(dst []int8, x []float32, inv float32) int32 {
+	var sum int32
+	for c, v := range x {
+		q := int32(max(-127, min(127, math.RoundToEven(float64(v*inv)))))
+		dst[c] = int8(q)
+		sum += q
+	}
+	return sum
+}
+
+// quantRowWide is quantRowGeneric for rows whose 127/max overflows float32
+// (a subnormal maximum): the product in float64.
+func quantRowWide(dst []int8, x []float32, amax float32) int32 {
+	inv := 127 / float64(amax)
+	var sum int32
+	for c, v := range x {
+		q := int32(max(-127, min(127, math.RoundToEven(float64(v)*inv))))
+		dst[c] = int8(q)
+		sum += q
+	}
+	return sum
 }
 
 // mulI8 computes the outputs of the W panels [lo, hi) for every row of x.
@@ -167,7 +223,13 @@ func (j *job) mulI8(lo, hi int) {
 		cols := min(i8NR, j.n-p*i8NR)
 		for i0 := 0; i0 < j.m; i0 += i8MR {
 			xp := j.i8s.x[i0/i8MR*kg*4*i8MR : (i0/i8MR+1)*kg*4*i8MR]
-			j.im.i8Kernel(kg, xp, wp, tile, j.i8s.scale[i0:i0+i8MR], j.i8s.comp[i0:i0+i8MR], ws)
+			sx, comp := j.i8s.scale[i0:i0+i8MR], j.i8s.comp[i0:i0+i8MR]
+			if j.beta == 0 && cols == i8NR && i0+i8MR <= j.m {
+				// A whole tile, overwritten: straight into y.
+				j.im.i8Kernel(kg, xp, wp, j.c[i0*j.ldc+p*i8NR:], j.ldc, sx, comp, ws)
+				continue
+			}
+			j.im.i8Kernel(kg, xp, wp, tile, i8NR, sx, comp, ws)
 			for r := range min(i8MR, j.m-i0) {
 				dst := j.c[(i0+r)*j.ldc+p*i8NR : (i0+r)*j.ldc+p*i8NR+cols]
 				if j.beta == 0 {
@@ -181,11 +243,11 @@ func (j *job) mulI8(lo, hi int) {
 	putBuf(buf)
 }
 
-// i8KernelGeneric sets the 8×32 tile out (row stride 32) from kg groups of
+// i8KernelGeneric sets the 8×32 tile out (row stride ldo) from kg groups of
 // the packed x panel a and W panel b: out[i][j] =
 // (float32(Σ a·b − comp[i])·ws[j])·scale[i] (the weight scale first: the
 // row scale of x may be huge).
-func i8KernelGeneric(kg int, a []int8, b []uint8, out, scale []float32, comp []int32, ws []float32) {
+func i8KernelGeneric(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws []float32) {
 	var acc [i8MR][i8NR]int32
 	for g := range kg {
 		ag := a[g*4*i8MR : (g+1)*4*i8MR]
@@ -203,7 +265,7 @@ func i8KernelGeneric(kg int, a []int8, b []uint8, out, scale []float32, comp []i
 	}
 	for i := range i8MR {
 		for jj := range i8NR {
-			out[i*i8NR+jj] = (float32(acc[i][jj]-comp[i]) * ws[jj]) * scale[i]
+			out[i*ldo+jj] = (float32(acc[i][jj]-comp[i]) * ws[jj]) * scale[i]
 		}
 	}
 }

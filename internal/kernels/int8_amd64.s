@@ -18,21 +18,24 @@
 	VMULPS      Z3, acc1, acc1 \
 	VMULPS.BCST off(R8), acc0, acc0 \
 	VMULPS.BCST off(R8), acc1, acc1 \
-	VMOVUPS     acc0, (off*32)(DX) \
-	VMOVUPS     acc1, (off*32+64)(DX)
+	VMOVUPS     acc0, (DX) \
+	VMOVUPS     acc1, 64(DX) \
+	ADDQ        R11, DX
 
-// func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out, scale *float32, comp *int32, ws *float32)
+// func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out *float32, ldo int, scale *float32, comp *int32, ws *float32)
 // is i8KernelGeneric with AVX-512 VNNI: per group of four columns, the two
 // zmm of W's panel (32 rows × 4 unsigned bytes) against the four signed
 // bytes of each of the 8 rows of x, broadcast; 16 int32 accumulators.
-TEXT ·i8Kernel8x32VNNI(SB), NOSPLIT, $0-56
+TEXT ·i8Kernel8x32VNNI(SB), NOSPLIT, $0-64
 	MOVQ   kg+0(FP), CX
 	MOVQ   a+8(FP), SI
 	MOVQ   b+16(FP), DI
 	MOVQ   out+24(FP), DX
-	MOVQ   scale+32(FP), R8
-	MOVQ   comp+40(FP), R9
-	MOVQ   ws+48(FP), R10
+	MOVQ   ldo+32(FP), R11
+	SHLQ   $2, R11
+	MOVQ   scale+40(FP), R8
+	MOVQ   comp+48(FP), R9
+	MOVQ   ws+56(FP), R10
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -76,5 +79,90 @@ loop:
 	ROWOUT(20, Z26, Z27)
 	ROWOUT(24, Z28, Z29)
 	ROWOUT(28, Z30, Z31)
+	VZEROUPPER
+	RET
+
+DATA absmask<>+0(SB)/4, $0x7fffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $4
+
+DATA clamp127<>+0(SB)/4, $0x42fe0000 // 127.0
+GLOBL clamp127<>(SB), RODATA|NOPTR, $4
+
+// func maxAbsAVX512(x *float32, n int) float32
+// returns max|x[i]| for n a positive multiple of 16, or a NaN when x holds
+// one (VMAXPS drops NaNs, so they are counted apart in K2).
+TEXT ·maxAbsAVX512(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VPBROADCASTD absmask<>(SB), Z3
+	VPXORD       Z0, Z0, Z0
+	KXORW        K2, K2, K2
+	XORQ         AX, AX
+
+loop:
+	VPANDD  (SI)(AX*4), Z3, Z1
+	VCMPPS  $3, Z1, Z1, K1      // unordered: NaN lanes
+	KORW    K1, K2, K2
+	VMAXPS  Z1, Z0, Z0
+	ADDQ    $16, AX
+	CMPQ    AX, CX
+	JLT     loop
+
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VMAXPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VMAXSS        X1, X0, X0
+	KORTESTW      K2, K2
+	JZ            done
+	MOVL          $0x7fc00000, AX // a quiet NaN
+	MOVL          AX, ret+16(FP)
+	VZEROUPPER
+	RET
+
+done:
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func quantRowAVX512(dst *int8, x *float32, n int, inv float32) int32
+// sets dst[c] = round-to-nearest-even(x[c]·inv) clamped to [−127, 127] for n
+// a positive multiple of 16 and returns their sum.
+TEXT ·quantRowAVX512(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Z2
+	VBROADCASTSS clamp127<>(SB), Z3
+	VXORPS       Z4, Z4, Z4
+	VSUBPS       Z3, Z4, Z4     // −127
+	VPXORD       Z5, Z5, Z5     // the sum
+	XORQ         AX, AX
+
+loop:
+	VMULPS    (SI)(AX*4), Z2, Z0
+	VMINPS    Z3, Z0, Z0
+	VMAXPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0           // nearest even
+	VPADDD    Z0, Z5, Z5
+	VPMOVSDB  Z0, X1
+	VMOVDQU   X1, (DI)(AX*1)
+	ADDQ      $16, AX
+	CMPQ      AX, CX
+	JLT       loop
+
+	VEXTRACTI64X4 $1, Z5, Y1
+	VPADDD        Y1, Y5, Y5
+	VEXTRACTI128  $1, Y5, X1
+	VPADDD        X1, X5, X5
+	VPSHUFD       $0x4e, X5, X1
+	VPADDD        X1, X5, X5
+	VPSHUFD       $0xb1, X5, X1
+	VPADDD        X1, X5, X5
+	VMOVD         X5, AX
+	MOVL          AX, ret+32(FP)
 	VZEROUPPER
 	RET

@@ -216,3 +216,33 @@ func FuzzMulI8T(f *testing.F) {
 		}
 	})
 }
+
+// TestQuantRow checks each implementation's row quantisation (max|x| and
+// the rounded, clamped int8 values with their sum) against the generic one
+// on lengths 1..70 with exact halves (ties to even), NaN and ±Inf.
+func TestQuantRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	forEachImpl(t, func(t *testing.T) {
+		for n := 1; n <= 70; n++ {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.IntN(255)-127) + 0.5*float32(r.IntN(2)) // halves at inv = 1
+			}
+			x[r.IntN(n)] = 127
+			if got, want := cur.maxAbs(x), maxAbsGeneric(x); got != want {
+				t.Fatalf("n=%d: maxAbs %v, want %v", n, got, want)
+			}
+			got, want := make([]int8, n), make([]int8, n)
+			if s, ws := cur.quantRow(got, x, 1), quantRowGeneric(want, x, 1); s != ws || !slices.Equal(got, want) {
+				t.Fatalf("n=%d: quantRow %v (sum %d), want %v (sum %d)", n, got, s, want, ws)
+			}
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+				y := slices.Clone(x)
+				y[r.IntN(n)] = bad
+				if m := cur.maxAbs(y); !(m != m || math.IsInf(float64(m), 1)) {
+					t.Fatalf("n=%d: maxAbs with %v = %v", n, bad, m)
+				}
+			}
+		}
+	})
+}
