@@ -324,3 +324,52 @@ func reportPerBeamStep(b *testing.B, beams int, cpu time.Duration) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n/1e3, "µs/beam-step")
 	b.ReportMetric(float64(cpu.Nanoseconds())/n/1e3, "cpu-µs/beam-step")
 }
+
+// BenchmarkSentenceCache translates testdata/repetitive_de.txt (a report
+// of 413 lines with page headers, ticket fields and a signature repeated
+// on every page: 104 distinct lines) as a stream with the embedded default
+// model and its default search, with the sentence cache (WithSentenceCache,
+// emptied before every run) and without it, and reports both rates and
+// their ratio. Skipped in a build without a default model.
+//
+//	go test ./translate -run '^$' -bench SentenceCache -benchtime 1x
+func BenchmarkSentenceCache(b *testing.B) {
+	text, err := os.ReadFile("testdata/repetitive_de.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := strings.Count(string(text), "\n")
+	cached, err := Default()
+	if err != nil {
+		b.Skip(err)
+	}
+	plain, err := Default(WithSentenceCache(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(tr *Translator) (time.Duration, string) {
+		var out strings.Builder
+		start := time.Now()
+		if err := tr.TranslateStream(context.Background(), strings.NewReader(string(text)), &out); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start), out.String()
+	}
+	var withCache, without time.Duration
+	decoded := 0
+	for range b.N {
+		cached.cache = newSentenceCache(defaultCacheEntries)
+		d, got := run(cached)
+		withCache += d
+		decoded += cached.cache.puts
+		d, want := run(plain)
+		without += d
+		if got != want {
+			b.Fatal("translations with the cache differ from those without")
+		}
+	}
+	b.ReportMetric(float64(b.N*lines)/withCache.Seconds(), "lines/s-cache")
+	b.ReportMetric(float64(b.N*lines)/without.Seconds(), "lines/s-nocache")
+	b.ReportMetric(without.Seconds()/withCache.Seconds(), "speedup")
+	b.ReportMetric(float64(decoded)/float64(b.N), "sentences-decoded")
+}

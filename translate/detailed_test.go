@@ -247,11 +247,12 @@ func TestCancelledBatchReturnsTheDoneTexts(t *testing.T) {
 	}
 }
 
-// smallBatches is tr's model decoding one sentence at a time.
+// smallBatches is tr's model decoding one sentence at a time, without a
+// sentence cache (which would answer the second run without decoding).
 func smallBatches(t *testing.T, tr *Translator) *Translator {
 	t.Helper()
 	one := *tr
-	one.batchSize = 1
+	one.batchSize, one.cache = 1, nil
 	return &one
 }
 

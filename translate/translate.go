@@ -230,6 +230,10 @@ type Translator struct {
 	weights   decoder.Precision // of the decoder's step weights
 	rerank    *reranker         // nil without WithRerankLM
 	protect   protection        // spans, glossary, pass-through (protect.go)
+	// cacheEntries is the sentence cache's size (WithSentenceCache);
+	// cache is nil when it is 0.
+	cacheEntries int
+	cache        *sentenceCache
 }
 
 // Load reads the model file at path and builds a Translator. The search
@@ -265,7 +269,7 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	}
 	g := m.Config.Generation
 	t := &Translator{
-		cfg: m.Config, batchSize: defaultBatchSize,
+		cfg: m.Config, batchSize: defaultBatchSize, cacheEntries: defaultCacheEntries,
 		protect: protection{spans: true, passthrough: true},
 		opts: SearchOptions{
 			BeamSize:      max(g.NumBeams, 1),
@@ -298,6 +302,9 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	}
 	if t.dec, err = decoder.New(m, decoder.WithWeights(t.weights)); err != nil {
 		return nil, fmt.Errorf("translate: %w", err)
+	}
+	if t.cacheEntries > 0 {
+		t.cache = newSentenceCache(t.cacheEntries)
 	}
 	t.describe(m)
 	return t, nil
@@ -507,12 +514,13 @@ func (t *Translator) translateIDs(ctx context.Context, src [][]int32, o SearchOp
 			}
 		}
 	}
-	order := make([]int, len(src))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return len(src[order[a]]) < len(src[order[b]]) })
 	res := make([]Result, len(src))
+	if err := ctx.Err(); err != nil { // also when every sentence is cached
+		return res, err
+	}
+	order, keys, repeats := t.lookUp(src, o, res)
+	defer copyRepeats(res, repeats) // also after an error: what is done is returned
+	sort.SliceStable(order, func(a, b int) bool { return len(src[order[a]]) < len(src[order[b]]) })
 	per := max(1, min(t.batchSize, maxBatchRows/o.BeamSize))
 	for lo := 0; lo < len(order); lo += per {
 		if err := ctx.Err(); err != nil {
@@ -529,9 +537,53 @@ func (t *Translator) translateIDs(ctx context.Context, src [][]int32, o SearchOp
 		}
 		for i, s := range batch {
 			res[s] = out[i]
+			if t.cache != nil {
+				t.cache.put(keys[s], out[i])
+			}
 		}
 	}
 	return res, nil
+}
+
+// lookUp fills res with the cached results of src under o and returns the
+// sentences left to decode (each distinct one once, in input order), the
+// cache keys, and repeats[i], the earlier sentence that sentence i repeats
+// (-1 for none). Without a cache every sentence is left to decode.
+func (t *Translator) lookUp(src [][]int32, o SearchOptions, res []Result) (todo []int, keys []string, repeats []int) {
+	todo = make([]int, 0, len(src))
+	if t.cache == nil {
+		for i := range src {
+			todo = append(todo, i)
+		}
+		return todo, nil, nil
+	}
+	keys = make([]string, len(src))
+	repeats = make([]int, len(src))
+	first := make(map[string]int, len(src))
+	for i, ids := range src {
+		keys[i], repeats[i] = cacheKey(o, ids), -1
+		if j, ok := first[keys[i]]; ok {
+			repeats[i] = j
+			continue
+		}
+		first[keys[i]] = i
+		if r, ok := t.cache.get(keys[i]); ok {
+			res[i] = r
+			continue
+		}
+		todo = append(todo, i)
+	}
+	return todo, keys, repeats
+}
+
+// copyRepeats gives every repeated sentence a copy of its first
+// occurrence's result, when that one is done.
+func copyRepeats(res []Result, repeats []int) {
+	for i, j := range repeats {
+		if j >= 0 && res[j].IDs != nil {
+			res[i] = cloneResult(res[j])
+		}
+	}
 }
 
 // translateBatch encodes one batch, builds the decoder state (BeamSize rows

@@ -93,7 +93,7 @@ type modelFlags struct {
 	model               *string
 	beam, maxLen, extra *int
 	noRepeat, threads   *int
-	batch               *int
+	batch, cache        *int
 	lp, ratio, lmWeight *float64
 	weights, rerankLM   *string
 	glossary            *string
@@ -113,6 +113,7 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		noRepeat: fs.Int("no-repeat-ngram", 0, "forbid repeating n-grams of this size (0 = off)"),
 		threads:  fs.Int("threads", 0, "cores for the matrix kernels (default: all)"),
 		batch:    fs.Int("batch-size", 16, "sentences decoded together"),
+		cache:    fs.Int("sentence-cache", 1024, "recent sentence translations kept, so repeated sentences (headers, boilerplate, list items) are decoded once; 0 = off (same output either way)"),
 		weights:  fs.String("weights", "f32", "precision of the decoder weights each step multiplies: f32, f16 or int8 (faster, slightly different output)"),
 		rerankLM: fs.String("rerank-lm", "", "language model `file` (translate lm train) that reranks each sentence's beam n-best: translation score + W·LM log-probability per token"),
 		lmWeight: fs.Float64("lm-weight", 0.3, "the weight W of --rerank-lm"),
@@ -131,7 +132,7 @@ func (m *modelFlags) options() []translate.Option {
 		ratio = 0 // an explicit --max-len is the limit (HF max_new_tokens), not the guard
 	}
 	opts := []translate.Option{translate.WithLengthGuard(float32(ratio), *m.extra), translate.WithBatchSize(*m.batch),
-		translate.WithNoRepeatNGram(*m.noRepeat), translate.WithWeightPrecision(*m.weights),
+		translate.WithNoRepeatNGram(*m.noRepeat), translate.WithWeightPrecision(*m.weights), translate.WithSentenceCache(*m.cache),
 		translate.WithProtectedSpans(*m.keep), translate.WithPassthrough(*m.pass)}
 	if *m.glossary != "" {
 		opts = append(opts, translate.WithGlossaryFile(*m.glossary))

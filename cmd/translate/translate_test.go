@@ -305,6 +305,7 @@ func TestCLIErrors(t *testing.T) {
 		{"bad flag", "", []string{"--bogus"}, 2, "flag provided but not defined"},
 		{"bad beam", "", []string{"--model", model, "--beam", "0", "Hallo"}, 2, "beam size"},
 		{"beam above the limit", "", []string{"--model", model, "--beam", "129", "Hallo"}, 2, "beam size 129: invalid option (want 1..128)"},
+		{"negative sentence cache", "", []string{"--model", model, "--sentence-cache", "-1", "Hallo"}, 2, "sentence cache size -1: invalid option"},
 		{"missing file", "", []string{"--model", filepath.Join(t.TempDir(), "none.deen"), "Hallo"}, 1, "none.deen: no such file or directory (check the --model path)"},
 		{"not a model", "", []string{"--model", "translate.go", "Hallo"}, 1, "translate.go"},
 		{"bad ids", "5 x 0\n", []string{"--model", model, "--json", "--src-ids"}, 1, `line 1: "x" is not a token id`},
@@ -474,5 +475,20 @@ func TestCLIKeepsSpans(t *testing.T) {
 	tags := regexp.MustCompile(`<[^>]*>`)
 	if code != 0 || strings.Join(tags.FindAllString(stdout, -1), "") != strings.Join(tags.FindAllString(doc, -1), "") {
 		t.Errorf("--format html: exit %d, %q; stderr %s", code, stdout, stderr)
+	}
+}
+
+func TestCLISentenceCacheKeepsTheOutput(t *testing.T) {
+	bin, model, refs := setup(t)
+	s0, s4 := refs.Sentences[0].SourceText, refs.Sentences[4].SourceText
+	in := strings.Repeat(s0+"\n"+s4+" "+s0+"\n\n", 5)
+	common := []string{"--model", model, "--beam", "2", "--max-len", "12"}
+	cached, stderr, code := runBin(t, bin, in, common...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	plain, stderr, code := runBin(t, bin, in, append(common, "--sentence-cache", "0")...)
+	if code != 0 || plain != cached || strings.Count(plain, "\n") != 15 {
+		t.Fatalf("--sentence-cache 0: exit %d, %q; with the cache %q; stderr %s", code, plain, cached, stderr)
 	}
 }
