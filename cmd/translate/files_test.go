@@ -270,9 +270,11 @@ func TestFilesResumeAfterKill(t *testing.T) {
 		}
 		return d
 	}
-	// Two workers: the big file on one, the others on the second.
+	// Two workers: the big file on one, the others on the second. The
+	// lines repeat 20 sentences: --sentence-cache 0 keeps the run slow
+	// enough to be interrupted midway.
 	args := func(d string) []string {
-		return append(append([]string{"files", "--jobs", "2", "--model", model}, fastFlags...), d)
+		return append(append([]string{"files", "--jobs", "2", "--sentence-cache", "0", "--model", model}, fastFlags...), d)
 	}
 	ref := mk()
 	if _, stderr, code := runBin(t, bin, "", args(ref)...); code != 0 {
