@@ -281,7 +281,9 @@ func TestCLIProgressRate(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "a.de")
 	writeFile(t, in, strings.Join(germanLines(refs, 1500), "\n")+"\n")
-	cmdline := strings.Join([]string{bin, "files", "--model", model, "--beam", "1", "--max-len", "8", in}, "' '")
+	// The lines repeat 20 sentences: --sentence-cache 0 keeps the run long
+	// enough to draw frames.
+	cmdline := strings.Join([]string{bin, "files", "--sentence-cache", "0", "--model", model, "--beam", "1", "--max-len", "8", in}, "' '")
 	out, err := exec.Command(scriptCmd, "-qfec", "'"+cmdline+"'", "/dev/null").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
