@@ -120,11 +120,13 @@ func (e *cacheEntry) size() int {
 	return n
 }
 
-// cloneResult copies r's slices (the hypotheses' ids included).
+// cloneResult copies r with its slices (the hypotheses' ids included).
 func cloneResult(r Result) Result {
-	out := Result{IDs: slices.Clone(r.IDs), Score: r.Score, NBest: make([]Hypothesis, len(r.NBest))}
-	for i, h := range r.NBest {
-		out.NBest[i] = Hypothesis{IDs: slices.Clone(h.IDs), Score: h.Score}
+	out := r
+	out.IDs = slices.Clone(r.IDs)
+	out.NBest = slices.Clone(r.NBest)
+	for i := range out.NBest {
+		out.NBest[i].IDs = slices.Clone(r.NBest[i].IDs)
 	}
 	return out
 }
