@@ -6,13 +6,17 @@
 //
 // # Why our own implementation
 //
-// The encoder and normaliser are written here from SentencePiece's C++
+// Byte-exact ids are the requirement: a model only translates well the ids
+// it was trained on, and an imported opus-mt model must get the ids Hugging
+// Face's tokenizer (SentencePiece) gives, or its translations differ from
+// the reference ones (the parity tests compare ids exactly). The encoder
+// and normaliser are therefore written here from SentencePiece's C++
 // sources (normalizer.cc, unigram_model.cc, bpe_model.cc,
 // sentencepiece_processor.cc) rather than taken from
 // github.com/sugarme/tokenizer, because that library differs from
 // SentencePiece where it matters for byte-exact ids:
-//   - its unigram Viterbi adds a length bonus and caps the piece length, so it
-//     picks other segmentations than SentencePiece;
+//   - its unigram Viterbi adds a length bonus (0.1 per byte) and caps pieces
+//     at 20 bytes, so it picks other segmentations than SentencePiece;
 //   - it does not run the model's precompiled charsmap (nmt_nfkc, a darts
 //     double array) nor SentencePiece's whitespace rules and offsets;
 //   - its cache is not safe for concurrent use, and the Encoder must be.
