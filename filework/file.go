@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/deen-mt/deen/internal/atomicfile"
@@ -141,7 +142,23 @@ type Translator interface {
 	TranslateLines(ctx context.Context, r io.Reader, first int64, w io.Writer, done func(lines int64) error) error
 }
 
-// Local returns a Translator that translates with tr in this process.
+// HTMLTranslator is a Translator that can also translate a file's lines as
+// one HTML document (tags kept, see translate.Translator.TranslateHTML):
+// TranslateHTML reads all of r, writes the translation to w and returns the
+// number of lines it read. Run uses it for the files IsHTML names.
+type HTMLTranslator interface {
+	TranslateHTML(ctx context.Context, r io.Reader, w io.Writer) (lines int64, err error)
+}
+
+// IsHTML reports whether a file is translated as HTML: its name ends in
+// .html or .htm (any case).
+func IsHTML(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".html" || ext == ".htm"
+}
+
+// Local returns a Translator that translates with tr in this process; it is
+// an HTMLTranslator too.
 func Local(tr *translate.Translator) Translator { return local{tr} }
 
 // local is Local's Translator.
@@ -151,6 +168,30 @@ type local struct{ tr *translate.Translator }
 func (l local) TranslateLines(ctx context.Context, r io.Reader, first int64, w io.Writer, done func(int64) error) error {
 	return l.tr.TranslateStream(ctx, r, w, translate.StartLine(int(first)),
 		translate.OnBatch(func(n int) error { return done(int64(n)) }))
+}
+
+// TranslateHTML translates all of r as one HTML document (a byte-order
+// mark at its start is kept out of the text and written back).
+func (l local) TranslateHTML(ctx context.Context, r io.Reader, w io.Writer) (int64, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return 0, err
+	}
+	doc := string(b)
+	n := int64(strings.Count(doc, "\n"))
+	if doc != "" && !strings.HasSuffix(doc, "\n") {
+		n++
+	}
+	bom := ""
+	if rest, ok := strings.CutPrefix(doc, "\uFEFF"); ok {
+		bom, doc = "\uFEFF", rest
+	}
+	out, err := l.tr.TranslateHTML(ctx, doc)
+	if err != nil {
+		return 0, err
+	}
+	_, err = io.WriteString(w, bom+out)
+	return n, err
 }
 
 // countWriter counts the bytes written through it.
@@ -218,7 +259,7 @@ func (f *File) translate(ctx context.Context, tr Translator, force bool, progres
 	cw := &countWriter{w: out}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	saved := time.Now()
-	err = tr.TranslateLines(ctx, r, f.from+start.Lines, bw, func(n int64) error {
+	done := func(n int64) error {
 		if err := bw.Flush(); err != nil {
 			return err
 		}
@@ -229,7 +270,15 @@ func (f *File) translate(ctx context.Context, tr Translator, force bool, progres
 		}
 		saved = time.Now()
 		return saveCheckpoint(out, ckpt, state)
-	})
+	}
+	if ht, ok := tr.(HTMLTranslator); ok && IsHTML(f.In) {
+		var n int64
+		if n, err = ht.TranslateHTML(ctx, r, bw); err == nil {
+			err = done(n)
+		}
+	} else {
+		err = tr.TranslateLines(ctx, r, f.from+start.Lines, bw, done)
+	}
 	if err != nil {
 		if state.Lines > start.Lines {
 			if cerr := saveCheckpoint(out, ckpt, state); cerr != nil {

@@ -372,3 +372,11 @@ func TestShardMerge(t *testing.T) {
 		t.Fatal("shard 2/2 accepted")
 	}
 }
+
+func TestIsHTML(t *testing.T) {
+	for name, want := range map[string]bool{"a.html": true, "b/C.HTM": true, "x.htm.de": false, "html": false, "a.xhtml": false} {
+		if IsHTML(name) != want {
+			t.Errorf("IsHTML(%q) = %v, want %v", name, !want, want)
+		}
+	}
+}

@@ -38,6 +38,10 @@ others are translated and the exit code is 1.
 An output that exists is skipped (--force translates it again). Interrupted
 runs (Ctrl-C, kill, crash) resume where they stopped when run again.
 Inputs must be UTF-8 (a byte-order mark and CRLF line ends are kept as found).
+Files named *.html or *.htm are translated as HTML (as translate --format
+html: tags, attributes and entities kept, <code>, <pre>, <script>, <style>
+and translate="no" left alone, each file as one document); with --queue
+they are translated line by line like other files.
 
 examples:
   translate files brief.de                     writes brief.en

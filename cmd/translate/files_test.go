@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -530,5 +531,33 @@ func TestFilesSymlinks(t *testing.T) {
 	_, stderr, code = runBin(t, bin, "", append(append([]string{"files", "--model", model}, fastFlags...), filepath.Join(tree, "b.de"))...)
 	if _, err := os.Stat(filepath.Join(tree, "b.en")); code != 0 || err != nil {
 		t.Fatalf("a link given as PATH: exit %d, %s, output %v", code, stderr, err)
+	}
+}
+
+// .html and .htm files are translated as HTML documents: same tags, kept
+// elements untouched, the same output as translate --format html.
+func TestFilesHTML(t *testing.T) {
+	bin, model, _ := setup(t)
+	dir := t.TempDir()
+	doc := "\uFEFF<html><body>\n<p>Lies den <a href=\"https://example.org/agb\">Vertrag</a> bis zum Ende.</p>\n<pre>Der Hund</pre>\n</body></html>\n"
+	writeFile(t, filepath.Join(dir, "seite.html"), doc)
+	writeFile(t, filepath.Join(dir, "alt.HTM"), doc)
+	args := append(append([]string{"files", "--model", model}, fastFlags...), dir)
+	if _, stderr, code := runBin(t, bin, "", args...); code != 0 {
+		t.Fatalf("files: exit %d: %s", code, stderr)
+	}
+	want, stderr, code := runBin(t, bin, strings.TrimPrefix(doc, "\uFEFF"), append(append([]string{"--model", model}, fastFlags...), "--format", "html")...)
+	if code != 0 {
+		t.Fatalf("--format html: exit %d: %s", code, stderr)
+	}
+	tags := regexp.MustCompile(`<[^>]*>`)
+	for _, out := range []string{"seite.html.en", "alt.HTM.en"} {
+		got := readFile(t, filepath.Join(dir, out))
+		if got != "\uFEFF"+want {
+			t.Errorf("%s = %q, want %q (BOM kept)", out, got, "\uFEFF"+want)
+		}
+		if strings.Join(tags.FindAllString(got, -1), "") != strings.Join(tags.FindAllString(doc, -1), "") || !strings.Contains(got, "<pre>Der Hund</pre>") {
+			t.Errorf("%s: tags or <pre> changed: %q", out, got)
+		}
 	}
 }
