@@ -127,9 +127,11 @@ func (e *endpoint) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if reqLimit := cmp(lim.ReqLimit, s.cfg.reqLimit); reqLimit > 0 {
-		client := key
-		if client == "" {
-			client = clientIP(r)
+		// Per key only when keys are checked: otherwise a client could
+		// send a new made-up key with every request to dodge its IP limit.
+		client := clientIP(r)
+		if key != "" && s.cfg.keys != nil {
+			client = "key " + key
 		}
 		if !s.limiter.allow(client, p.cost(), reqLimit) {
 			return errorf(http.StatusTooManyRequests, "Slowdown: %d per 1 minute", reqLimit)

@@ -112,6 +112,11 @@ func TestRateLimitPerIP(t *testing.T) {
 	if want := []int{200, 200, 200, 429, 429}; !equalInts(codes, want) {
 		t.Errorf("codes %v, want %v", codes, want)
 	}
+	// Without a keys file a made-up key does not open a new allowance.
+	r = postJSON(t, ts.URL+"/translate", map[string]any{"q": "Hallo.", "source": "de", "target": "en", "api_key": "made-up"})
+	if r.status != 429 {
+		t.Errorf("made-up key dodged the IP limit: %d %s", r.status, r.body)
+	}
 	// Other endpoints are not limited.
 	if r := get(t, ts.URL+"/languages"); r.status != 200 {
 		t.Errorf("/languages limited: %d", r.status)
