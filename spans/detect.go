@@ -83,7 +83,7 @@ var patterns = []pattern{
 	{Placeholder, regexp.MustCompile(`\$\{[\p{L}\p{N}_.]+\}`)},
 	{Placeholder, regexp.MustCompile(`\$[A-Za-z_][A-Za-z0-9_]*`)},
 	{ISBN, regexp.MustCompile(`ISBN(?:-1[03])?:?\s*((?:97[89][- ]?)?\d{1,5}[- ]?\d{1,7}[- ]?\d{1,7}[- ]?[\dX])\b`)},
-	{Phone, regexp.MustCompile(`(?:^|[^\p{N}\p{L}])((?:\+\d{1,3}|0)\d{1,4}(?:[ /-]\d{2,8}){1,4})\b`)},
+	{Phone, regexp.MustCompile(`(?:^|[^\p{N}\p{L}])((?:\+\d{1,3}(?: ?\(0\))?[ ]?|0)\d{1,4}(?:[ /-]\d{2,8}){1,4})\b`)},
 	{Phone, regexp.MustCompile(`(?:^|[^\p{N}\p{L}])(\(0\d{2,5}\)\s?\d{3,8}(?:[ -]\d{2,6})?)\b`)},
 	{Date, regexp.MustCompile(`\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:\d{4}|\d{2})\b`)},
 	{Date, regexp.MustCompile(`\b\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b`)},

@@ -30,6 +30,7 @@ func TestDetect(t *testing.T) {
 		{"Bestellung DE-2024-00817, Teil 4471-XK-93, Flug LH 2031.", []want{{ProductCode, "DE-2024-00817", ""}, {ProductCode, "4471-XK-93", ""}, {ProductCode, "LH 2031", ""}}},
 		{"Das Buch hat die ISBN 978-3-16-148410-0.", []want{{ISBN, "978-3-16-148410-0", ""}}},
 		{"Ruf 0800 123 456 oder +49 30 1234567 an.", []want{{Phone, "0800 123 456", ""}, {Phone, "+49 30 1234567", ""}}},
+		{"Tel. +49 (0)30 1234567, 030/1234567 oder +4930123456.", []want{{Phone, "+49 (0)30 1234567", ""}, {Phone, "030/1234567", ""}, {Number, "+4930123456", ""}}},
 		{"Es endete 3:1, Version 2.14.0, von 1990-1995.", []want{{Number, "3:1", ""}, {Version, "2.14.0", ""}, {Number, "1990-1995", ""}}},
 		{"Wir treffen uns am 3. Mai um 9.30 Uhr.", []want{{Ordinal, "3.", "3"}, {Time, "9.30", "9:30"}}},
 		{"Sie wurde 50% billiger und das Modell A4 kam 2019.", []want{{Number, "50", ""}, {ProductCode, "A4", ""}, {Number, "2019", ""}}},

@@ -1,6 +1,7 @@
 package spans
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 	"unicode"
@@ -128,18 +129,25 @@ func (p *prepared) target(s, e int) (r Range, at int, ok bool) {
 			return Range{}, end, false
 		}
 	}
+	// The run of aligned tokens around best, at most len(in)+2 tokens long
+	// (a confused model can align half the sentence to one number).
 	first, last := best, best
-	for first > 0 && (aligned[first-1] || a.Tgt[first-1].End == a.Tgt[first-1].Start) {
-		first--
-	}
-	for last+1 < len(aligned) && (aligned[last+1] || a.Tgt[last+1].End == a.Tgt[last+1].Start) {
-		last++
+	for room := len(in) + 1; room > 0; room-- {
+		switch {
+		case first > 0 && (aligned[first-1] || a.Tgt[first-1].End == a.Tgt[first-1].Start):
+			first--
+		case last+1 < len(aligned) && (aligned[last+1] || a.Tgt[last+1].End == a.Tgt[last+1].Start):
+			last++
+		default:
+			room = 0
+		}
 	}
 	st, en := wordAt(tgt, a.Tgt[first].Start, a.Tgt[last].End)
-	for st < en && unicode.IsSpace(rune(tgt[st])) {
+	// Spaces and sentence punctuation at the ends belong to the sentence.
+	for st < en && (unicode.IsSpace(rune(tgt[st])) || strings.IndexByte(".,;:!?", tgt[st]) >= 0) {
 		st++
 	}
-	for en > st && unicode.IsSpace(rune(tgt[en-1])) {
+	for en > st && (unicode.IsSpace(rune(tgt[en-1])) || strings.IndexByte(".,;:!?", tgt[en-1]) >= 0) {
 		en--
 	}
 	if st >= en {
@@ -374,6 +382,15 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 		r, at, ok := pa.target(sp.Start, sp.End)
 		if ok {
 			r = trimFunctionWords(tgt, r, sp.Kind == Term)
+			r = digitWords(tgt, r, sp.Render)
+			if sp.Kind == Time {
+				if m := ampm.FindStringIndex(tgt[r.End:]); m != nil {
+					r.End += m[1] // "7:00 p.m." → "17:42", not "17:42 p.m."
+					if tgt[r.End-1] == '.' && strings.TrimSpace(tgt[r.End:]) == "" {
+						r.End-- // the sentence's own full stop
+					}
+				}
+			}
 		}
 		if ok && !overlaps(r.Start, r.End) {
 			add(r.Start, r.End, sp, "aligned")
@@ -429,6 +446,36 @@ func trimFunctionWords(t string, r Range, term bool) Range {
 		en = r.End // keep what followed the last word (a unit, a dot)
 	}
 	return Range{st, en}
+}
+
+// ampm is an English 12-hour clock suffix right after a time (the model
+// may stutter it: "p.m.m.m").
+var ampm = regexp.MustCompile(`^\s?(?i:[ap]\.?m\b\.?)(?:m?\.)*(?:m\b)?`)
+
+// digitWords narrows r to the words from the first to the last one with a
+// digit, when the rendering has digits and r has such words: the model's
+// wrong number is what a number replaces ("costs 129" → "costs 12.99").
+func digitWords(t string, r Range, render string) Range {
+	if !strings.ContainsAny(render, "0123456789") {
+		return r
+	}
+	lo, hi := -1, -1
+	for _, w := range splitWords(t[r.Start:r.End]) {
+		if strings.ContainsAny(t[r.Start+w.Start:r.Start+w.End], "0123456789") {
+			if lo < 0 {
+				lo = r.Start + w.Start
+			}
+			hi = r.Start + w.End
+		}
+	}
+	if lo < 0 {
+		return r
+	}
+	// Keep the separators glued to the digits (1.150, 7:00).
+	for hi < r.End && strings.IndexByte(".,:/-", t[hi]) >= 0 && hi+1 < r.End && t[hi+1] >= '0' && t[hi+1] <= '9' {
+		_, hi = wordAt(t, hi+1, hi+1)
+	}
+	return Range{lo, hi}
 }
 
 // endOfSentence is the byte offset before the final punctuation and spaces.

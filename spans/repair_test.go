@@ -52,6 +52,12 @@ func TestRepair(t *testing.T) {
 		{"format", "Es kostet 1.150,00 Euro.", "It costs 1.150,00 euros.", nil, "It costs 1,150.00 euros.", []string{"format"}},
 		// Source words: Es kostet 1 150 00 Euro; target: It costs a thousand euros.
 		{"aligned", "Es kostet 1.150,00 Euro.", "It costs a thousand euros.", []int{0, 1, 2, 3, 5}, "It costs 1,150.00 euros.", []string{"aligned"}},
+		// The final dot aligned to the number stays; a long aligned run is cut.
+		{"punctuation", "Es kostet 150.", "It costs hundred fifty.", []int{0, 1, 2, 2}, "It costs 150.", []string{"aligned"}},
+		{"long run", "Es kostet 150 Euro.", "It costs a b c d e f.", []int{0, 1, 2, 2, 2, 2, 2, 2}, "It costs 150 d e f.", []string{"aligned"}},
+		// A wrong number among aligned words is what is replaced.
+		{"digits", "Das kostet 12,99 Euro.", "This costs 129 euros.", []int{0, 2, 2, 4}, "This costs 12.99 euros.", []string{"aligned"}},
+		{"am/pm", "Um 17:42 Uhr.", "At 7:00 p.m.m.m.", []int{0, 1, 2, 3, 3, 3, 3}, "At 17:42.", []string{"aligned"}},
 		{"url", "Siehe https://a.example/x heute.", "See the website today.", []int{0, -1, 1, 5}, "See the https://a.example/x today.", []string{"aligned"}},
 		{"inserted", "Ruf {name} an.", "Call him.", []int{0, 2}, "Call {name} him.", []string{"inserted"}},
 		{"appended", "Ruf {name} an.", "Call him.", nil, "Call him {name}.", []string{"appended"}},
