@@ -216,21 +216,33 @@ func (f *fixedLogits) Step(tokens []int32, logits []float32) {
 
 func (f *fixedLogits) Reorder(parents []int) { f.rows = len(parents) }
 
-// BenchmarkSearchOnly measures the search's own work per decoder step
-// (log-softmax, processors, top-k, bookkeeping) at opus-mt's vocabulary
-// size, without a model: 16 sentences × 4 beams (or greedy), 32 steps.
-func BenchmarkSearchOnly(b *testing.B) {
-	cfg := opusSizedConfig()
-	row := make([]float32, cfg.VocabSize)
+// fixedRow returns a row of v deterministic pseudo-random logits in [0, 10).
+func fixedRow(v int) []float32 {
+	row := make([]float32, v)
 	state := uint64(1)
 	for i := range row {
 		state = state*6364136223846793005 + 1442695040888963407
 		row[i] = float32(state>>40) / float32(1<<24) * 10
 	}
+	return row
+}
+
+// benchSpec is the search of the benchmarks on cfg's vocabulary: beams
+// beams, length penalty 1, exactly benchTokens tokens, pad never generated.
+func benchSpec(cfg modelfile.Config, beams int) *searchSpec {
+	return &searchSpec{vocab: cfg.VocabSize, start: int32(cfg.DecoderStartID), eos: int32(cfg.EOSID),
+		badWords: []int32{int32(cfg.PadID)}, forcedEOS: true, beams: beams, lengthPenalty: 1, minNewTokens: benchTokens}
+}
+
+// BenchmarkSearchOnly measures the search's own work per decoder step
+// (log-softmax, processors, top-k, bookkeeping) at opus-mt's vocabulary
+// size, without a model: 16 sentences × 4 beams (or greedy), 32 steps.
+func BenchmarkSearchOnly(b *testing.B) {
+	cfg := opusSizedConfig()
+	row := fixedRow(cfg.VocabSize)
 	for _, beams := range []int{1, 4} {
 		b.Run(fmt.Sprintf("beam%d/batch16", beams), func(b *testing.B) {
-			sp := &searchSpec{vocab: cfg.VocabSize, start: int32(cfg.DecoderStartID), eos: int32(cfg.EOSID),
-				badWords: []int32{int32(cfg.PadID)}, forcedEOS: true, beams: beams, lengthPenalty: 1, minNewTokens: benchTokens}
+			sp := benchSpec(cfg, beams)
 			maxLen := make([]int, 16)
 			for i := range maxLen {
 				maxLen[i] = benchTokens + 1
@@ -270,21 +282,13 @@ var beamSizes = []int{4, 16, 64, 128}
 //	go test ./translate -run '^$' -bench BeamSize -benchtime 1x
 func BenchmarkBeamSize(b *testing.B) {
 	cfg := opusSizedConfig()
-	row := make([]float32, cfg.VocabSize)
-	state := uint64(1)
-	for i := range row {
-		state = state*6364136223846793005 + 1442695040888963407
-		row[i] = float32(state>>40) / float32(1<<24) * 10
-	}
-	sp := &searchSpec{vocab: cfg.VocabSize, start: int32(cfg.DecoderStartID), eos: int32(cfg.EOSID),
-		badWords: []int32{int32(cfg.PadID)}, forcedEOS: true, lengthPenalty: 1, minNewTokens: benchTokens}
+	row := fixedRow(cfg.VocabSize)
 	for _, beams := range beamSizes {
 		b.Run(fmt.Sprintf("search/beam%d", beams), func(b *testing.B) {
-			sp := *sp
-			sp.beams = beams
+			sp := benchSpec(cfg, beams)
 			cpu0 := nntest.CPUTime()
 			for range b.N {
-				if _, err := beamSearch(context.Background(), &fixedLogits{row: row, rows: beams}, &sp, []int{benchTokens + 1}); err != nil {
+				if _, err := beamSearch(context.Background(), &fixedLogits{row: row, rows: beams}, sp, []int{benchTokens + 1}); err != nil {
 					b.Fatal(err)
 				}
 			}

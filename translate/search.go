@@ -2,6 +2,7 @@ package translate
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"math"
 	"slices"
@@ -494,42 +495,45 @@ func bestK(c []candidate, k int) []int {
 // sorting all 2k·k candidates took O(k² log k) and an insertion sort
 // O(k⁴). NaN scores rank last.
 func mergeBest(out, c []candidate, starts []int, n int) []candidate {
-	type head struct{ pos, end int } // the next unmerged entry of one list
-	h := make([]head, 0, len(starts)-1)
+	q := &listHeads{c: c}
 	for j := range len(starts) - 1 {
 		if starts[j] < starts[j+1] {
-			h = append(h, head{starts[j], starts[j+1]})
+			q.heads = append(q.heads, listHead{starts[j], starts[j+1]})
 		}
 	}
-	better := func(a, b head) bool { return candidateBefore(c[a.pos], c[b.pos]) }
-	down := func(i int) { // restore the heap below i
-		for {
-			l, m := 2*i+1, i
-			if l < len(h) && better(h[l], h[m]) {
-				m = l
-			}
-			if r := l + 1; r < len(h) && better(h[r], h[m]) {
-				m = r
-			}
-			if m == i {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
+	heap.Init(q)
+	for len(out) < n && q.Len() > 0 {
+		h := &q.heads[0]
+		out = append(out, c[h.pos])
+		if h.pos++; h.pos == h.end {
+			heap.Pop(q)
+		} else {
+			heap.Fix(q, 0)
 		}
-	}
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		down(i)
-	}
-	for len(out) < n && len(h) > 0 {
-		out = append(out, c[h[0].pos])
-		if h[0].pos++; h[0].pos == h[0].end {
-			h[0] = h[len(h)-1]
-			h = h[:len(h)-1]
-		}
-		down(0)
 	}
 	return out
+}
+
+// listHead is the next unmerged entry c[pos] of one beam's list c[pos:end].
+type listHead struct{ pos, end int }
+
+// listHeads is a heap of the lists' heads, best candidate first
+// (container/heap).
+type listHeads struct {
+	c     []candidate
+	heads []listHead
+}
+
+func (q *listHeads) Len() int { return len(q.heads) }
+func (q *listHeads) Less(i, j int) bool {
+	return candidateBefore(q.c[q.heads[i].pos], q.c[q.heads[j].pos])
+}
+func (q *listHeads) Swap(i, j int) { q.heads[i], q.heads[j] = q.heads[j], q.heads[i] }
+func (q *listHeads) Push(x any)    { q.heads = append(q.heads, x.(listHead)) }
+func (q *listHeads) Pop() any {
+	h := q.heads[len(q.heads)-1]
+	q.heads = q.heads[:len(q.heads)-1]
+	return h
 }
 
 // candidateBefore reports whether a ranks before b: higher score, then
