@@ -78,6 +78,8 @@ var patterns = []pattern{
 	{Path, regexp.MustCompile(`\\\\[A-Za-z0-9._$-]+(?:\\[^\s<>"|?*` + "`" + `\\]+)+`)},
 	{Path, regexp.MustCompile(`(?:^|[\s("'=])((?:~|\.\.?)?/[\p{L}\p{N}._+@-]+(?:/[\p{L}\p{N}._+@-]+)+/?|(?:~|\.\.?)/[\p{L}\p{N}._+@-]*)`)},
 	{Placeholder, regexp.MustCompile(`(?:^|[^\p{N}%])(%(?:\d+\$)?[-+0#]*\d*(?:\.\d+)?[sdifuxXoeEgGcpqv@])`)},
+	{Path, regexp.MustCompile(`(?i)\b[\p{L}\p{N}_-]+(?:\.[\p{L}\p{N}_-]+)*\.(?:pdf|docx?|xlsx?|pptx?|odt|ods|csv|tsv|txt|md|json|ya?ml|toml|xml|html?|ini|cfg|conf|log|zip|tar|gz|tgz|7z|png|jpe?g|gif|svg|webp|mp3|mp4|wav|exe|msi|dmg|sh|bat|ps1|py|go|js|ts|java|rb|rs|c|h|cpp|sql|deen)\b`)},
+	{Placeholder, regexp.MustCompile(`%\([\p{L}\p{N}_]+\)[sdifr]`)},
 	{Placeholder, regexp.MustCompile(`\{\{\s*[\p{L}\p{N}_.]+\s*\}\}`)},
 	{Placeholder, regexp.MustCompile(`\{[\p{L}\p{N}_.:]*\}`)},
 	{Placeholder, regexp.MustCompile(`\$\{[\p{L}\p{N}_.]+\}`)},
@@ -90,6 +92,9 @@ var patterns = []pattern{
 	{Time, regexp.MustCompile(`\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?\b`)},
 	{Time, regexp.MustCompile(`\b((?:[01]?\d|2[0-3])\.[0-5]\d)\s?Uhr\b`)},
 	{Version, regexp.MustCompile(`\b[vV]?\d+(?:\.\d+){2,}\b|\b[vV]\d+(?:\.\d+)+\b`)},
+	// 3.1, 15.03: a dot before one or two digits is no German thousands
+	// separator (that is 1.250); copied as written (section, version, day.month).
+	{Version, regexp.MustCompile(`\b\d+\.\d{1,2}\b`)},
 	{ProductCode, regexp.MustCompile(`\b[\p{Lu}\p{N}]+(?:[-/][\p{Lu}\p{N}]+)+\b`)},
 	{ProductCode, regexp.MustCompile(`\b(?:\p{Lu}+\p{N}[\p{Lu}\p{N}]*|\p{N}+\p{Lu}[\p{Lu}\p{N}]*)\b`)},
 	{ProductCode, regexp.MustCompile(`\b\p{Lu}{2,3} \d{2,5}\b`)},

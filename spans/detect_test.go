@@ -35,6 +35,7 @@ func TestDetect(t *testing.T) {
 		{"Wir treffen uns am 3. Mai um 9.30 Uhr.", []want{{Ordinal, "3.", "3"}, {Time, "9.30", "9:30"}}},
 		{"Sie wurde 50% billiger und das Modell A4 kam 2019.", []want{{Number, "50", ""}, {ProductCode, "A4", ""}, {Number, "2019", ""}}},
 		{"Ich habe heute keine Zeit 😀 👍🏽!", []want{{Emoji, "😀 👍🏽", ""}}},
+		{"Siehe bericht_2024.pdf, Kapitel 3.1 und %(name)s bis 15.03.", []want{{Path, "bericht_2024.pdf", ""}, {Version, "3.1", ""}, {Placeholder, "%(name)s", ""}, {Version, "15.03", ""}}},
 		// Nothing to protect.
 		{"Der Hund spielt im Garten.", nil},
 		{"Ich gehe z.B. nach Hause, u.a. morgen.", nil},
