@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // Client is the submitting side: a filework.Translator whose lines are
@@ -21,6 +22,7 @@ import (
 // It is safe for concurrent use.
 type Client struct {
 	js                jetstream.JetStream
+	stream            jetstream.Stream
 	kv                jetstream.KeyValue
 	model, settings   string
 	subject, consumer string
@@ -40,12 +42,12 @@ func NewClient(ctx context.Context, nc *nats.Conn, model, settings string, opts 
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	cfg := newConfig(opts)
-	_, kv, err := setup(ctx, js, cfg)
+	stream, kv, err := setup(ctx, js, cfg)
 	if err != nil {
 		return nil, err
 	}
 	key := Key(model, settings)
-	return &Client{js: js, kv: kv, model: model, settings: settings, subject: JobSubjects + key,
+	return &Client{js: js, stream: stream, kv: kv, model: model, settings: settings, subject: JobSubjects + key,
 		consumer: consumerPrefix + key, cfg: cfg, refs: map[string]int{}}, nil
 }
 
@@ -180,7 +182,13 @@ func (c *Client) unref(id string, purge bool) {
 }
 
 // publish publishes the job of ch unless its result is in the bucket
-// already. While the server is unreachable it retries until ctx ends.
+// already. A publication the server drops as a duplicate (same job ID
+// within the duplicate window) is fine while the first one is still
+// queued; when that one was done and its result purged since (a run over
+// the same text again, or a dead-lettered chunk being retried), the job is
+// published again under a fresh message ID: the result key is computed
+// from the job itself. While the server is unreachable it retries until
+// ctx ends.
 func (c *Client) publish(ctx context.Context, ch chunk, data []byte) error {
 	msg := &nats.Msg{Subject: c.subject, Data: data, Header: nats.Header{}}
 	msg.Header.Set(hdrModel, c.model)
@@ -192,7 +200,19 @@ func (c *Client) publish(ctx context.Context, ch chunk, data []byte) error {
 		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return err
 		}
-		_, err := c.js.PublishMsg(ctx, msg, jetstream.WithMsgID(ch.id))
+		ack, err := c.js.PublishMsg(ctx, msg, jetstream.WithMsgID(ch.id))
+		if err != nil || !ack.Duplicate {
+			return err
+		}
+		if _, err := c.stream.GetMsg(ctx, ack.Sequence); err == nil {
+			return nil // the first publication is still queued
+		} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return err
+		}
+		if _, err := c.kv.Get(ctx, ch.id); err == nil {
+			return nil // done meanwhile
+		}
+		_, err = c.js.PublishMsg(ctx, msg, jetstream.WithMsgID(ch.id+"."+nuid.Next()))
 		return err
 	})
 }

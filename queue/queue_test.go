@@ -354,6 +354,19 @@ func TestQueueMatchesLocal(t *testing.T) {
 	if keys, _ := kv.Keys(context.Background()); len(keys) > 0 {
 		t.Errorf("%d results left in the bucket", len(keys))
 	}
+	// The same text again within the duplicate window (the outputs
+	// removed): the jobs are done and their results purged, so they are
+	// published again rather than dropped as duplicates.
+	for name := range f.want {
+		os.Remove(filepath.Join(f.dir, name))
+	}
+	calls := worker.calls.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f.check(t, runFiles(t, ctx, f.dir, f.client(t)))
+	if worker.calls.Load() == calls {
+		t.Error("the second run translated nothing")
+	}
 }
 
 // TestQueueWorkerKilled: the first worker takes a job and loses its

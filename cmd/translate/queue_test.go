@@ -49,7 +49,7 @@ func natsServer(t testing.TB) string {
 
 // startNATS runs a real nats-server with JetStream on a free loopback
 // port until the test ends and returns its URL.
-func startNATS(t *testing.T) string {
+func startNATS(t testing.TB) string {
 	t.Helper()
 	bin := natsServer(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -227,5 +227,54 @@ func TestShardCLI(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%s: exit %d, %q; want exit 2 and %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// BenchmarkQueue translates 2,000 lines (10 files of 200) with the tiny
+// model through files --queue and 1, 2 and 4 worker processes (one thread
+// each) on a real nats-server, and through a local files run with one
+// thread, and reports lines per second.
+//
+//	go test ./cmd/translate -run '^$' -bench Queue -benchtime 3x
+func BenchmarkQueue(b *testing.B) {
+	bin, model, refs := setup(b)
+	url := startNATS(b)
+	lines := germanLines(refs, 2000)
+	dir := b.TempDir()
+	for i := range 10 {
+		writeFile(b, filepath.Join(dir, "in", fmt.Sprintf("f%d.de", i)), strings.Join(lines[i*200:i*200+200], "\n")+"\n")
+	}
+	flags := []string{"--model", model, "--beam", "1", "--threads", "1"}
+	measure := func(b *testing.B, extra ...string) {
+		for b.Loop() {
+			os.RemoveAll(filepath.Join(dir, "out"))
+			args := append(append(append([]string{"files", "--quiet", "--out", filepath.Join(dir, "out")}, flags...), extra...), filepath.Join(dir, "in"))
+			if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+				b.Fatalf("%v: %s", err, out)
+			}
+		}
+		b.ReportMetric(float64(len(lines))*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	}
+	b.Run("local/jobs=1", func(b *testing.B) { measure(b, "--jobs", "1") })
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("queue/workers=%d", n), func(b *testing.B) {
+			var ws []*exec.Cmd
+			for range n {
+				w := exec.Command(bin, append([]string{"worker", "--queue", url}, flags...)...)
+				if err := w.Start(); err != nil {
+					b.Fatal(err)
+				}
+				ws = append(ws, w)
+			}
+			defer func() {
+				for _, w := range ws {
+					w.Process.Signal(syscall.SIGTERM)
+					w.Wait()
+				}
+			}()
+			time.Sleep(2 * time.Second) // the workers load the model
+			b.ResetTimer()
+			measure(b, "--queue", url)
+		})
 	}
 }
