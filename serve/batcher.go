@@ -175,6 +175,8 @@ func (b *batcher) collect(first *job) []*job {
 			case <-timer:
 				timer = nil
 				continue
+			case <-b.quit:
+				return jobs
 			}
 		} else {
 			select {

@@ -28,8 +28,9 @@ const serveExamples = `examples:
   curl -s localhost:5000/translate -H 'Content-Type: application/json' \
        -d '{"q":"Der Hund spielt im Garten.","source":"de","target":"en"}'
 keys file: one key per line, optionally followed by its requests per minute and its character limit.
-SIGINT or SIGTERM: stop accepting, finish the requests in flight (at most --shutdown-timeout), exit 0.
-exit codes: 0 stopped by a signal, 1 runtime failure (address in use, bad model), 2 usage error`
+SIGINT or SIGTERM: stop accepting, finish the requests in flight (at most --shutdown-timeout), exit 0;
+requests still running after --shutdown-timeout are dropped and the exit code is 1.
+exit codes: 0 stopped by a signal, 1 runtime failure (address in use, bad model, requests dropped), 2 usage error`
 
 // runServe runs the HTTP server until SIGINT or SIGTERM.
 func runServe(e *env, args []string) int {
@@ -121,7 +122,8 @@ func runServe(e *env, args []string) int {
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdown)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		fmt.Fprintf(e.stderr, "translate serve: requests still in flight after %v: %v\n", *shutdown, err)
+		hs.Close() // drops the connections: their requests' contexts end and their work stops
+		fmt.Fprintf(e.stderr, "translate serve: requests still in flight after %v were dropped: %v\n", *shutdown, err)
 		return exitFailure
 	}
 	fmt.Fprintln(e.stderr, "translate serve: stopped")

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -95,6 +96,39 @@ func TestServeTranslatesAndStopsGracefully(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/health"); err == nil {
 		t.Error("still answering after it stopped")
+	}
+}
+
+// TestServeShutdownIsBounded: a request still in flight after
+// --shutdown-timeout does not hold the process; it exits 1 and says so.
+func TestServeShutdownIsBounded(t *testing.T) {
+	cmd, base, lines := startServe(t, "--batch-window", "1s", "--shutdown-timeout", "100ms")
+	go http.Post(base+"/translate", "application/json", strings.NewReader(`{"q":"Der Hund spielt im Garten.","source":"de","target":"en"}`))
+	deadline := time.Now().Add(5 * time.Second)
+	for !inFlight(base, 2) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never showed in deen_http_requests_in_flight")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Errorf("serve after SIGINT with a request in flight past the bound: %v, want exit 1", err)
+	}
+	if took := time.Since(start); took > 900*time.Millisecond {
+		t.Errorf("stopping took %v with --shutdown-timeout 100ms (the request needed ~1 s)", took)
+	}
+	var said []string
+	for l := range lines {
+		said = append(said, l)
+	}
+	if !strings.Contains(strings.Join(said, "\n"), "requests still in flight after 100ms") {
+		t.Errorf("serve said %q", said)
 	}
 }
 
