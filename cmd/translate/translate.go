@@ -116,7 +116,7 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		cache:    fs.Int("sentence-cache", 1024, "recent sentence translations kept, so repeated sentences (headers, boilerplate, list items) are decoded once; 0 = off (same output either way)"),
 		weights:  fs.String("weights", "f32", "precision of the decoder weights each step multiplies: f32, f16 or int8 (faster, slightly different output)"),
 		rerankLM: fs.String("rerank-lm", "", "language model `file` (translate lm train) that reranks each sentence's beam n-best: translation score + W·LM log-probability per token"),
-		lmWeight: fs.Float64("lm-weight", 0.3, "the weight W of --rerank-lm"),
+		lmWeight: fs.Float64("lm-weight", 0.1, "the weight W of --rerank-lm (choose it on held-out data: docs/gpt.md)"),
 		glossary: fs.String("glossary", "", "glossary `file` (TSV: German TAB English; the same term twice keeps it): every German term, also inflected, comes out as its English term"),
 		keep:     fs.Bool("keep-spans", true, "keep numbers, dates, URLs, e-mail addresses, paths, code, placeholders and codes exactly as written (repaired through the alignment when the model changes them); --keep-spans=false turns it off"),
 		pass:     fs.Bool("passthrough", true, "copy sentences that are not German (English, other scripts, only symbols, emoji, URLs or numbers) unchanged; --passthrough=false translates everything"),
