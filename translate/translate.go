@@ -190,22 +190,29 @@ func WithThreads(n int) Option {
 	}
 }
 
-// WithWeightPrecision sets the precision of the decoder weights each search
-// step multiplies: "f32" (the default: the model's own weights), "f16"
-// (half floats, half the bytes) or "int8" (int8 with a scale per row, a
-// quarter of the bytes, multiplied with int8 products: x is quantised per
-// row on the fly). Reduced precision reads fewer bytes (small batches are
+// WithWeightPrecision sets the precision of the weights the translator
+// multiplies: "auto" (the default: the precision the model file stores its
+// weights in, Model().DType; f32 for a model built in memory), "f32" (the
+// model's own float32 weights), "f16" (half floats, half the bytes, for the
+// decoder step) or "int8" (int8 with a scale per row, a quarter of the
+// bytes, multiplied with int8 products: x is quantised per row on the
+// fly). A file stored as f16 or int8 holds exactly the values of its
+// precision, so "auto" multiplies the file's own weights. Reduced precision reads fewer bytes (small batches are
 // bound by memory) and, for int8, does cheaper arithmetic (large batches),
 // at the cost of slightly different logits, and keeps the float32 weights
 // too. With int8 the encoder and the cross-attention keys and values use
 // int8 products as well; with f16 the encoder runs in float32.
 func WithWeightPrecision(p string) Option {
 	return func(t *Translator) error {
+		if p == "auto" {
+			t.autoWeights = true
+			return nil
+		}
 		w, err := decoder.ParsePrecision(p)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+			return fmt.Errorf("%w: %w (or auto)", ErrInvalidOption, err)
 		}
-		t.weights = w
+		t.weights, t.autoWeights = w, false
 		return nil
 	}
 }
@@ -227,9 +234,11 @@ type Translator struct {
 	tok       *bpe.Marian // nil when the model file has no tokenizer
 	opts      SearchOptions
 	batchSize int
-	weights   decoder.Precision // of the decoder's step weights
-	rerank    *reranker         // nil without WithRerankLM
-	protect   protection        // spans, glossary, pass-through (protect.go)
+	weights   decoder.Precision // of the products (see WithWeightPrecision)
+	// autoWeights makes weights the model file's storage precision.
+	autoWeights bool
+	rerank      *reranker  // nil without WithRerankLM
+	protect     protection // spans, glossary, pass-through (protect.go)
 	// cacheEntries is the sentence cache's size (WithSentenceCache);
 	// cache is nil when it is 0.
 	cacheEntries int
@@ -269,7 +278,7 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	}
 	g := m.Config.Generation
 	t := &Translator{
-		cfg: m.Config, batchSize: defaultBatchSize, cacheEntries: defaultCacheEntries,
+		cfg: m.Config, batchSize: defaultBatchSize, cacheEntries: defaultCacheEntries, autoWeights: true,
 		protect: protection{spans: true, passthrough: true},
 		opts: SearchOptions{
 			BeamSize:      max(g.NumBeams, 1),
@@ -293,6 +302,9 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	if err := t.checkOptions(t.opts); err != nil {
 		return nil, fmt.Errorf("translate: %w", err)
 	}
+	if t.autoWeights {
+		t.weights = storedPrecision(m.DType)
+	}
 	encWeights := decoder.Float32
 	if t.weights == decoder.Int8 {
 		encWeights = decoder.Int8 // f16 products gain nothing on the encoder's many rows
@@ -308,6 +320,18 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	}
 	t.describe(m)
 	return t, nil
+}
+
+// storedPrecision is the product precision that multiplies weights stored
+// as d without changing them.
+func storedPrecision(d modelfile.DType) decoder.Precision {
+	switch d {
+	case modelfile.F16:
+		return decoder.Float16
+	case modelfile.Int8:
+		return decoder.Int8
+	}
+	return decoder.Float32
 }
 
 // ModelInfo describes a translator's model (Translator.Model): what it is,
@@ -349,8 +373,8 @@ type ModelInfo struct {
 	// DType is how the model file stores the weights: "f32", "f16" or
 	// "int8" (the weights are float32 in memory whatever the file holds).
 	DType string
-	// WeightPrecision is the precision of the decoder's step weights
-	// (WithWeightPrecision): "f32", "f16" or "int8".
+	// WeightPrecision is the precision of the products
+	// (WithWeightPrecision, "auto" resolved): "f32", "f16" or "int8".
 	WeightPrecision string
 	// Tokenizer reports whether the model file holds the SentencePiece
 	// models; without them only TranslateIDs works.

@@ -250,7 +250,29 @@ func TestModelInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := named.Model(); got.Name != "mine" || got.DType != "f16" || got.WeightPrecision != "f32" {
+	// Without WithWeightPrecision (auto) the products take the file's
+	// precision; a model built in memory is float32.
+	if got := named.Model(); got.Name != "mine" || got.DType != "f16" || got.WeightPrecision != "f16" {
 		t.Fatalf("WithModelName: %+v", got)
+	}
+	mem, err := newTranslator(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mem.Model().WeightPrecision; got != "f32" {
+		t.Fatalf("in-memory model: weights %q, want f32", got)
+	}
+	if err := modelfile.WriteFile(path, m, modelfile.WriteOptions{DType: modelfile.Int8}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"auto", "f32"} {
+		q, err := Load(path, WithWeightPrecision(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"auto": "int8", "f32": "f32"}[p]
+		if got := q.Model(); got.DType != "int8" || got.WeightPrecision != want {
+			t.Fatalf("int8 file with %s: %+v, want weights %s", p, got, want)
+		}
 	}
 }

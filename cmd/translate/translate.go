@@ -114,7 +114,7 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		threads:  fs.Int("threads", 0, "cores for the matrix kernels (default: all)"),
 		batch:    fs.Int("batch-size", 16, "sentences decoded together"),
 		cache:    fs.Int("sentence-cache", 1024, "recent sentence translations kept, so repeated sentences (headers, boilerplate, list items) are decoded once; 0 = off (same output either way)"),
-		weights:  fs.String("weights", "f32", "precision of the weights: f32, f16 (decoder step) or int8 (int8 products in encoder and decoder); faster, slightly different output"),
+		weights:  fs.String("weights", "auto", "precision of the weights: auto (the model file's), f32, f16 (decoder step) or int8 (int8 products in encoder and decoder); f16/int8 are faster, output may differ slightly"),
 		rerankLM: fs.String("rerank-lm", "", "language model `file` (translate lm train) that reranks each sentence's beam n-best: translation score + W·LM log-probability per token"),
 		lmWeight: fs.Float64("lm-weight", 0.1, "the weight W of --rerank-lm (choose it on held-out data: docs/gpt.md)"),
 		glossary: fs.String("glossary", "", "glossary `file` (TSV: German TAB English; the same term twice keeps it): every German term, also inflected, comes out as its English term"),
