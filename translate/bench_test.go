@@ -168,26 +168,38 @@ func benchTranslate(b *testing.B, m *modelfile.Model, src [][]int32, beams, batc
 	reportMemory(b)
 }
 
+// BenchmarkLoad loads the opus-mt-sized model from a file stored as f32,
+// f16 or int8 (Load with the default weights "auto": the file's precision).
+// maxRSS covers the whole process, including the benchmark's own copy of
+// the model: run one dtype per process for its peak, e.g.
+//
+//	go test ./translate -run '^$' -bench 'Load/int8' -benchtime 3x
 func BenchmarkLoad(b *testing.B) {
 	m, _ := benchSetup(b)
-	path := filepath.Join(b.TempDir(), "opus-sized.deen")
-	if err := modelfile.WriteFile(path, m, modelfile.WriteOptions{}); err != nil {
-		b.Fatal(err)
+	for _, dt := range []modelfile.DType{modelfile.F32, modelfile.F16, modelfile.Int8} {
+		b.Run(dt.String(), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "opus-sized.deen")
+			if err := modelfile.WriteFile(path, m, modelfile.WriteOptions{DType: dt}); err != nil {
+				b.Fatal(err)
+			}
+			st, err := os.Stat(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(st.Size())
+			runtime.GC()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := Load(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/load")
+			reportMemory(b)
+		})
 	}
-	st, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(st.Size())
-	b.ResetTimer()
-	for range b.N {
-		if _, err := Load(path); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
-	reportMemory(b)
 }
 
 // reportMemory reports the Go heap in use and the process's peak resident
