@@ -4,6 +4,9 @@
 // order through a partial file with checkpoints, renaming it into place
 // only when it is complete.
 //
+// Shard and Part split the work into disjoint parts for several processes
+// without any server, and Merge puts a file's parts together.
+//
 // Where the translated lines come from is behind the Translator interface:
 // Local translates in this process, and a queue of remote workers can do
 // the same, so a file is assembled by this one piece of code whichever way

@@ -144,6 +144,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 
 	// Heartbeats while the chunk is translated.
+	start := time.Now()
 	jctx, cancel := context.WithCancel(ctx)
 	beat := make(chan struct{})
 	go func() {
@@ -185,6 +186,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			w.cfg.logf("queue: acking job %.12s: %v", id, err)
 		}
 		w.jobs.Add(1)
+		w.cfg.logf("queue: job %.12s done: %d bytes in %.1fs", id, len(msg.Data()), time.Since(start).Seconds())
 	}
 }
 
