@@ -32,29 +32,34 @@ type F16 struct {
 }
 
 // QuantizeQ8 quantises the row-major rows×cols matrix w symmetrically per
-// row: Scales[r] = max|w[r][·]|/127 and Data[r·cols+c] = w[r][c]/Scales[r]
-// rounded to the nearest integer (halves away from zero), so every value is
-// within Scales[r]/2 of its original. An all-zero row has scale 0. w must
-// hold at least rows·cols finite values.
+// row: Scales[r] = max|w[r][·]|/127 and Data[r·cols+c] = w[r][c]·(127/max)
+// (a float32 product) rounded to the nearest integer, ties to even (the row
+// quantisation of MulI8T, AVX-512 where available), so every value is
+// within Scales[r]/2 (plus a float32 rounding, 2⁻¹⁷ of the scale at most) of
+// its original. An all-zero row has scale 0. w must hold at least rows·cols
+// finite values.
 func QuantizeQ8(w []float32, rows, cols int) Q8 {
 	checkSource("QuantizeQ8", w, rows, cols)
 	q := Q8{Rows: rows, Cols: cols, Data: make([]int8, rows*cols), Scales: make([]float32, rows)}
 	for r := range rows {
 		row := w[r*cols : (r+1)*cols]
-		var amax float32
-		for c, v := range row {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				panic(fmt.Sprintf("kernels: QuantizeQ8: w[%d] is %v; weights must be finite", r*cols+c, v))
+		amax := cur.maxAbs(row)
+		if amax != amax || math.IsInf(float64(amax), 0) {
+			for c, v := range row {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					panic(fmt.Sprintf("kernels: QuantizeQ8: w[%d] is %v; weights must be finite", r*cols+c, v))
+				}
 			}
-			amax = max(amax, float32(math.Abs(float64(v))))
 		}
 		if amax == 0 {
 			continue
 		}
-		s := amax / 127
-		q.Scales[r] = s
-		for c, v := range row {
-			q.Data[r*cols+c] = int8(max(-127, min(127, math.Round(float64(v)/float64(s)))))
+		q.Scales[r] = amax / 127
+		dst := q.Data[r*cols : (r+1)*cols]
+		if inv := 127 / amax; math.IsInf(float64(inv), 0) {
+			quantRowWide(dst, row, amax)
+		} else {
+			cur.quantRow(dst, row, inv)
 		}
 	}
 	return q

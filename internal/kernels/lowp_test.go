@@ -104,6 +104,10 @@ func TestToF16Rounding(t *testing.T) {
 // TestQuantizeQ8 checks the per-row scales and the round-trip error bound
 // |w - s·q| <= s/2 on rows of very different magnitudes.
 func TestQuantizeQ8(t *testing.T) {
+	forEachImpl(t, testQuantizeQ8)
+}
+
+func testQuantizeQ8(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
 	for _, s := range []struct{ rows, cols int }{{1, 1}, {3, 7}, {17, 65}, {9, 513}} {
 		w := randSlice(r, s.rows*s.cols+3) // longer than needed: only rows·cols are read
@@ -133,7 +137,7 @@ func TestQuantizeQ8(t *testing.T) {
 			for c := range s.cols {
 				v, qv := float64(w[row*s.cols+c]), int(q.Data[row*s.cols+c])
 				peak = max(peak, qv, -qv)
-				if e := math.Abs(v - sc*float64(qv)); e > sc/2*(1+1e-6) {
+				if e := math.Abs(v - sc*float64(qv)); e > sc/2*(1+0x1p-16) {
 					t.Fatalf("%v row %d col %d: %v quantised to %d·%v, error %v > scale/2", s, row, c, v, qv, sc, e)
 				}
 			}
