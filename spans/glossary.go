@@ -22,8 +22,9 @@ import (
 // Not covered: compounds (Rechnungsbetrag does not match Rechnung), changes
 // inside the stem other than that umlaut (Museum → Museen), and separable
 // verbs. The English term is written exactly as in the file, whatever the
-// case of the German match; a term with the same text on both sides is kept
-// as written ("do not translate").
+// case of the German match (Repair adds an English plural -s when the words
+// it replaces look plural: "the bills" → "the invoices"); a term with the
+// same text on both sides is kept as written ("do not translate").
 type Glossary struct {
 	terms []term
 }

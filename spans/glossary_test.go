@@ -92,7 +92,7 @@ func TestGlossaryRepair(t *testing.T) {
 	// The The=0 bills=1 from=2 the=2 district=3 office=3 come=4 tomorrow=5
 	al := wordAlign(src, tgt, []int{0, 1, 2, 2, 3, 3, 4, 5})
 	out, fixes := Repair(src, tgt, Merge(Detect(src), g.Find(src)), al)
-	if out != "The invoice from the Landratsamt come tomorrow." || len(fixes) != 2 {
+	if out != "The invoices from the Landratsamt come tomorrow." || len(fixes) != 2 {
 		t.Errorf("Repair = %q, %+v", out, fixes)
 	}
 	// An English plural of the term counts as present.

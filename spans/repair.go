@@ -357,7 +357,11 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 	var fixes []Fix
 	pa := al.prepare(src, tgt)
 	add := func(s, e int, sp Span, how string) {
-		edits = append(edits, edit{s, e, sp.Render})
+		text := sp.Render
+		if sp.Kind == Term && how == "aligned" && englishPlural(tgt[s:e]) && !strings.HasSuffix(text, "s") {
+			text += "s" // "the bills" → "the invoices"
+		}
+		edits = append(edits, edit{s, e, text})
 		protected = append(protected, Range{s, max(e, s+1)})
 		fixes = append(fixes, Fix{Span: sp, How: how, Replaced: tgt[s:e]})
 	}
@@ -476,6 +480,13 @@ func digitWords(t string, r Range, render string) Range {
 		_, hi = wordAt(t, hi+1, hi+1)
 	}
 	return Range{lo, hi}
+}
+
+// englishPlural reports an English word that looks plural: it ends in a
+// lower-case s but not ss, 's or us ("bills", not "boss", "Tom's", "bus").
+func englishPlural(w string) bool {
+	return len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") &&
+		!strings.HasSuffix(w, "'s") && !strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is")
 }
 
 // endOfSentence is the byte offset before the final punctuation and spaces.
