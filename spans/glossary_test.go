@@ -95,6 +95,11 @@ func TestGlossaryRepair(t *testing.T) {
 	if out != "The invoices from the Landratsamt come tomorrow." || len(fixes) != 2 {
 		t.Errorf("Repair = %q, %+v", out, fixes)
 	}
+	// A kept (capitalised) term is never pluralised.
+	out, _ = Repair("Die Landratsämter.", "The district offices.", g.Find("Die Landratsämter."), wordAlign("Die Landratsämter.", "The district offices.", []int{0, 1, 1}))
+	if out != "The Landratsamt." {
+		t.Errorf("kept term: %q", out)
+	}
 	// An English plural of the term counts as present.
 	if m := Missing("The invoices come.", g.Find("Die Rechnungen kommen.")); len(m) != 0 {
 		t.Errorf("invoices: missing %v", m)

@@ -358,8 +358,8 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 	pa := al.prepare(src, tgt)
 	add := func(s, e int, sp Span, how string) {
 		text := sp.Render
-		if sp.Kind == Term && how == "aligned" && englishPlural(tgt[s:e]) && !strings.HasSuffix(text, "s") {
-			text += "s" // "the bills" → "the invoices"
+		if sp.Kind == Term && how == "aligned" && englishPlural(tgt[s:e]) && !strings.HasSuffix(text, "s") && !unicode.IsUpper(firstRune(text)) {
+			text += "s" // "the bills" → "the invoices"; names and kept German terms stay as written
 		}
 		edits = append(edits, edit{s, e, text})
 		protected = append(protected, Range{s, max(e, s+1)})
@@ -534,6 +534,11 @@ func apply(t string, edits []edit) string {
 	}
 	b.WriteString(t[last:])
 	return b.String()
+}
+
+func firstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
 }
 
 func lastRune(s string) rune {
