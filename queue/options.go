@@ -15,14 +15,14 @@ type Option func(*config)
 type config struct {
 	chunkLines, chunkBytes int
 	attempts               int
-	ackWait                time.Duration
+	ackWait, jobTimeout    time.Duration
 	resultTTL              time.Duration
 	logf                   func(format string, args ...any)
 }
 
 func newConfig(opts []Option) config {
 	c := config{chunkLines: ChunkLines, chunkBytes: ChunkBytes, attempts: Attempts, ackWait: AckWait,
-		resultTTL: ResultTTL, logf: func(string, ...any) {}}
+		jobTimeout: JobTimeout, resultTTL: ResultTTL, logf: func(string, ...any) {}}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -62,6 +62,18 @@ func WithAckWait(d time.Duration) Option {
 	return func(c *config) {
 		if d >= 100*time.Millisecond {
 			c.ackWait = d
+		}
+	}
+}
+
+// WithJobTimeout bounds the time a Worker spends on one job (values of 0
+// or less keep the default): a job that takes longer is given back (it
+// counts as an attempt), so a chunk that makes the translator hang ends
+// dead-lettered instead of being kept alive by heartbeats for ever.
+func WithJobTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.jobTimeout = d
 		}
 	}
 }

@@ -75,6 +75,8 @@ const (
 	// AckWait is how long a job may go without an ack or a heartbeat
 	// before the server gives it to another worker.
 	AckWait = 30 * time.Second
+	// JobTimeout is the most time a worker spends on one job.
+	JobTimeout = 30 * time.Minute
 	// ResultTTL is how long a result stays in the bucket if no submitter
 	// collects it.
 	ResultTTL = 7 * 24 * time.Hour

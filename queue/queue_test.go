@@ -546,6 +546,40 @@ func TestQueuePoison(t *testing.T) {
 	f.check(t, errs)
 }
 
+// TestQueueJobTimeout: a chunk that makes the translator hang is given
+// back after the job timeout, each time, and ends dead-lettered; the other
+// chunks finish.
+func TestQueueJobTimeout(t *testing.T) {
+	_, _, lines := tinyModel(t)
+	f := newFixture(t, map[string]string{"hang.de": strings.Join(lines[:3], "\n") + "\nHÄNG\n"})
+	startWorkers(t, f.s.ClientURL(), f.model, &hangOn{counting: &counting{tr: filework.Local(f.tr)}, marker: "HÄNG"}, 2, WithAttempts(2), WithJobTimeout(300*time.Millisecond), WithAckWait(time.Second))
+	errs := runFiles(t, context.Background(), f.dir, f.client(t))
+	if err := errs["hang.de"]; err == nil || !strings.Contains(err.Error(), "lines 1-4: gave up after 2 attempts") {
+		t.Errorf("hang.de: %v; want lines 1-4 dead-lettered", err)
+	}
+	delete(errs, "hang.de")
+	f.in["hang.en"+filework.PartialSuffix] = "" // not an output to compare
+	f.check(t, errs)
+}
+
+// hangOn blocks on chunks holding marker until its context ends.
+type hangOn struct {
+	*counting
+	marker string
+}
+
+func (h *hangOn) TranslateLines(ctx context.Context, r io.Reader, first int64, w io.Writer, done func(int64) error) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if bytes.Contains(data, []byte(h.marker)) {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return h.counting.TranslateLines(ctx, bytes.NewReader(data), first, w, done)
+}
+
 // TestQueueRerunContinues interrupts the submitting side, then reruns it:
 // finished chunks are not translated again.
 func TestQueueRerunContinues(t *testing.T) {

@@ -145,7 +145,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 
 	// Heartbeats while the chunk is translated.
 	start := time.Now()
-	jctx, cancel := context.WithCancel(ctx)
+	jctx, cancel := context.WithTimeout(ctx, w.cfg.jobTimeout)
 	beat := make(chan struct{})
 	go func() {
 		defer close(beat)
@@ -168,6 +168,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	switch {
 	case err != nil && ctx.Err() != nil:
 		msg.Nak() // shutting down: another worker takes it now
+	case errors.Is(err, context.DeadlineExceeded):
+		w.cfg.logf("queue: job %.12s (lines from %d) took longer than %v; given back", id, first+1, w.cfg.jobTimeout)
+		msg.NakWithDelay(min(time.Second, w.cfg.ackWait/2))
 	case errors.Is(err, translate.ErrInvalidInput):
 		w.fail(ctx, msg, id, err.Error())
 	case err != nil:

@@ -162,6 +162,7 @@ func TestWorkerUsage(t *testing.T) {
 	}{
 		{[]string{"worker", "--model", model}, 2, "--queue nats://HOST:PORT is required"},
 		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--attempts", "0"}, 2, "--attempts 0"},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--job-timeout", "0s"}, 2, "--job-timeout 0s"},
 		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--model", model}, 1, "is nats-server running there with --jetstream?"},
 		{[]string{"files", "--queue", "nats://127.0.0.1:1", "--model", model, t.TempDir()}, 1, "is nats-server running there with --jetstream?"},
 		{[]string{"worker", "--help"}, 0, "examples:"},

@@ -53,6 +53,7 @@ func runWorker(e *env, args []string) int {
 	mf := addModelFlags(fs)
 	url := fs.String("queue", "", "the NATS server's `URL` (nats://HOST:PORT)")
 	attempts := fs.Int("attempts", queue.Attempts, "deliveries of a job before it is dead-lettered")
+	jobTimeout := fs.Duration("job-timeout", queue.JobTimeout, "most time spent on one job before it is given back (and counted as an attempt)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -65,6 +66,9 @@ func runWorker(e *env, args []string) int {
 		return exitUsage
 	case *attempts < 1:
 		fmt.Fprintf(e.stderr, "translate worker: --attempts %d: want at least 1\n", *attempts)
+		return exitUsage
+	case *jobTimeout <= 0:
+		fmt.Fprintf(e.stderr, "translate worker: --job-timeout %v: want a positive duration such as 30m\n", *jobTimeout)
 		return exitUsage
 	}
 	tr, code, err := mf.load()
@@ -88,7 +92,7 @@ func runWorker(e *env, args []string) int {
 		return exitFailure
 	}
 	defer nc.Close()
-	w, err := queue.NewWorker(ctx, nc, model, settings, filework.Local(tr), queue.WithAttempts(*attempts), queue.WithLog(logf))
+	w, err := queue.NewWorker(ctx, nc, model, settings, filework.Local(tr), queue.WithAttempts(*attempts), queue.WithJobTimeout(*jobTimeout), queue.WithLog(logf))
 	if err != nil {
 		fmt.Fprintln(e.stderr, "translate worker:", err)
 		return exitFailure
