@@ -406,12 +406,12 @@ func maxExpSumAVX2Go(x []float32, st *softmaxState) float32 {
 }
 
 //go:noescape
-func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out *float32, ldo int, scale *float32, comp *int32, ws *float32)
+func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out *float32, ldo int, scale *float32, comp *int32, ws, bias *float32)
 
-func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws []float32) {
+func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32) {
 	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[(i8MR-1)*ldo+i8NR-1] // bounds: the kernel reads and writes this much
-	_, _, _ = scale[i8MR-1], comp[i8MR-1], ws[i8NR-1]
-	i8Kernel8x32VNNI(kg, &a[0], &b[0], &out[0], ldo, &scale[0], &comp[0], &ws[0])
+	_, _, _, _ = scale[i8MR-1], comp[i8MR-1], ws[i8NR-1], bias[i8NR-1]
+	i8Kernel8x32VNNI(kg, &a[0], &b[0], &out[0], ldo, &scale[0], &comp[0], &ws[0], &bias[0])
 }
 
 //go:noescape

@@ -80,14 +80,35 @@ func PackI8(q Q8) I8 {
 // count or on the implementation. The work is split across Threads() cores
 // by panels of 32 rows of W.
 func MulI8T(m int, x []float32, ldx int, w I8, y []float32, ldy int, accumulate bool) {
+	mulI8T("MulI8T", m, x, ldx, w, nil, y, ldy, accumulate)
+}
+
+// MulI8TBias is MulI8T without accumulate, plus a bias: y = x·Wᵀ + bias,
+// bias holding w.Rows values (nil: none), added to each product in the
+// micro-kernel rather than in a second pass over y; the same bits as
+// MulI8T followed by adding bias to every row.
+func MulI8TBias(m int, x []float32, ldx int, w I8, bias []float32, y []float32, ldy int) {
+	if bias != nil && len(bias) < w.Rows {
+		panic(fmt.Sprintf("kernels: MulI8TBias: bias has %d values for %d rows of W", len(bias), w.Rows))
+	}
+	mulI8T("MulI8TBias", m, x, ldx, w, bias, y, ldy, false)
+}
+
+func mulI8T(fn string, m int, x []float32, ldx int, w I8, bias []float32, y []float32, ldy int, accumulate bool) {
 	panels, kg := ceilDiv(w.Rows, i8NR), i8Groups(w.Cols)
 	if w.Rows < 0 || w.Cols < 0 || len(w.Data) < panels*kg*4*i8NR || len(w.Scales) < panels*i8NR {
-		panic(fmt.Sprintf("kernels: MulI8T: I8 of %d×%d has %d values and %d scales", w.Rows, w.Cols, len(w.Data), len(w.Scales)))
+		panic(fmt.Sprintf("kernels: %s: I8 of %d×%d has %d values and %d scales", fn, w.Rows, w.Cols, len(w.Data), len(w.Scales)))
 	}
-	j := lowpJob("MulI8T", m, x, ldx, w.Rows, w.Cols, y, ldy, accumulate)
+	j := lowpJob(fn, m, x, ldx, w.Rows, w.Cols, y, ldy, accumulate)
 	if j == nil {
+		if w.Cols == 0 && bias != nil { // y = 0 + bias
+			for i := range m {
+				copy(y[i*ldy:i*ldy+w.Rows], bias)
+			}
+		}
 		return
 	}
+	j.bias = bias
 	sc := i8Pool.Get().(*i8Scratch)
 	sc.resize(ceilDiv(m, i8MR), kg)
 	j.kind, j.units = kindI8, panels
@@ -215,21 +236,26 @@ func quantRowWide(dst []int8, x []float32, amax float32) int32 {
 // mulI8 computes the outputs of the W panels [lo, hi) for every row of x.
 func (j *job) mulI8(lo, hi int) {
 	kg := i8Groups(j.k)
-	buf := getBuf(i8MR * i8NR)
-	tile := *buf
+	buf := getBuf(i8MR*i8NR + i8NR)
+	tile, pad := (*buf)[:i8MR*i8NR], (*buf)[i8MR*i8NR:]
 	for p := lo; p < hi; p++ {
 		wp := j.i8.Data[p*kg*4*i8NR : (p+1)*kg*4*i8NR]
 		ws := j.i8.Scales[p*i8NR : (p+1)*i8NR]
 		cols := min(i8NR, j.n-p*i8NR)
+		bias := pad // zeros, or the panel's bias padded with zeros
+		clear(bias)
+		if j.bias != nil {
+			copy(bias, j.bias[p*i8NR:p*i8NR+cols])
+		}
 		for i0 := 0; i0 < j.m; i0 += i8MR {
 			xp := j.i8s.x[i0/i8MR*kg*4*i8MR : (i0/i8MR+1)*kg*4*i8MR]
 			sx, comp := j.i8s.scale[i0:i0+i8MR], j.i8s.comp[i0:i0+i8MR]
 			if j.beta == 0 && cols == i8NR && i0+i8MR <= j.m {
 				// A whole tile, overwritten: straight into y.
-				j.im.i8Kernel(kg, xp, wp, j.c[i0*j.ldc+p*i8NR:], j.ldc, sx, comp, ws)
+				j.im.i8Kernel(kg, xp, wp, j.c[i0*j.ldc+p*i8NR:], j.ldc, sx, comp, ws, bias)
 				continue
 			}
-			j.im.i8Kernel(kg, xp, wp, tile, i8NR, sx, comp, ws)
+			j.im.i8Kernel(kg, xp, wp, tile, i8NR, sx, comp, ws, bias)
 			for r := range min(i8MR, j.m-i0) {
 				dst := j.c[(i0+r)*j.ldc+p*i8NR : (i0+r)*j.ldc+p*i8NR+cols]
 				if j.beta == 0 {
@@ -245,9 +271,9 @@ func (j *job) mulI8(lo, hi int) {
 
 // i8KernelGeneric sets the 8×32 tile out (row stride ldo) from kg groups of
 // the packed x panel a and W panel b: out[i][j] =
-// (float32(Σ a·b − comp[i])·ws[j])·scale[i] (the weight scale first: the
-// row scale of x may be huge).
-func i8KernelGeneric(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws []float32) {
+// (float32(Σ a·b − comp[i])·ws[j])·scale[i] + bias[j] (the weight scale
+// first: the row scale of x may be huge).
+func i8KernelGeneric(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32) {
 	var acc [i8MR][i8NR]int32
 	for g := range kg {
 		ag := a[g*4*i8MR : (g+1)*4*i8MR]
@@ -265,7 +291,8 @@ func i8KernelGeneric(kg int, a []int8, b []uint8, out []float32, ldo int, scale 
 	}
 	for i := range i8MR {
 		for jj := range i8NR {
-			out[i*ldo+jj] = (float32(acc[i][jj]-comp[i]) * ws[jj]) * scale[i]
+			// float32(…): rounded before the add, never fused into an FMA.
+			out[i*ldo+jj] = float32((float32(acc[i][jj]-comp[i])*ws[jj])*scale[i]) + bias[jj]
 		}
 	}
 }

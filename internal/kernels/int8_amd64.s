@@ -8,7 +8,7 @@
 	VPDPBUSD.BCST off(SI), Z0, acc0 \
 	VPDPBUSD.BCST off(SI), Z1, acc1
 
-// ROWOUT writes row i of the tile: (float(acc - comp[i])·ws)·scale[i].
+// ROWOUT writes row i of the tile: (float(acc - comp[i])·ws)·scale[i] + bias.
 #define ROWOUT(off, acc0, acc1) \
 	VPSUBD.BCST off(R9), acc0, acc0 \
 	VPSUBD.BCST off(R9), acc1, acc1 \
@@ -18,15 +18,17 @@
 	VMULPS      Z3, acc1, acc1 \
 	VMULPS.BCST off(R8), acc0, acc0 \
 	VMULPS.BCST off(R8), acc1, acc1 \
+	VADDPS      Z4, acc0, acc0 \
+	VADDPS      Z5, acc1, acc1 \
 	VMOVUPS     acc0, (DX) \
 	VMOVUPS     acc1, 64(DX) \
 	ADDQ        R11, DX
 
-// func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out *float32, ldo int, scale *float32, comp *int32, ws *float32)
+// func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out *float32, ldo int, scale *float32, comp *int32, ws, bias *float32)
 // is i8KernelGeneric with AVX-512 VNNI: per group of four columns, the two
 // zmm of W's panel (32 rows × 4 unsigned bytes) against the four signed
 // bytes of each of the 8 rows of x, broadcast; 16 int32 accumulators.
-TEXT ·i8Kernel8x32VNNI(SB), NOSPLIT, $0-64
+TEXT ·i8Kernel8x32VNNI(SB), NOSPLIT, $0-72
 	MOVQ   kg+0(FP), CX
 	MOVQ   a+8(FP), SI
 	MOVQ   b+16(FP), DI
@@ -36,6 +38,7 @@ TEXT ·i8Kernel8x32VNNI(SB), NOSPLIT, $0-64
 	MOVQ   scale+40(FP), R8
 	MOVQ   comp+48(FP), R9
 	MOVQ   ws+56(FP), R10
+	MOVQ   bias+64(FP), R12
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -71,6 +74,8 @@ loop:
 
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(R10), Z3
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
 	ROWOUT(0, Z16, Z17)
 	ROWOUT(4, Z18, Z19)
 	ROWOUT(8, Z20, Z21)

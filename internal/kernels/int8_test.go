@@ -246,3 +246,31 @@ func TestQuantRow(t *testing.T) {
 		}
 	})
 }
+
+// TestMulI8TBias checks that the bias added in the micro-kernel gives the
+// bits of MulI8T followed by adding the bias, on odd shapes, for every
+// implementation and thread count.
+func TestMulI8TBias(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	for _, s := range []struct{ m, n, k int }{{1, 33, 17}, {8, 64, 64}, {9, 65, 7}, {17, 513, 65}, {3, 5, 0}} {
+		q := QuantizeQ8(randSlice(r, s.n*s.k), s.n, s.k)
+		p := PackI8(q)
+		x, bias := randSlice(r, s.m*max(1, s.k)), randSlice(r, s.n)
+		ldy := s.n + 1
+		forEachConfig(func(config string) {
+			want := randSlice(r, s.m*ldy)
+			got := slices.Clone(want)
+			ldx := max(1, s.k)
+			MulI8T(s.m, x, ldx, p, want, ldy, false)
+			for i := range s.m {
+				Add(want[i*ldy:i*ldy+s.n], bias)
+			}
+			MulI8TBias(s.m, x, ldx, p, bias, got, ldy)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s %v: y[%d] = %v, MulI8T + bias %v", config, s, i, got[i], want[i])
+				}
+			}
+		})
+	}
+}

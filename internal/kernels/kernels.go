@@ -65,7 +65,7 @@ type impl struct {
 	maxAbs   func(x []float32) float32
 	quantRow func(dst []int8, x []float32, inv float32) int32
 	// i8Kernel computes an 8×32 tile of MulI8T (see i8KernelGeneric).
-	i8Kernel func(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws []float32)
+	i8Kernel func(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32)
 }
 
 // impls lists the implementations this machine can run, best last; cur is

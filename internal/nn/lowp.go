@@ -95,7 +95,8 @@ func (l *LowLinear) Forward(y, x []float32, n int) {
 	in, out := l.L.In, l.L.Out
 	switch {
 	case l.i8 != nil:
-		kernels.MulI8T(n, x, in, *l.i8, y, out, false)
+		kernels.MulI8TBias(n, x, in, *l.i8, l.L.B, y, out) // the bias added in the kernel
+		return
 	case l.f16 != nil:
 		kernels.MulF16T(n, x, in, *l.f16, y, out, false)
 	default:
