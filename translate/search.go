@@ -6,6 +6,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/deen-mt/deen/internal/kernels"
 )
@@ -159,6 +160,52 @@ func newRowPass(vocab, n int) *rowPass {
 	return &rowPass{idx: make([]int32, min(n, vocab)), scratch: make([]float32, vocab)}
 }
 
+// newRowPasses returns one rowPass per part parallelRows may use.
+func newRowPasses(vocab, n int) []*rowPass {
+	rps := make([]*rowPass, max(1, kernels.Threads()))
+	for i := range rps {
+		rps[i] = newRowPass(vocab, n)
+	}
+	return rps
+}
+
+// minParallelRowWork is the least rows·vocabulary of a step whose rows
+// parallelRows splits (a variable so that tests can split small steps).
+var minParallelRowWork = 1 << 16
+
+// parallelRows calls f(part, r) for every row r < rows, split into
+// contiguous parts over up to min(kernels.Threads(), maxParts) goroutines
+// when the step holds at least minParallelRowWork logits; part < maxParts
+// names the scratch f may use (newRowPasses makes one per thread). The rows' one pass
+// over the vocabulary is the search's per-step work that grows with the
+// batch (64 rows × 58101 logits at beam 4 × batch 16): split, it keeps both
+// cores busy between decoder steps. Rows are independent, so the results
+// do not depend on the split.
+func parallelRows(rows, vocab, maxParts int, f func(part, r int)) {
+	parts := min(kernels.Threads(), rows, maxParts)
+	if parts < 2 || rows*vocab < minParallelRowWork {
+		for r := range rows {
+			f(0, r)
+		}
+		return
+	}
+	per := (rows + parts - 1) / parts
+	var wg sync.WaitGroup
+	for p := 1; p*per < rows; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := p * per; r < min((p+1)*per, rows); r++ {
+				f(p, r)
+			}
+		}()
+	}
+	for r := range per {
+		f(0, r)
+	}
+	wg.Wait()
+}
+
 // run applies the processors to row (raw logits of a row at decoder length
 // curLen with generated ids hist) and returns the log-softmax normaliser of
 // the raw logits and the indices of the best len(rp.idx) processed logits,
@@ -220,24 +267,29 @@ func greedySearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int)
 		tokens[i] = sp.start
 	}
 	logits := make([]float32, n*sp.vocab)
-	rp := newRowPass(sp.vocab, 1)
+	rps := newRowPasses(sp.vocab, 1)
+	lses, bests := make([]float32, n), make([]int, n)
 	for curLen := 1; len(alive) > 0; curLen++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		rows := len(alive)
 		st.Step(tokens[:rows], logits[:rows*sp.vocab])
+		parallelRows(rows, sp.vocab, len(rps), func(part, r int) {
+			row := logits[r*sp.vocab : (r+1)*sp.vocab]
+			lse, top := rps[part].run(sp, row, hist[alive[r]], curLen, maxLen[alive[r]])
+			if top != nil {
+				bests[r] = int(top[0]) // the first index of the max, as ArgMax
+			} else {
+				bests[r] = kernels.ArgMax(row)
+			}
+			lses[r] = lse
+		})
 		var keep []int
 		next := tokens[:0]
 		for r, s := range alive {
 			row := logits[r*sp.vocab : (r+1)*sp.vocab]
-			lse, top := rp.run(sp, row, hist[s], curLen, maxLen[s])
-			var best int
-			if top != nil {
-				best = int(top[0]) // the first index of the max, as ArgMax
-			} else {
-				best = kernels.ArgMax(row)
-			}
+			best, lse := bests[r], lses[r]
 			tok := int32(best)
 			sum[s] += float64(row[best] - lse)
 			hist[s] = append(hist[s], tok)
@@ -316,8 +368,12 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 		tokens[i] = sp.start
 	}
 	logits := make([]float32, n*k*V)
-	top := newTopK(2 * k)
-	rp := newRowPass(V, 2*k+topSlack)
+	rps := newRowPasses(V, 2*k+topSlack)
+	tops := make([]*topK, len(rps))
+	for i := range tops {
+		tops[i] = newTopK(2 * k)
+	}
+	rowItems := make([][]topItem, n*k) // per row: its best 2k (score, token)
 	cands := make([]candidate, 0, 2*k*k)
 	starts := make([]int, 0, k+1)
 	var best []candidate
@@ -327,6 +383,16 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 		}
 		rows := len(alive) * k
 		st.Step(tokens[:rows], logits[:rows*V])
+		parallelRows(rows, V, len(rps), func(part, r int) {
+			b, j := sents[alive[r/k]], r%k
+			row := logits[r*V : (r+1)*V]
+			rp, top := rps[part], tops[part]
+			lse, idx := rp.run(sp, row, b.running[j], curLen, b.maxLen)
+			if idx == nil || !top.fromCandidates(row, idx, lse, b.runLP[j]) {
+				top.scan(row, lse, b.runLP[j])
+			}
+			rowItems[r] = append(rowItems[r][:0], top.items...)
+		})
 		var parents []int
 		next := tokens[:0]
 		live := alive[:0]
@@ -335,13 +401,8 @@ func beamSearch(ctx context.Context, st stepper, sp *searchSpec, maxLen []int) (
 			// Candidates: the best 2k of (log-probs + running score) over all beams.
 			cands, starts = cands[:0], starts[:0]
 			for j := range k {
-				row := logits[(i*k+j)*V : (i*k+j+1)*V]
-				lse, idx := rp.run(sp, row, b.running[j], curLen, b.maxLen)
-				if idx == nil || !top.fromCandidates(row, idx, lse, b.runLP[j]) {
-					top.scan(row, lse, b.runLP[j])
-				}
 				starts = append(starts, len(cands))
-				for _, c := range top.items {
+				for _, c := range rowItems[i*k+j] {
 					cands = append(cands, candidate{score: c.score, beam: j, tok: c.tok})
 				}
 			}
