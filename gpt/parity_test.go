@@ -1,79 +1,26 @@
 package gpt
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/internal/nn/nntest"
 )
 
-// parityRef is the ref.json of a case made by testdata/gpt/make_ref.py,
-// an independent PyTorch reference of nanoGPT's model semantics.
-type parityRef struct {
-	Config struct {
-		Vocab     int  `json:"vocab"`
-		BlockSize int  `json:"block_size"`
-		D         int  `json:"d"`
-		Layers    int  `json:"layers"`
-		Heads     int  `json:"heads"`
-		Bias      bool `json:"bias"`
-	} `json:"config"`
-	Tensors []struct {
-		Name  string `json:"name"`
-		Shape []int  `json:"shape"`
-	} `json:"tensors"`
-	Batch   int       `json:"batch"`
-	SeqLen  int       `json:"seq_len"`
-	Idx     []int32   `json:"idx"`
-	Targets []int32   `json:"targets"`
-	Logits  []float32 `json:"logits"`
-	Loss    float64   `json:"loss"`
-}
-
-// loadParity reads a reference case into a model file and its references.
-func loadParity(t *testing.T, dir string) (*modelfile.Model, *parityRef) {
+// loadParity reads a reference case of testdata/gpt (made by
+// testdata/gpt/make_ref.py) into a model file and its references.
+func loadParity(t *testing.T, dir string) (*modelfile.Model, *nntest.GPTRef) {
 	t.Helper()
-	js, err := os.ReadFile(filepath.Join(dir, "ref.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref parityRef
-	if err := json.Unmarshal(js, &ref); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "weights.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref, tensors := nntest.LoadGPTRef(t, dir, "ref.json")
 	c := ref.Config
-	m := &modelfile.Model{Config: NewConfig(c.Vocab, c.D, c.Layers, c.Heads, c.BlockSize, !c.Bias), Tensors: map[string]*modelfile.Tensor{}}
-	for _, tn := range ref.Tensors {
-		n := 1
-		for _, s := range tn.Shape {
-			n *= s
-		}
-		if len(raw) < 4*n {
-			t.Fatalf("weights.bin ends inside %s", tn.Name)
-		}
-		data := make([]float32, n)
-		for i := range data {
-			data[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-		}
-		raw = raw[4*n:]
-		m.Tensors[tn.Name] = &modelfile.Tensor{Name: tn.Name, Shape: tn.Shape, Data: data}
-	}
-	if len(raw) != 0 {
-		t.Fatalf("weights.bin has %d bytes after the last tensor", len(raw))
-	}
+	m := &modelfile.Model{Config: NewConfig(c.Vocab, c.D, c.Layers, c.Heads, c.BlockSize, !c.Bias), Tensors: tensors}
 	if err := modelfile.ValidateTensors(m); err != nil {
 		t.Fatal(err)
 	}
-	return m, &ref
+	return m, ref
 }
 
 // TestPyTorchParity checks the logits of Forward and the loss of the

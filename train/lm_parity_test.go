@@ -13,6 +13,7 @@ import (
 
 	"github.com/deen-mt/deen/gpt"
 	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/internal/nn/nntest"
 )
 
 var updateTrained = flag.Bool("update-trained", false, "retrain the model of TestLMTrainedParity and rewrite testdata/gpt/trained (then run testdata/gpt/make_ref.py trained)")
@@ -50,26 +51,6 @@ func encodeChars(ids map[rune]int32, s string) []int32 {
 	return out
 }
 
-// trainedModel is testdata/gpt/trained/model.json.
-type trainedModel struct {
-	Config struct {
-		Vocab     int  `json:"vocab"`
-		BlockSize int  `json:"block_size"`
-		D         int  `json:"d"`
-		Layers    int  `json:"layers"`
-		Heads     int  `json:"heads"`
-		Bias      bool `json:"bias"`
-	} `json:"config"`
-	Tensors []struct {
-		Name  string `json:"name"`
-		Shape []int  `json:"shape"`
-	} `json:"tensors"`
-	Batch   int     `json:"batch"`
-	SeqLen  int     `json:"seq_len"`
-	Idx     []int32 `json:"idx"`
-	Targets []int32 `json:"targets"`
-}
-
 // TestLMTrainedParity checks that a GPT trained by this trainer has, on
 // held-out text, the loss the PyTorch reference (testdata/gpt/make_ref.py,
 // nanoGPT's semantics) computes for the same weights. The model (a
@@ -82,34 +63,8 @@ func TestLMTrainedParity(t *testing.T) {
 	if *updateTrained {
 		writeTrained(t, cfg, chars)
 	}
-	js, err := os.ReadFile(filepath.Join(trainedDir, "model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tm trainedModel
-	if err := json.Unmarshal(js, &tm); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(trainedDir, "weights.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &modelfile.Model{Config: cfg, Tensors: map[string]*modelfile.Tensor{}}
-	for _, tn := range tm.Tensors {
-		n := 1
-		for _, s := range tn.Shape {
-			n *= s
-		}
-		if len(raw) < 4*n {
-			t.Fatalf("weights.bin ends inside %s", tn.Name)
-		}
-		data := make([]float32, n)
-		for i := range data {
-			data[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-		}
-		raw = raw[4*n:]
-		m.Tensors[tn.Name] = &modelfile.Tensor{Name: tn.Name, Shape: tn.Shape, Data: data}
-	}
+	_, tensors := nntest.LoadGPTRef(t, trainedDir, "model.json")
+	m := &modelfile.Model{Config: cfg, Tensors: tensors}
 	g, err := gpt.New(m)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +85,7 @@ func TestLMTrainedParity(t *testing.T) {
 		sum -= lp
 	}
 	loss := sum / float64(tokens)
-	js, err = os.ReadFile(filepath.Join(trainedDir, "torch.json"))
+	js, err := os.ReadFile(filepath.Join(trainedDir, "torch.json"))
 	if err != nil {
 		t.Fatalf("%v (run /usr/bin/python3 testdata/gpt/make_ref.py trained)", err)
 	}
@@ -173,14 +128,11 @@ func writeTrained(t *testing.T, cfg modelfile.Config, chars map[rune]int32) {
 		m.Params.ClipGrad(1)
 		adam.Step(m.Params, CosineLearningRate(step, 20, steps, 3e-3, 3e-4))
 	}
-	tm := trainedModel{Batch: len(parityHeldOut)}
+	tm := nntest.GPTRef{Batch: len(parityHeldOut)}
 	tm.Config.Vocab, tm.Config.BlockSize, tm.Config.D, tm.Config.Layers, tm.Config.Heads, tm.Config.Bias = cfg.VocabSize, cfg.MaxPositions, cfg.DModel, cfg.DecoderLayers, cfg.DecoderHeads, !cfg.NoBias
 	var w []byte
 	for _, p := range m.Params.List {
-		tm.Tensors = append(tm.Tensors, struct {
-			Name  string `json:"name"`
-			Shape []int  `json:"shape"`
-		}{p.Name, p.Shape})
+		tm.Tensors = append(tm.Tensors, nntest.GPTRefTensor{Name: p.Name, Shape: p.Shape})
 		for _, x := range p.W {
 			w = binary.LittleEndian.AppendUint32(w, math.Float32bits(x))
 		}

@@ -2,6 +2,7 @@ package nntest
 
 import (
 	"math"
+	"os"
 	"testing"
 
 	"github.com/deen-mt/deen/internal/modelfile"
@@ -41,5 +42,29 @@ func TestRefAttentionSingleKey(t *testing.T) {
 	out := r.attention(Matrix{{0.3, -0.1}}, Matrix{{5, 7}}, "dec.0.cross", 1, false)
 	if math.Abs(out[0][0]-10) > 1e-6 || math.Abs(out[0][1]-21) > 1e-6 {
 		t.Errorf("attention over one key = %v, want [10 21]", out[0])
+	}
+}
+
+// LoadGPTRef reads every byte of weights.bin into the tensors ref.json
+// lists, in order, with their shapes.
+func TestLoadGPTRef(t *testing.T) {
+	ref, tensors := LoadGPTRef(t, "../../../testdata/gpt/bias-d24", "ref.json")
+	if len(tensors) != len(ref.Tensors) || len(ref.Logits) == 0 {
+		t.Fatalf("%d tensors for %d listed, %d logits", len(tensors), len(ref.Tensors), len(ref.Logits))
+	}
+	emb := tensors["embed.weight"]
+	if emb == nil || len(emb.Data) != ref.Config.Vocab*ref.Config.D {
+		t.Fatalf("embed.weight %v, want %d×%d values", emb, ref.Config.Vocab, ref.Config.D)
+	}
+	fi, err := os.Stat("../../../testdata/gpt/bias-d24/weights.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, tn := range tensors {
+		n += len(tn.Data)
+	}
+	if int64(4*n) != fi.Size() {
+		t.Errorf("tensors hold %d values, weights.bin %d bytes", n, fi.Size())
 	}
 }
