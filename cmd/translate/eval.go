@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -32,12 +31,7 @@ flags:`
 
 // runEval translates --src with a model and scores the output against --ref.
 func runEval(e *env, args []string) int {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, evalUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(e, "eval", evalUsage)
 	src := fs.String("src", "", "German `file`, one sentence per line (required)")
 	ref := fs.String("ref", "", "English reference `file`, line-aligned with --src (required)")
 	hypOut := fs.String("hyp", "", "also write the translations to this `file` (refused if it exists, unless --force)")

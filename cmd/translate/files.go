@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -55,12 +54,7 @@ flags:`
 
 // runFiles is the files verb.
 func runFiles(e *env, args []string) int {
-	fs := flag.NewFlagSet("files", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, filesUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(e, "files", filesUsage)
 	mf := addModelFlags(fs)
 	outDir := fs.String("out", "", "write the outputs under `DIR`")
 	suffix := fs.String("suffix", ".en", "name each output after its input with this `suffix` (beside it, or under --out)")

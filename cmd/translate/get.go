@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,12 +41,7 @@ flags:`
 
 // runGet is the get verb.
 func runGet(e *env, args []string) int {
-	fs := flag.NewFlagSet("get", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, getUsage+"\n", strings.Join(aliasList(), ", "))
-		fs.PrintDefaults()
-	}
+	fs := newFlags(e, "get", fmt.Sprintf(getUsage, strings.Join(aliasList(), ", ")))
 	dtype := fs.String("dtype", "f16", "weight storage of the converted model: f16 (half the size of f32, same arithmetic), f32 (bit-exact with Hugging Face) or int8")
 	revision := fs.String("revision", "main", "branch, tag or commit of the hub repository")
 	force := fs.Bool("force", false, "download and convert again even when the model is cached")

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -57,17 +56,6 @@ func runLM(e *env, args []string) int {
 	return v(e, args[1:])
 }
 
-// newLMFlags returns a flag set for lm VERB printing usage then the flags.
-func newLMFlags(e *env, verb, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("lm "+verb, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
 const lmTrainUsage = `usage: translate lm train --text FILE --out lm.deen [flags]
 
 Trains a GPT on the lines of FILE (English, one sentence per line) with the
@@ -90,7 +78,7 @@ flags:`
 // lmTrain trains a language model into --out.
 func lmTrain(e *env, args []string) int {
 	o := train.DefaultLMOptions()
-	fs := newLMFlags(e, "train", lmTrainUsage)
+	fs := newFlags(e, "lm train", lmTrainUsage)
 	text := fs.String("text", "", "English training text `file`, one sentence per line (required)")
 	out := fs.String("out", "", "the language model `file` to write (required)")
 	work := fs.String("work", "", "work `folder`: checkpoint, train.txt, dev.txt, curves (default: --out's name + .run)")
@@ -263,7 +251,7 @@ flags:`
 
 // lmScore scores stdin line by line.
 func lmScore(e *env, args []string) int {
-	fs := newLMFlags(e, "score", lmScoreUsage)
+	fs := newFlags(e, "lm score", lmScoreUsage)
 	model := fs.String("model", "", "language model `file` (required)")
 	batch := fs.Int("batch-size", 64, "lines scored together")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -345,7 +333,7 @@ flags:`
 
 // lmSample generates text.
 func lmSample(e *env, args []string) int {
-	fs := newLMFlags(e, "sample", lmSampleUsage)
+	fs := newFlags(e, "lm sample", lmSampleUsage)
 	model := fs.String("model", "", "language model `file` (required)")
 	prompt := fs.String("prompt", "", "the text to continue (empty: start a sentence)")
 	var o gpt.SampleOptions
@@ -406,7 +394,7 @@ flags:`
 
 // lmBigram prints the add-one bigram baseline's test perplexity.
 func lmBigram(e *env, args []string) int {
-	fs := newLMFlags(e, "bigram", lmBigramUsage)
+	fs := newFlags(e, "lm bigram", lmBigramUsage)
 	model := fs.String("model", "", "model `file` whose tokenizer to use (required; a language or translation model)")
 	trainPath := fs.String("train", "", "training text `file` (required)")
 	testPath := fs.String("test", "", "test text `file` (required)")

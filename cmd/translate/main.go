@@ -47,6 +47,18 @@ const (
 	exitUsage   = 2
 )
 
+// newFlags returns the flag set of a verb, writing its errors and its help
+// (usage, then the flags with their defaults) to e.stderr.
+func newFlags(e *env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // parseFlags parses args into fs, flags anywhere on the line: before,
 // between and after the other arguments, as most command lines allow.
 // "--" ends the flags: what follows is taken as it is, also words that

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"cmp"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -36,12 +35,7 @@ func init() {
 // line: the pieces (or ids) of the text, or with --decode the text of the
 // pieces (or ids).
 func runTokenize(e *env, args []string) int {
-	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, tokenizeUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(e, "tokenize", tokenizeUsage)
 	spmPath := fs.String("spm", "", "SentencePiece model `file` (ids are SentencePiece's own)")
 	modelPath := fs.String("model", "", "model `file`: use its tokenizer (ids are the model's vocabulary ids, </s> appended; default: the embedded model)")
 	side := fs.String("side", "src", "with a model's tokenizer: src (source language) or tgt (target language)")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,12 +39,7 @@ flags:`
 // runTrain trains a model into --out, resuming when --out holds a checkpoint.
 func runTrain(e *env, args []string) int {
 	o := train.DefaultOptions()
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, trainUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(e, "train", trainUsage)
 	src := fs.String("src", "", "German training `file`, one sentence per line (required)")
 	tgt := fs.String("tgt", "", "English training `file`, line-aligned with --src (required)")
 	out := fs.String("out", "", "output `folder`: tokenizer files, checkpoint.bin, model.deen (required; a run resumes from its checkpoint)")

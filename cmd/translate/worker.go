@@ -44,12 +44,7 @@ flags:`
 
 // runWorker is the worker verb.
 func runWorker(e *env, args []string) int {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, workerUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(e, "worker", workerUsage)
 	mf := addModelFlags(fs)
 	url := fs.String("queue", "", "the NATS server's `URL` (nats://HOST:PORT)")
 	attempts := fs.Int("attempts", queue.Attempts, "deliveries of a job before it is dead-lettered")
