@@ -9,6 +9,7 @@ import (
 
 	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/internal/nn/nntest"
 )
 
 // tiny returns a random small GPT (vocabulary 23, d 16, 2 layers, 4 heads,
@@ -89,13 +90,7 @@ func checkGrad(t *testing.T, name string, x, analytic []float32, loss func() flo
 	var num2, diff2, an2 float64
 	stride := max(1, len(x)/48)
 	for i := 0; i < len(x); i += stride {
-		old := x[i]
-		x[i] = old + h
-		lp := loss()
-		x[i] = old - h
-		lm := loss()
-		x[i] = old
-		n := (lp - lm) / (2 * h)
+		n := nntest.CentralDiff(x, i, h, loss)
 		num2 += n * n
 		diff2 += (n - float64(analytic[i])) * (n - float64(analytic[i]))
 		an2 += float64(analytic[i]) * float64(analytic[i])

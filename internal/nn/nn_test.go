@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/deen-mt/deen/internal/nn/nntest"
 )
 
 // randVec returns n values uniform in [-s, s).
@@ -33,13 +35,7 @@ func checkGrad(t *testing.T, name string, x, analytic []float32, loss func() flo
 	var num2, diff2 float64
 	worst, worstAt := 0.0, -1
 	for i := range x {
-		old := x[i]
-		x[i] = old + h
-		lp := loss()
-		x[i] = old - h
-		lm := loss()
-		x[i] = old
-		n := (lp - lm) / (2 * h)
+		n := nntest.CentralDiff(x, i, h, loss)
 		d := math.Abs(n - float64(analytic[i]))
 		num2 += n * n
 		diff2 += d * d

@@ -68,3 +68,13 @@ func TestLoadGPTRef(t *testing.T) {
 		t.Errorf("tensors hold %d values, weights.bin %d bytes", n, fi.Size())
 	}
 }
+
+// CentralDiff of x₀² at 3 is 6 (exact for a quadratic up to float32
+// rounding of the steps) and leaves x as it found it.
+func TestCentralDiff(t *testing.T) {
+	x := []float32{3, 5}
+	got := CentralDiff(x, 0, 1e-2, func() float64 { return float64(x[0]) * float64(x[0]) })
+	if math.Abs(got-6) > 1e-4 || x[0] != 3 || x[1] != 5 {
+		t.Errorf("CentralDiff %g, x %v; want 6, [3 5]", got, x)
+	}
+}
