@@ -229,7 +229,7 @@ func TestQuantRow(t *testing.T) {
 				x[i] = float32(r.IntN(255)-127) + 0.5*float32(r.IntN(2)) // halves at inv = 1
 			}
 			x[r.IntN(n)] = 127
-			if got, want := cur.maxAbs(x), maxAbsGeneric(x); got != want {
+			if got, want := MaxAbs(x), maxAbsGeneric(x); got != want {
 				t.Fatalf("n=%d: maxAbs %v, want %v", n, got, want)
 			}
 			got, want := make([]int8, n), make([]int8, n)
@@ -239,7 +239,7 @@ func TestQuantRow(t *testing.T) {
 			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
 				y := slices.Clone(x)
 				y[r.IntN(n)] = bad
-				if m := cur.maxAbs(y); !(m != m || math.IsInf(float64(m), 1)) {
+				if m := MaxAbs(y); !(m != m || math.IsInf(float64(m), 1)) {
 					t.Fatalf("n=%d: maxAbs with %v = %v", n, bad, m)
 				}
 			}

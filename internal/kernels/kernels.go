@@ -128,6 +128,10 @@ func Max(x []float32) float32 {
 	return cur.max(x)
 }
 
+// MaxAbs returns the largest |x[i]| (0 for an empty slice), or a NaN when x
+// holds one.
+func MaxAbs(x []float32) float32 { return cur.maxAbs(x) }
+
 // ArgMax returns the index of the first occurrence of the largest value of
 // x, which must not be empty.
 func ArgMax(x []float32) int {

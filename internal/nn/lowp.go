@@ -74,9 +74,11 @@ func NewLowLinear(l *Linear, p Precision, name string) (LowLinear, error) {
 	default:
 		return ll, fmt.Errorf("weight precision %v: want f32, f16 or int8", p)
 	}
-	for i, v := range l.W[:l.Out*l.In] {
-		if !(math.Abs(float64(v)) <= limit) {
-			return ll, fmt.Errorf("%s[%d] is %v, which %v weights cannot hold; use f32 weights", name, i, v, p)
+	if w := l.W[:l.Out*l.In]; !(float64(kernels.MaxAbs(w)) <= limit) { // then find the culprit
+		for i, v := range w {
+			if !(math.Abs(float64(v)) <= limit) {
+				return ll, fmt.Errorf("%s[%d] is %v, which %v weights cannot hold; use f32 weights", name, i, v, p)
+			}
 		}
 	}
 	if p == Int8 {
