@@ -36,25 +36,32 @@ func benchStep(b *testing.B, reps int) {
 	ex, idx := benchExamples(r, cfg.VocabSize, true)
 	var batch Batch
 	MakeBatch(&batch, ex, idx, int32(cfg.DecoderStartID))
-	adam := NewAdamW(len(m.Params.W), o.Beta1, o.Beta2, o.AdamEps, o.WeightDecay)
 	flops := stepFLOPs(cfg, &batch)
+	tokens, cpu := timeSteps(b, m, o, ex, idx, r, 1, 1e-3)
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tgt-tok/s")
+	b.ReportMetric(float64(tokens)/cpu, "tgt-tok/cpu-s")
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+	b.ReportMetric(flops*float64(b.N)/cpu/1e9, "GFLOPS/cpu-s")
+}
+
+// timeSteps resets b's timer and runs b.N training steps of m on the
+// examples idx of ex (gradients clipped to norm clip, then an AdamW update
+// with o's settings at learning rate lr), returning the tokens the steps
+// counted and the CPU seconds they took.
+func timeSteps(b *testing.B, m net, o Options, ex []Example, idx []int, r *rand.Rand, clip, lr float64) (tokens int, cpu float64) {
+	adam := NewAdamW(len(m.params().W), o.Beta1, o.Beta2, o.AdamEps, o.WeightDecay)
 	b.ResetTimer()
 	cpu0 := nntest.CPUTime()
-	tokens := 0
 	for i := 0; i < b.N; i++ {
 		_, n, err := m.Step(ex, idx, r)
 		if err != nil {
 			b.Fatal(err)
 		}
-		m.Params.ClipGrad(1)
-		adam.Step(m.Params, 1e-3)
+		m.params().ClipGrad(clip)
+		adam.Step(m.params(), lr)
 		tokens += n
 	}
-	cpu := (nntest.CPUTime() - cpu0).Seconds()
-	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tgt-tok/s")
-	b.ReportMetric(float64(tokens)/cpu, "tgt-tok/cpu-s")
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
-	b.ReportMetric(flops*float64(b.N)/cpu/1e9, "GFLOPS/cpu-s")
+	return tokens, (nntest.CPUTime() - cpu0).Seconds()
 }
 
 // stepFLOPs counts the multiply-adds ×2 of the matrix products of one
@@ -114,20 +121,7 @@ func BenchmarkLMStep(b *testing.B) {
 	}
 	r := rand.New(rand.NewPCG(1, 1))
 	ex, idx := benchExamples(r, 8000, false)
-	adam := NewAdamW(len(m.Params.W), o.Beta1, o.Beta2, o.AdamEps, o.WeightDecay)
-	b.ResetTimer()
-	cpu0 := nntest.CPUTime()
-	tokens := 0
-	for i := 0; i < b.N; i++ {
-		_, n, err := m.Step(ex, idx, r)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m.Params.ClipGrad(o.Clip)
-		adam.Step(m.Params, o.LR)
-		tokens += n
-	}
-	cpu := (nntest.CPUTime() - cpu0).Seconds()
+	tokens, cpu := timeSteps(b, m, o, ex, idx, r, o.Clip, o.LR)
 	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tok/s")
 	b.ReportMetric(float64(tokens)/cpu, "tok/cpu-s")
 }
