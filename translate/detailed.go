@@ -22,8 +22,19 @@ type callConfig struct {
 	// translation must keep besides the detected ones (HTML entities and
 	// kept elements).
 	extra [][]spans.Span
-	// align computes every sentence's alignment (HTML needs it).
+	// align computes every sentence's alignment (Alignments; HTML needs it).
 	align bool
+}
+
+// Alignments(true) fills Sentence.Alignment of every translated sentence
+// (of every piece, Sentence.Pieces[i].Alignment, for a sentence translated
+// in pieces): the cross-attention of the decoder over the source tokens,
+// averaged over heads and layers, from one extra teacher-forced decoder
+// pass per sentence; a sentence with repaired spans is aligned to its
+// repaired text. The texts are the same with and without it. Off by
+// default: only sentences that need a repair are aligned.
+func Alignments(on bool) CallOption {
+	return func(c *callConfig) error { c.align = on; return nil }
 }
 
 // Search sets this call's search settings; zero fields keep the
@@ -136,8 +147,14 @@ type Sentence struct {
 	// Repaired lists the protected spans and glossary terms the model lost
 	// and that were put back (WithProtectedSpans, WithGlossary).
 	Repaired []spans.Fix
-	// Alignment links Source to the model's translation (before repairs),
-	// when it was computed (only for sentences that needed a repair).
+	// Alignment links Source to Text, token by token: Src are the source
+	// tokens' byte ranges in Source (the last one, empty, the end token),
+	// Tgt the target tokens' byte ranges in Text, and each row of Weights
+	// sums to about 1. It is filled for every sentence with the
+	// Alignments(true) call option (nil for a sentence translated in pieces,
+	// whose pieces then have theirs); without it, only for sentences that
+	// needed a repair, and then it links Source to the model's translation
+	// before the repair.
 	Alignment *spans.Alignment
 	// Pieces is set when the sentence was longer than the model's positions
 	// and was translated in pieces (cut at a comma or space): each piece

@@ -3,11 +3,15 @@ package translate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/deen-mt/deen/spans"
 )
 
 func TestZeroSearchOptionsMeanDefaults(t *testing.T) {
@@ -277,3 +281,117 @@ func TestStreamWriteErrorNamesTheLine(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// checkAlignment fails unless a is a well-formed alignment of source to
+// text: one source range per source token and the end token, target ranges
+// in order covering text, every row of weights summing to about 1.
+func checkAlignment(t *testing.T, tr *Translator, name string, a *spans.Alignment, source, text string, ids int) {
+	t.Helper()
+	if a == nil {
+		t.Fatalf("%s: no alignment", name)
+	}
+	if toks := tr.tok.Source.Encode(source); len(a.Src) != len(toks)+1 {
+		t.Fatalf("%s: %d source ranges for %d tokens and the end", name, len(a.Src), len(toks))
+	}
+	if ids > 0 && len(a.Tgt) != ids {
+		t.Fatalf("%s: %d target ranges for %d ids", name, len(a.Tgt), ids)
+	}
+	if len(a.Weights) != len(a.Src)*len(a.Tgt) {
+		t.Fatalf("%s: %d weights for %d×%d", name, len(a.Weights), len(a.Tgt), len(a.Src))
+	}
+	for _, r := range a.Src {
+		if r.Start < 0 || r.End < r.Start || r.End > len(source) {
+			t.Fatalf("%s: source range %+v outside %q", name, r, source)
+		}
+	}
+	prev := 0
+	for _, r := range a.Tgt {
+		if r.Start != prev || r.End < r.Start || r.End > len(text) {
+			t.Fatalf("%s: target ranges %+v do not tile %q", name, a.Tgt, text)
+		}
+		prev = r.End
+	}
+	if prev != len(text) {
+		t.Errorf("%s: target ranges end at %d of %d bytes (%q)", name, prev, len(text), text)
+	}
+	for j := range a.Tgt {
+		var sum float64
+		for _, w := range a.Weights[j*len(a.Src) : (j+1)*len(a.Src)] {
+			if w < 0 {
+				t.Fatalf("%s: negative weight in row %d", name, j)
+			}
+			sum += float64(w)
+		}
+		if math.Abs(sum-1) > 1e-3 {
+			t.Errorf("%s: row %d sums to %g", name, j, sum)
+		}
+	}
+}
+
+func TestAlignmentsOption(t *testing.T) {
+	tr, want := refTranslator(t)
+	refs, _ := loadOracle(t)
+	k := pick(want, 2)
+	long := strings.TrimSpace(strings.Repeat("Der kleine Hund spielt im Garten, und die Katze schläft ", 40)) + "."
+	text := refs.Sentences[k[0]].SourceText + " " + refs.Sentences[k[1]].SourceText + "\n" + long
+	ctx := context.Background()
+	plain, err := tr.TranslateDetailed(ctx, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := tr.TranslateDetailed(ctx, text, Alignments(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Text != plain.Text || len(d.Sentences) != 3 || len(plain.Sentences) != 3 {
+		t.Fatalf("with alignments %q (%d sentences), without %q (%d)", d.Text, len(d.Sentences), plain.Text, len(plain.Sentences))
+	}
+	for i := range 2 {
+		s, p := d.Sentences[i], plain.Sentences[i]
+		if s.Text != p.Text || !slices.Equal(s.IDs, p.IDs) || s.Score != p.Score {
+			t.Errorf("sentence %d changed by Alignments: %q, want %q", i, s.Text, p.Text)
+		}
+		if len(p.Repaired) == 0 && p.Alignment != nil {
+			t.Errorf("sentence %d: aligned by default without a repair", i)
+		}
+		checkAlignment(t, tr, fmt.Sprintf("sentence %d", i), s.Alignment, s.Source, s.Text, len(s.IDs))
+	}
+	s := d.Sentences[2]
+	if len(s.Pieces) < 2 || s.Alignment != nil {
+		t.Fatalf("long sentence: %d pieces, alignment %v; want pieces aligned one by one", len(s.Pieces), s.Alignment)
+	}
+	for i, p := range s.Pieces {
+		checkAlignment(t, tr, fmt.Sprintf("piece %d", i), p.Alignment, p.Source, p.Text, len(p.IDs))
+	}
+	off, err := tr.TranslateDetailed(ctx, text, Alignments(true), Alignments(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := off.Sentences[2].Pieces[0]; o.Alignment != nil {
+		t.Errorf("Alignments(false) after true: piece aligned")
+	}
+}
+
+// A repaired sentence is aligned to its repaired text.
+func TestAlignmentsOfRepairedText(t *testing.T) {
+	_, m := loadOracle(t)
+	tr, err := newTranslator(m, WithBeamSize(1), WithMaxNewTokens(12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const src = "Der Termin ist am 12.05.2026 um 14:30 Uhr."
+	ctx := context.Background()
+	d, err := tr.TranslateDetailed(ctx, src, Alignments(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := tr.Translate(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Sentences[0]
+	if len(s.Repaired) == 0 || d.Text != plain {
+		t.Fatalf("random model: repairs %v, text %q (plain %q); want a repair and the same text", s.Repaired, d.Text, plain)
+	}
+	checkAlignment(t, tr, "repaired", s.Alignment, s.Source, s.Text, 0)
+}

@@ -76,16 +76,18 @@ func (t *Translator) passesThrough(source string) bool {
 }
 
 // restore checks s's translation for its protected spans and repairs it,
-// through the alignment of src (the sentence's source ids, one piece) when
-// needed; it sets s.Text, s.Repaired, s.Alignment and s.Confidence.
-func (t *Translator) restore(s *Sentence, src []int32, extra []spans.Span, align bool) error {
+// through the alignment of src (the source ids of the sentence's pieces)
+// when needed; it sets s.Text, s.Repaired, s.Alignment and s.Confidence.
+// With align, every sentence (or piece) gets the alignment of its final
+// text.
+func (t *Translator) restore(s *Sentence, src [][]int32, extra []spans.Span, align bool) error {
 	sp := spans.Merge(t.protectedSpans(s.Source), extra)
 	repairs := 0
 	if missing := len(spans.Missing(s.Text, sp)) > 0; missing || align {
 		var al *spans.Alignment
 		if len(s.Pieces) == 0 {
 			var err error
-			if al, err = t.alignment(s.Source, src, s.IDs, s.Text); err != nil {
+			if al, err = t.alignment(s.Source, src[0], s.IDs, s.Text); err != nil {
 				return err
 			}
 		}
@@ -94,9 +96,38 @@ func (t *Translator) restore(s *Sentence, src []int32, extra []spans.Span, align
 			s.Text, s.Repaired = spans.Repair(s.Source, s.Text, sp, al)
 			repairs = len(s.Repaired)
 		}
+		if align {
+			if err := t.alignFinal(s, src, repairs > 0); err != nil {
+				return err
+			}
+		}
 	}
 	s.Confidence = confidence(s.Score, repairs)
 	return nil
+}
+
+// alignFinal fills the alignments of s's pieces, or of s when
+// its text was repaired (from the target ids of the repaired text).
+func (t *Translator) alignFinal(s *Sentence, src [][]int32, repaired bool) error {
+	var err error
+	if len(s.Pieces) > 0 && len(s.Pieces) == len(src) {
+		for k := range s.Pieces {
+			p := &s.Pieces[k]
+			if p.Alignment, err = t.alignment(p.Source, src[k], p.IDs, p.Text); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if !repaired {
+		return nil
+	}
+	ids, err := t.tok.EncodeTarget(s.Text)
+	if err != nil {
+		return fmt.Errorf("translate: aligning the repaired %q: %w", s.Text, err)
+	}
+	s.Alignment, err = t.alignment(s.Source, src[0], ids, s.Text)
+	return err
 }
 
 // alignment computes the cross-attention alignment of a translation: the

@@ -140,7 +140,7 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string, c *call
 			if i < len(c.extra) {
 				extra = shiftSpans(c.extra[i], start, start+len(sent))
 			}
-			if rerr := t.restore(&st, src[p[0]], extra, c.align); rerr != nil {
+			if rerr := t.restore(&st, src[p[0]:p[1]], extra, c.align); rerr != nil {
 				return nil, rerr
 			}
 			tr.Sentences = append(tr.Sentences, st)
