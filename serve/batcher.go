@@ -22,10 +22,17 @@ var errClosed = errors.New("server is shutting down")
 type job struct {
 	ctx     context.Context
 	texts   []string
-	alts    int // alternatives asked for; only jobs with the same number share a batch
+	want    extras // only jobs that want the same share a batch
 	done    chan jobResult
 	mu      sync.Mutex
 	started bool
+}
+
+// extras is what a job wants besides the translations: alts alternatives
+// per sentence (a beam at least that wide), word alignments.
+type extras struct {
+	alts  int
+	align bool
 }
 
 type jobResult struct {
@@ -85,10 +92,10 @@ func newBatcher(eng Engine, window time.Duration, maxTexts, depth int, m *metric
 	return b
 }
 
-// translate queues texts and waits for their translations (with alts
-// alternatives each), or for ctx.
-func (b *batcher) translate(ctx context.Context, texts []string, alts int) ([]*translate.Translation, error) {
-	j := &job{ctx: ctx, texts: texts, alts: alts, done: make(chan jobResult, 1)}
+// translate queues texts and waits for their translations (with the
+// extras wanted), or for ctx.
+func (b *batcher) translate(ctx context.Context, texts []string, want extras) ([]*translate.Translation, error) {
+	j := &job{ctx: ctx, texts: texts, want: want, done: make(chan jobResult, 1)}
 	select {
 	case <-b.quit:
 		return nil, errClosed
@@ -186,7 +193,7 @@ func (b *batcher) collect(first *job) []*job {
 			}
 		}
 		b.metrics.queueDepth.Dec()
-		if n+len(j.texts) > b.maxTexts || j.alts != jobs[0].alts {
+		if n+len(j.texts) > b.maxTexts || j.want != jobs[0].want {
 			b.do(jobs) // j starts the next batch
 			jobs, n = nil, 0
 		}
@@ -219,7 +226,7 @@ func (b *batcher) do(jobs []*job) {
 	ctx, cancel := mergedContext(live)
 	defer cancel()
 	b.metrics.batchTexts.Observe(float64(len(texts)))
-	out, err := b.translateBatch(ctx, texts, live[0].alts)
+	out, err := b.translateBatch(ctx, texts, live[0].want)
 	if err != nil && len(live) > 1 && ctx.Err() == nil {
 		// One text failed (the model cannot read it): translate each job
 		// alone so that only its owner gets the error.
@@ -242,19 +249,21 @@ func (b *batcher) do(jobs []*job) {
 	}
 }
 
-// translateBatch calls the engine, with alts alternatives per sentence (a
-// beam at least that wide), turning a panic into an error so that one bad
+// translateBatch calls the engine, with the extras wanted, turning a panic into an error so that one bad
 // batch fails its requests (500) instead of the server.
-func (b *batcher) translateBatch(ctx context.Context, texts []string, alts int) (out []*translate.Translation, err error) {
+func (b *batcher) translateBatch(ctx context.Context, texts []string, want extras) (out []*translate.Translation, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, fmt.Errorf("engine panic: %v\n%s", p, debug.Stack())
 		}
 	}()
 	var opts []translate.CallOption
-	if alts > 0 {
-		beam := max(b.eng.SearchOptions().BeamSize, alts)
-		opts = append(opts, translate.Search(translate.SearchOptions{BeamSize: beam}), translate.Alternatives(alts))
+	if want.alts > 0 {
+		beam := max(b.eng.SearchOptions().BeamSize, want.alts)
+		opts = append(opts, translate.Search(translate.SearchOptions{BeamSize: beam}), translate.Alternatives(want.alts))
+	}
+	if want.align {
+		opts = append(opts, translate.Alignments(true))
 	}
 	out, err = b.eng.TranslateBatchDetailed(ctx, texts, opts...)
 	if err == nil && len(out) != len(texts) {

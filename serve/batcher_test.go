@@ -206,9 +206,9 @@ func TestCloseFailsQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	errs := make(chan error, 2)
-	go func() { _, err := s.batch.translate(context.Background(), []string{"Eins."}, 0); errs <- err }()
+	go func() { _, err := s.batch.translate(context.Background(), []string{"Eins."}, extras{}); errs <- err }()
 	<-eng.entered
-	go func() { _, err := s.batch.translate(context.Background(), []string{"Zwei."}, 0); errs <- err }()
+	go func() { _, err := s.batch.translate(context.Background(), []string{"Zwei."}, extras{}); errs <- err }()
 	for len(s.batch.queue) == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -221,7 +221,7 @@ func TestCloseFailsQueued(t *testing.T) {
 	if !(got[0] == nil && errors.Is(got[1], errClosed)) && !(got[1] == nil && errors.Is(got[0], errClosed)) {
 		t.Errorf("after Close: %v, want one success and one %v", got, errClosed)
 	}
-	if _, err := s.batch.translate(context.Background(), []string{"Drei."}, 0); !errors.Is(err, errClosed) {
+	if _, err := s.batch.translate(context.Background(), []string{"Drei."}, extras{}); !errors.Is(err, errClosed) {
 		t.Errorf("translate after Close: %v", err)
 	}
 }

@@ -62,7 +62,8 @@ type translateHandler struct{ s *Server }
 type translateResponse struct {
 	Alternatives     any `json:"alternatives,omitempty"`
 	DetectedLanguage any `json:"detectedLanguage,omitempty"`
-	Sentences        any `json:"sentences,omitempty"` // deen's extension, only when asked
+	Alignments       any `json:"alignments,omitempty"` // deen's extension, only when asked
+	Sentences        any `json:"sentences,omitempty"`  // deen's extension, only when asked
 	TranslatedText   any `json:"translatedText"`
 }
 
@@ -119,7 +120,8 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 		detected = &d
 	}
 	out := texts
-	var sents [][]sentenceInfo // with "sentences": true
+	var sents [][]sentenceInfo   // with "sentences": true
+	var aligns [][]wordAlignment // with "alignments": true
 	alts := make([][]string, len(texts))
 	for i := range alts {
 		alts[i] = []string{}
@@ -138,7 +140,8 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 		if n > 0 {
 			ask = n + 1 // the best and n more, as LibreTranslate's hypotheses(q, n+1)
 		}
-		res, err := s.batch.translate(ctx, texts, ask)
+		align := p.flag("alignments")
+		res, err := s.batch.translate(ctx, texts, extras{alts: ask, align: align})
 		if err != nil {
 			return err
 		}
@@ -146,10 +149,16 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 		if p.flag("sentences") {
 			sents = make([][]sentenceInfo, len(res))
 		}
+		if align {
+			aligns = make([][]wordAlignment, len(res))
+		}
 		for i, tr := range res {
 			out[i] = tr.Text
 			if sents != nil {
 				sents[i] = sentenceInfos(tr)
+			}
+			if aligns != nil {
+				aligns[i] = wordAlignments(tr)
 			}
 			seen := map[string]bool{tr.Text: true, "": true}
 			for k := 1; k <= n; k++ {
@@ -177,6 +186,9 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 		if sents != nil {
 			resp.Sentences = sents
 		}
+		if aligns != nil {
+			resp.Alignments = aligns
+		}
 	} else {
 		resp.TranslatedText = out[0]
 		if detected != nil {
@@ -187,6 +199,9 @@ func (h translateHandler) serveAPI(w http.ResponseWriter, r *http.Request) error
 		}
 		if sents != nil {
 			resp.Sentences = sents[0]
+		}
+		if aligns != nil {
+			resp.Alignments = aligns[0]
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -354,7 +369,7 @@ func (s *Server) translateLines(ctx context.Context, text string) (string, error
 		b.WriteString("\uFEFF")
 	}
 	for lo := 0; lo < len(lines); lo += s.cfg.maxBatch {
-		out, err := s.batch.translate(ctx, lines[lo:min(lo+s.cfg.maxBatch, len(lines))], 0)
+		out, err := s.batch.translate(ctx, lines[lo:min(lo+s.cfg.maxBatch, len(lines))], extras{})
 		if err != nil {
 			return "", err
 		}
