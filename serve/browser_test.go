@@ -7,10 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/deen-mt/deen/translate"
@@ -41,7 +43,8 @@ func pageEngine(t *testing.T) *translate.Translator {
 
 // TestBrowser drives the page in headless Chromium: type German, read the
 // English, check the counter, the keyboard order and the phone layout,
-// upload a file and download its translation, take a screenshot.
+// upload a file and download its translation, highlight German words in the
+// alignment view, take a screenshot.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
@@ -137,6 +140,8 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("downloaded %d %q, want %q", r.status, r.body, wantFile.String())
 	}
 
+	// Last before the screenshot, which shows its highlight.
+	checkAlignmentView(t, ctx, ts.URL, text)
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
 	if err != nil {
 		t.Fatal(err)
@@ -157,6 +162,80 @@ func TestBrowser(t *testing.T) {
 	fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
 	if err != nil || !fits {
 		t.Errorf("page wider than a 390 px phone screen (%v)", err)
+	}
+}
+
+// checkAlignmentView opens the alignment view of the page showing text's
+// translation, focuses an English word and then points at "dog" (or the
+// first word with links), and checks that exactly the German words the
+// server links to it are highlighted.
+func checkAlignmentView(t *testing.T, ctx context.Context, url, text string) {
+	t.Helper()
+	var want struct{ Alignments []wordAlignment }
+	r := postJSON(t, url+"/translate", map[string]any{"q": text, "source": "de", "target": "en", "alignments": true})
+	r.json(t, &want)
+	if r.status != 200 || len(want.Alignments) == 0 {
+		t.Fatalf("alignments: %d %s", r.status, r.body)
+	}
+	first := want.Alignments[0]
+	pointed, focused := -1, -1
+	for j, w := range first.Target {
+		switch {
+		case len(first.Links[j]) == 0:
+		case strings.Trim(w, ".,") == "dog" || pointed < 0:
+			pointed = j
+		}
+	}
+	for j := range first.Target {
+		if j != pointed && len(first.Links[j]) > 0 {
+			focused = j
+		}
+	}
+	if pointed < 0 || focused < 0 {
+		t.Fatalf("fewer than two English words with links in %+v", first)
+	}
+	word := func(j int) string { return fmt.Sprintf("#alignments .sentpair:first-child .tw:nth-of-type(%d)", j+1) }
+	lit := func(what string, j int) {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll("#alignments .sentpair:first-child .sw.hl")].map(e => +e.dataset.i)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var exp []int
+		for _, l := range first.Links[j] {
+			exp = append(exp, l.Word)
+		}
+		slices.Sort(exp)
+		if !slices.Equal(got, exp) {
+			t.Errorf("%s %q: German words %v highlighted, want %v (%+v)", what, first.Target[j], got, exp, first)
+		}
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#alignments .sw").length`)); err != nil || n != 0 {
+		t.Errorf("%d German words in the closed alignment view, want none: alignments are asked for only while it is open (%v)", n, err)
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#alignview summary")),
+		chromedp.WaitVisible(chromedp.CSS(word(pointed))),
+		chromedp.Focus(chromedp.CSS(word(focused))),
+	)
+	if err != nil {
+		t.Fatalf("opening the alignment view: %v", err)
+	}
+	lit("focusing", focused)
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS(word(pointed)))); err != nil {
+		t.Fatal(err)
+	}
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ X, Y float64 }](fmt.Sprintf(
+		`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return {X: r.x + r.width / 2, Y: r.y + r.height / 2}; })()`, word(pointed))))
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box.X, box.Y))
+	}
+	if err != nil {
+		t.Fatalf("pointing at %q: %v", first.Target[pointed], err)
+	}
+	lit("pointing at", pointed)
+	if st, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#alignstatus"))); err != nil || !strings.Contains(st, first.Target[pointed]+" ← ") {
+		t.Errorf("status %q after pointing at %q (%v)", st, first.Target[pointed], err)
 	}
 }
 

@@ -348,7 +348,7 @@ func TestAlignmentsOption(t *testing.T) {
 	}
 	for i := range 2 {
 		s, p := d.Sentences[i], plain.Sentences[i]
-		if s.Text != p.Text || !slices.Equal(s.IDs, p.IDs) || s.Score != p.Score {
+		if s.Text != p.Text || !slices.Equal(s.IDs, p.IDs) || s.Score != p.Score || s.Confidence != p.Confidence {
 			t.Errorf("sentence %d changed by Alignments: %q, want %q", i, s.Text, p.Text)
 		}
 		if len(p.Repaired) == 0 && p.Alignment != nil {

@@ -1,7 +1,9 @@
 // deen's web page: translate as you type (debounced; a newer request
 // aborts the older one), count characters against the server's limit, list
-// the sentences the model is unsure of, copy the translation, translate a
-// file. Only this server is contacted.
+// the sentences the model is unsure of, show which German words each
+// English word came from (the alignment view, asked for only while it is
+// open), copy the translation, translate a file. Only this server is
+// contacted.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -48,6 +50,66 @@ function showLowConfidence(sentences) {
   $("lowconf").hidden = list.children.length === 0;
 }
 
+// The alignment view: per sentence, the German words and the English words
+// as buttons; pointing at, tapping or focusing one highlights the German
+// words it was translated from (deen's "alignments" extension).
+const alignView = $("alignview"), alignBox = $("alignments");
+
+function showAlignments(alignments) {
+  alignBox.replaceChildren();
+  say($("alignstatus"), "");
+  for (const a of alignments || []) {
+    const row = document.createElement("div");
+    row.className = "sentpair";
+    const de = document.createElement("p"), en = document.createElement("p");
+    de.lang = "de";
+    a.source.forEach((w, i) => {
+      const span = document.createElement("span");
+      span.className = "sw";
+      span.textContent = w;
+      span.dataset.i = i;
+      de.append(span, " ");
+    });
+    a.target.forEach((w, j) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "tw";
+      b.textContent = w;
+      b.dataset.links = JSON.stringify(a.links[j] || []);
+      en.append(b, " ");
+    });
+    row.append(de, en);
+    alignBox.append(row);
+  }
+}
+
+function highlight(word) {
+  for (const el of alignBox.querySelectorAll(".hl, .on")) el.classList.remove("hl", "on");
+  if (!word) return;
+  word.classList.add("on");
+  const row = word.closest(".sentpair");
+  const names = [];
+  for (const l of JSON.parse(word.dataset.links)) {
+    const sw = row.querySelector(`.sw[data-i="${l.word}"]`);
+    if (!sw) continue;
+    sw.classList.add("hl");
+    names.push(`${sw.textContent} (${Math.round(100 * l.weight)}%)`);
+  }
+  say($("alignstatus"), `${word.textContent} ← ${names.join(", ") || "no German word"}`);
+}
+
+for (const ev of ["mouseover", "focusin", "click"]) {
+  alignBox.addEventListener(ev, (e) => {
+    const w = e.target.closest(".tw");
+    if (w) highlight(w);
+  });
+}
+
+alignView.addEventListener("toggle", () => {
+  if (alignView.open) translateNow(); // ask again, with the alignments
+  else showAlignments([]);
+});
+
 function apiKey() {
   return $("apikey").value.trim();
 }
@@ -60,6 +122,7 @@ async function translateNow() {
   if (text.trim() === "") {
     target.value = "";
     showLowConfidence([]);
+    showAlignments([]);
     say(status, "");
     return;
   }
@@ -73,6 +136,7 @@ async function translateNow() {
   target.setAttribute("aria-busy", "true");
   // sentences: deen's extension, per-sentence translations and confidence.
   const body = { q: text, source: "de", target: "en", format: "text", sentences: true };
+  if (alignView.open) body.alignments = true; // deen's extension, only while the view is open
   if (apiKey()) body.api_key = apiKey();
   try {
     const resp = await fetch("/translate", {
@@ -89,6 +153,7 @@ async function translateNow() {
     }
     target.value = answer.translatedText;
     showLowConfidence(answer.sentences);
+    showAlignments(answer.alignments);
     say(status, "");
   } catch (err) {
     if (err.name !== "AbortError" && ctl === inflight) say(status, `Network error: ${err.message}`, true);
