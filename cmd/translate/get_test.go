@@ -13,21 +13,30 @@ import (
 	"github.com/deen-mt/deen/hub/hubtest"
 )
 
+// fakeHub starts a fake hub serving the tiny test model as repo and points
+// the binary at it (HF_ENDPOINT, no HF_TOKEN) with an empty model cache
+// (DEEN_HOME), which it returns.
+func fakeHub(t *testing.T, repo string) (fake *hubtest.Server, home string) {
+	t.Helper()
+	fake = hubtest.NewServer()
+	t.Cleanup(fake.Close)
+	if err := fake.AddDir(repo, "../../testdata/oracle/tiny-marian-A"); err != nil {
+		t.Fatal(err)
+	}
+	home = t.TempDir()
+	t.Setenv("DEEN_HOME", home)
+	t.Setenv("HF_ENDPOINT", fake.URL)
+	t.Setenv("HF_TOKEN", "")
+	return fake, home
+}
+
 // TestCLIGetAndModels runs get, models, models rm and --model NAME through
 // the real binary against a fake hub (HF_ENDPOINT) and a temporary cache
 // (DEEN_HOME).
 func TestCLIGetAndModels(t *testing.T) {
 	bin, model, refs := setup(t)
 	const repo = "test/tiny-marian-A"
-	fake := hubtest.NewServer()
-	defer fake.Close()
-	if err := fake.AddDir(repo, "../../testdata/oracle/tiny-marian-A"); err != nil {
-		t.Fatal(err)
-	}
-	home := t.TempDir()
-	t.Setenv("DEEN_HOME", home)
-	t.Setenv("HF_ENDPOINT", fake.URL)
-	t.Setenv("HF_TOKEN", "")
+	fake, home := fakeHub(t, repo)
 	t.Setenv("DEEN_MODEL", "")
 	run := func(stdin string, args ...string) (string, string, int) {
 		t.Helper()
@@ -133,15 +142,8 @@ func TestCLIGetAndModels(t *testing.T) {
 
 func TestCLIGetErrors(t *testing.T) {
 	bin, _, _ := setup(t)
-	fake := hubtest.NewServer()
-	defer fake.Close()
-	if err := fake.AddDir("test/no-vocab", "../../testdata/oracle/tiny-marian-A"); err != nil {
-		t.Fatal(err)
-	}
+	fake, _ := fakeHub(t, "test/no-vocab")
 	fake.RemoveFile("test/no-vocab", "vocab.json")
-	t.Setenv("DEEN_HOME", t.TempDir())
-	t.Setenv("HF_ENDPOINT", fake.URL)
-	t.Setenv("HF_TOKEN", "")
 	t.Setenv("DEEN_MODEL", "")
 	for _, c := range []struct {
 		args []string
@@ -188,14 +190,7 @@ func TestCount(t *testing.T) {
 func TestCLIGetConcurrent(t *testing.T) {
 	bin, _, _ := setup(t)
 	const repo = "test/tiny-marian-A"
-	fake := hubtest.NewServer()
-	defer fake.Close()
-	if err := fake.AddDir(repo, "../../testdata/oracle/tiny-marian-A"); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("DEEN_HOME", t.TempDir())
-	t.Setenv("HF_ENDPOINT", fake.URL)
-	t.Setenv("HF_TOKEN", "")
+	fake, _ := fakeHub(t, repo)
 	type result struct {
 		stdout, stderr string
 		code           int
