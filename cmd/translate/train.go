@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,6 +37,19 @@ examples:
 
 flags:`
 
+// addRunFlags adds the flags of a training run's seed, replicas, budget
+// and intervals, which translate train and lm train share (one runner
+// drives both).
+func addRunFlags(fs *flag.FlagSet, o *train.Options) {
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initialisation, batch order, dropout)")
+	fs.IntVar(&o.Replicas, "replicas", o.Replicas, "shares of each batch trained side by side, one per core (data parallelism)")
+	fs.Float64Var(&o.Hours, "hours", o.Hours, "wall-time budget of the whole run, all sessions together")
+	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many updates (0 = only --hours)")
+	fs.Float64Var(&o.CheckpointMinutes, "checkpoint-minutes", o.CheckpointMinutes, "minutes between checkpoints")
+	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "steps between progress lines")
+	fs.IntVar(&o.DevEvery, "dev-every", o.DevEvery, "steps between dev (held-out) evaluations (0 = only at the end)")
+}
+
 // runTrain trains a model into --out, resuming when --out holds a checkpoint.
 func runTrain(e *env, args []string) int {
 	o := train.DefaultOptions()
@@ -60,13 +74,7 @@ func runTrain(e *env, args []string) int {
 	fs.Float64Var(&o.EMA, "ema", o.EMA, "decay of the moving average of the weights that the model file ships (0 = raw weights)")
 	fs.Float64Var(&o.Dropout, "dropout", o.Dropout, "dropout")
 	fs.Float64Var(&o.Smoothing, "label-smoothing", o.Smoothing, "label smoothing")
-	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initialisation, batch order, dropout)")
-	fs.IntVar(&o.Replicas, "replicas", o.Replicas, "shares of each batch trained side by side, one per core (data parallelism)")
-	fs.Float64Var(&o.Hours, "hours", o.Hours, "wall-time budget of the whole run, all sessions together")
-	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many updates (0 = only --hours)")
-	fs.Float64Var(&o.CheckpointMinutes, "checkpoint-minutes", o.CheckpointMinutes, "minutes between checkpoints")
-	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "steps between progress lines")
-	fs.IntVar(&o.DevEvery, "dev-every", o.DevEvery, "steps between dev evaluations (0 = only at the end)")
+	addRunFlags(fs, &o)
 	fs.IntVar(&o.DevSentences, "dev-sentences", o.DevSentences, "dev sentences translated at each interval (the final evaluation uses all)")
 	fs.StringVar(&o.DType, "dtype", o.DType, "storage of the final model's weights: f32, f16 or int8")
 	fs.Float64Var(&o.CharCoverage, "char-coverage", o.CharCoverage, "share of character occurrences the vocabulary covers (1 = every character seen)")
