@@ -1,12 +1,10 @@
 package spans
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/deen-mt/deen/spans/spanstest"
 )
 
 func TestDetect(t *testing.T) {
@@ -60,44 +58,12 @@ func TestDetect(t *testing.T) {
 	}
 }
 
-// example is one line of testdata/spans/*.jsonl.
-type example struct {
-	Src  string     `json:"src"`
-	Must [][]string `json:"must"`
-	HTML bool       `json:"html"`
-}
-
-func readExamples(t testing.TB, name string) []example {
-	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "spans", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []example
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var e example
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		out = append(out, e)
-	}
-	if len(out) == 0 {
-		t.Fatalf("%s: no examples", name)
-	}
-	return out
-}
-
 // Every required string that occurs in the source must be found: as a
 // span (text or rendering) in text mode; in HTML mode, as markup that no
 // segment gives the model and that Render puts back.
 func TestDetectPublicExamples(t *testing.T) {
 	checked := 0
-	for _, e := range readExamples(t, "spans_public.jsonl") {
+	for _, e := range spanstest.ReadExamples(t, "spans_public.jsonl") {
 		var found []string
 		if e.HTML {
 			d := ParseHTML(e.Src)

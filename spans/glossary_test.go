@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/deen-mt/deen/spans/spanstest"
 )
 
 func TestReadGlossaryErrors(t *testing.T) {
@@ -69,7 +71,7 @@ func TestGlossaryPublicExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range readExamples(t, "glossary_public.jsonl") {
+	for _, e := range spanstest.ReadExamples(t, "glossary_public.jsonl") {
 		found := g.Find(e.Src)
 		for _, req := range e.Must {
 			ok := false

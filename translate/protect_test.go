@@ -1,9 +1,7 @@
 package translate
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,38 +10,11 @@ import (
 
 	"github.com/deen-mt/deen/internal/defaultmodel"
 	"github.com/deen-mt/deen/spans"
+	"github.com/deen-mt/deen/spans/spanstest"
 )
 
-type spanExample struct {
-	Src  string     `json:"src"`
-	Must [][]string `json:"must"`
-	HTML bool       `json:"html"`
-}
-
-func readSpanExamples(t testing.TB, name string) []spanExample {
-	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "spans", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []spanExample
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var e spanExample
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
 // keptSpans translates the examples and counts the requirements met.
-func keptSpans(t testing.TB, tr *Translator, ex []spanExample) (kept, total int, failed []string) {
+func keptSpans(t testing.TB, tr *Translator, ex []spanstest.Example) (kept, total int, failed []string) {
 	ctx := context.Background()
 	for _, e := range ex {
 		var out string
@@ -93,7 +64,7 @@ func TestSpansTinyModelRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := append(readSpanExamples(t, "spans_public.jsonl"), readSpanExamples(t, "glossary_public.jsonl")...)
+	ex := append(spanstest.ReadExamples(t, "spans_public.jsonl"), spanstest.ReadExamples(t, "glossary_public.jsonl")...)
 	kept, total, failed := keptSpans(t, tr, ex)
 	if kept != total {
 		t.Errorf("tiny model: %d of %d spans kept; lost in:\n%s", kept, total, strings.Join(failed, "\n"))
@@ -207,7 +178,7 @@ func TestSpansDefaultModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := append(readSpanExamples(t, "spans_public.jsonl"), readSpanExamples(t, "glossary_public.jsonl")...)
+	ex := append(spanstest.ReadExamples(t, "spans_public.jsonl"), spanstest.ReadExamples(t, "glossary_public.jsonl")...)
 	kept, total, failed := keptSpans(t, tr, ex)
 	t.Logf("default model: %d of %d required spans kept", kept, total)
 	if kept != total {
