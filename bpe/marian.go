@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // Marian is the tokenizer of a MarianMT (opus-mt) model: SentencePiece models

@@ -7,8 +7,8 @@ package crossattn
 import (
 	"fmt"
 
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // CrossAttn holds the cross-attention weights (dec.{i}.cross.{q,k,v,o}) of

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/nn"
-	"github.com/deen-mt/deen/internal/nn/nntest"
+	"github.com/deen-mt/deen/nn"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // naive computes the cross-attention sub-layer of layer l for one query row

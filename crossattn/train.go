@@ -3,8 +3,8 @@ package crossattn
 import (
 	"fmt"
 
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // NewTrainers returns the training pass of every decoder layer's

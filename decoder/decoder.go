@@ -16,8 +16,8 @@ import (
 
 	"github.com/deen-mt/deen/crossattn"
 	"github.com/deen-mt/deen/internal/kernels"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // Decoder is the decoder stack of a model. It is read-only after New and

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/deen-mt/deen/crossattn"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn/nntest"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // shapes are configs of other shapes than the oracle's.

@@ -9,10 +9,10 @@ import (
 	"github.com/deen-mt/deen/crossattn"
 	"github.com/deen-mt/deen/encoder"
 	"github.com/deen-mt/deen/internal/kernels"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
-	"github.com/deen-mt/deen/internal/nn/nntest"
 	"github.com/deen-mt/deen/marian"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // Tolerances of testdata/oracle/NOTES.md.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/deen-mt/deen/crossattn"
 	"github.com/deen-mt/deen/internal/kernels"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // Trainer is the training pass of the decoder stack (package train uses

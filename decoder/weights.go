@@ -3,7 +3,7 @@ package decoder
 import (
 	"fmt"
 
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/nn"
 )
 
 // Precision is how the weights that Step multiplies are stored: the tied

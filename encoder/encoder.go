@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // Encoder is the encoder stack of a model. It is read-only after New and

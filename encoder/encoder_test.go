@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
-	"github.com/deen-mt/deen/internal/nn/nntest"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // shapes are configs of other shapes than the oracle's: they keep the code

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/nn/nntest"
 	"github.com/deen-mt/deen/marian"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // Tolerances of testdata/oracle/NOTES.md for hidden states.

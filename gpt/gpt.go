@@ -3,7 +3,7 @@
 // blocks (LayerNorm → causal multi-head self-attention → residual;
 // LayerNorm → MLP with GELU → residual), a final LayerNorm and the output
 // projection tied to the token embedding. It is the decoder stack without
-// cross-attention, built from the same internal/nn ops as the translator.
+// cross-attention, built from the same nn ops as the translator.
 //
 // The model's weights live in a modelfile.Model whose Config has Arch
 // modelfile.ArchGPT (NewConfig); its token ids are those of the
@@ -23,8 +23,8 @@ import (
 	"strings"
 
 	"github.com/deen-mt/deen/internal/kernels"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // NewConfig returns the config of a GPT with vocabulary vocab, width d,

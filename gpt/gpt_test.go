@@ -7,9 +7,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
-	"github.com/deen-mt/deen/internal/nn/nntest"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // tiny returns a random small GPT (vocabulary 23, d 16, 2 layers, 4 heads,

@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
-	"github.com/deen-mt/deen/internal/nn/nntest"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // loadParity reads a reference case of testdata/gpt (made by

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/nn"
 )
 
 // State is the incremental state of one sequence: per block, the keys and

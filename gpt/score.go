@@ -3,7 +3,7 @@ package gpt
 import (
 	"fmt"
 
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/nn"
 )
 
 // scoreRows bounds the rows (sequences × longest length) of one Forward

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/deen-mt/deen/internal/kernels"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // Trainer is the training pass of a GPT (package train uses it): the same

@@ -15,8 +15,8 @@ import (
 
 	"github.com/deen-mt/deen/hub"
 	"github.com/deen-mt/deen/hub/hubtest"
-	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/marian"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // The checkpoints served by the fake hub.

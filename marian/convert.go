@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // ConvertOptions control how Convert stores a model.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 func TestConvert(t *testing.T) {

@@ -2,7 +2,7 @@
 // checkpoints: config.json and generation_config.json, the weights from
 // model.safetensors or pytorch_model.bin, and the tokenizer files
 // source.spm, target.spm and vocab.json, into a deen model
-// (internal/modelfile) that computes what transformers' MarianMTModel and
+// (modelfile) that computes what transformers' MarianMTModel and
 // generate() compute.
 package marian
 
@@ -16,7 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // Files of a checkpoint directory.

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // oracleDir is the reference checkpoint (random weights, HF layout).

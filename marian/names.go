@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // embedAliases are the checkpoint names of the one shared embedding

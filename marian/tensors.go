@@ -9,7 +9,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // hfTensor is one checkpoint tensor, converted to float32.

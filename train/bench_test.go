@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/deen-mt/deen/gpt"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn/nntest"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // BenchmarkTrainStep times one forward+backward+AdamW step of the default

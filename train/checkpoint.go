@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/deen-mt/deen/internal/atomicfile"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // checkpointMagic starts every checkpoint file; the version follows it.

@@ -8,7 +8,7 @@ import (
 	"github.com/deen-mt/deen/decoder"
 	"github.com/deen-mt/deen/encoder"
 	"github.com/deen-mt/deen/internal/kernels"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // padded lays out packed sentences as a right-padded [batch·maxLen] block.

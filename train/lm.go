@@ -12,8 +12,8 @@ import (
 
 	"github.com/deen-mt/deen/bpe"
 	"github.com/deen-mt/deen/gpt"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // This file trains package gpt's language model with the same machinery

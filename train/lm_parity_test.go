@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/deen-mt/deen/gpt"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn/nntest"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 var updateTrained = flag.Bool("update-trained", false, "retrain the model of TestLMTrainedParity and rewrite testdata/gpt/trained (then run testdata/gpt/make_ref.py trained)")

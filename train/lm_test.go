@@ -13,7 +13,7 @@ import (
 
 	"github.com/deen-mt/deen/bpe"
 	"github.com/deen-mt/deen/gpt"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // TestLMMemorises trains a tiny character-level GPT on one short line with

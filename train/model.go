@@ -10,13 +10,13 @@ import (
 	"github.com/deen-mt/deen/decoder"
 	"github.com/deen-mt/deen/encoder"
 	"github.com/deen-mt/deen/internal/kernels"
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // This file joins the training passes of the layer packages
 // (encoder.Trainer, decoder.Trainer, crossattn.NewTrainers, over the
-// sub-layer trainers of internal/nn) into the whole model over a packed
+// sub-layer trainers of nn) into the whole model over a packed
 // batch: sentences lie end to end without padding, every per-token op runs
 // once over all rows with one Gemm, and attention runs per sentence through
 // the same nn.AttentionForward the inference layers use.

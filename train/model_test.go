@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // tinyConfig is a model small enough for finite differences.

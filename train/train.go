@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/deen-mt/deen/bpe"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // Options are the hyper-parameters and budget of a run. DefaultOptions

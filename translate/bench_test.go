@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deen-mt/deen/internal/modelfile"
-	"github.com/deen-mt/deen/internal/nn/nntest"
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // The benchmarks run an opus-mt-de-en-sized model with deterministic random

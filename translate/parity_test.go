@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/marian"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // Parity with Hugging Face generate() on the oracle checkpoint tiny-marian-A

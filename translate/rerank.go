@@ -6,7 +6,7 @@ import (
 
 	"github.com/deen-mt/deen/bpe"
 	"github.com/deen-mt/deen/gpt"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // reranker reorders each sentence's n-best list by the translation score

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/deen-mt/deen/gpt"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // writeLM writes a random language model over the vocabulary of m (its

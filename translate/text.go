@@ -11,7 +11,7 @@ import (
 
 	"github.com/deen-mt/deen/internal/defaultmodel"
 	"github.com/deen-mt/deen/internal/lines"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 	"github.com/deen-mt/deen/spans"
 )
 

@@ -32,7 +32,7 @@ import (
 	"github.com/deen-mt/deen/decoder"
 	"github.com/deen-mt/deen/encoder"
 	"github.com/deen-mt/deen/internal/kernels"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // Errors returned (wrapped) by the translator; test with errors.Is.

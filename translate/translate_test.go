@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // smallConfig is a small random model for API tests (no tokenizer).

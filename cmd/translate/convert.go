@@ -7,8 +7,8 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/marian"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 func init() {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/marian"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // runConvertArgs runs "translate convert ARGS" in process.

@@ -18,7 +18,7 @@ import (
 	"github.com/deen-mt/deen/gpt"
 	"github.com/deen-mt/deen/internal/atomicfile"
 	"github.com/deen-mt/deen/internal/defaultmodel"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 	"github.com/deen-mt/deen/train"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/deen-mt/deen/bpe"
 	"github.com/deen-mt/deen/internal/defaultmodel"
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 const tokenizeUsage = `usage: translate tokenize [--spm FILE | --model FILE] [--side src|tgt] [--ids] [--decode] < in > out

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/internal/sacrebleu"
+	"github.com/deen-mt/deen/modelfile"
 	"github.com/deen-mt/deen/train"
 	"github.com/deen-mt/deen/translate"
 )

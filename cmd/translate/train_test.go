@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/marian"
+	"github.com/deen-mt/deen/modelfile"
 	"github.com/deen-mt/deen/translate"
 )
 

@@ -18,8 +18,8 @@ import (
 	"testing"
 
 	"github.com/deen-mt/deen/internal/defaultmodel"
-	"github.com/deen-mt/deen/internal/modelfile"
 	"github.com/deen-mt/deen/marian"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // The CLI tests run the real binary, built once, on a model file converted

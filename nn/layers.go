@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // Resize returns (*buf)[:n], first replacing *buf by a larger slice when its

@@ -391,11 +391,11 @@ func expectErr(t *testing.T, name string, data []byte, target error, want string
 
 func TestReadForeign(t *testing.T) {
 	valid := encode(t, randomModel(tinyConfig(), 7), WriteOptions{})
-	st, _ := os.ReadFile("../../testdata/oracle/tiny-marian-A/model.safetensors")
-	pt, _ := os.ReadFile("../../testdata/oracle/tiny-marian-A/pytorch_model.bin")
-	cfg, _ := os.ReadFile("../../testdata/oracle/tiny-marian-A/config.json")
+	st, _ := os.ReadFile("../testdata/oracle/tiny-marian-A/model.safetensors")
+	pt, _ := os.ReadFile("../testdata/oracle/tiny-marian-A/pytorch_model.bin")
+	cfg, _ := os.ReadFile("../testdata/oracle/tiny-marian-A/config.json")
 	if len(st) == 0 || len(pt) == 0 || len(cfg) == 0 {
-		t.Fatal("oracle files missing under ../../testdata/oracle/tiny-marian-A")
+		t.Fatal("oracle files missing under ../testdata/oracle/tiny-marian-A")
 	}
 	newer := bytes.Clone(valid)
 	binary.LittleEndian.PutUint32(newer[8:], FormatVersion+1)

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // gradGetter returns a Getter of zero gradients shaped like every tensor of w.

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/nn/nntest"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // randVec returns n values uniform in [-s, s).

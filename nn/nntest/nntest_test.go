@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 func TestRandomModelIsValidAndDeterministic(t *testing.T) {
@@ -48,7 +48,7 @@ func TestRefAttentionSingleKey(t *testing.T) {
 // LoadGPTRef reads every byte of weights.bin into the tensors ref.json
 // lists, in order, with their shapes.
 func TestLoadGPTRef(t *testing.T) {
-	ref, tensors := LoadGPTRef(t, "../../../testdata/gpt/bias-d24", "ref.json")
+	ref, tensors := LoadGPTRef(t, "../../testdata/gpt/bias-d24", "ref.json")
 	if len(tensors) != len(ref.Tensors) || len(ref.Logits) == 0 {
 		t.Fatalf("%d tensors for %d listed, %d logits", len(tensors), len(ref.Tensors), len(ref.Logits))
 	}
@@ -56,7 +56,7 @@ func TestLoadGPTRef(t *testing.T) {
 	if emb == nil || len(emb.Data) != ref.Config.Vocab*ref.Config.D {
 		t.Fatalf("embed.weight %v, want %d×%d values", emb, ref.Config.Vocab, ref.Config.D)
 	}
-	fi, err := os.Stat("../../../testdata/gpt/bias-d24/weights.bin")
+	fi, err := os.Stat("../../testdata/gpt/bias-d24/weights.bin")
 	if err != nil {
 		t.Fatal(err)
 	}

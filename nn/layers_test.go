@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deen-mt/deen/internal/modelfile"
+	"github.com/deen-mt/deen/modelfile"
 )
 
 // mapGetter is a Getter over a map of tensors.
