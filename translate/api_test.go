@@ -2,9 +2,9 @@ package translate_test
 
 import (
 	"go/ast"
-	"io/fs"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
