@@ -598,15 +598,30 @@ func readTensor(b *bodyReader, e entry, dt DType) ([]float32, error) {
 			if err := readChecked(b, crc, p, what); err != nil {
 				return nil, err
 			}
-			for _, q := range p {
-				data = append(data, float32(int8(q))*scales[len(data)/cols])
-			}
+			data = appendInt8(data, p, scales, cols)
 		}
 	}
 	if crc.Sum32() != e.CRC32C {
 		return nil, fmt.Errorf("checksum mismatch in tensor %q: %w", e.Name, ErrCorrupt)
 	}
 	return data, nil
+}
+
+// appendInt8 appends the int8 values p, each times its row's scale, to
+// data, whose length is the index of p[0] in the row-major tensor of cols
+// columns; data must have room for them. It works a row's run at a time,
+// so no value pays for finding its row.
+func appendInt8(data []float32, p []byte, scales []float32, cols int) []float32 {
+	for len(p) > 0 {
+		n := len(data)
+		run := p[:min(len(p), cols-n%cols)]
+		s, out := scales[n/cols], data[n:n+len(run)]
+		for i, q := range run {
+			out[i] = float32(int8(q)) * s
+		}
+		data, p = data[:n+len(run)], p[len(run):]
+	}
+	return data
 }
 
 // readScales reads the per-row scales of an int8 tensor; they must be

@@ -648,3 +648,36 @@ func TestReadRecordsDType(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendInt8 decodes int8 rows fed in pieces that start and end
+// anywhere in a row (as the reader's chunks do) and checks every value is
+// its byte times its own row's scale.
+func TestAppendInt8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	for _, cols := range []int{1, 3, 8, 37} {
+		rows := 11
+		p := make([]byte, rows*cols)
+		for i := range p {
+			p[i] = byte(rng.IntN(256))
+		}
+		scales := make([]float32, rows)
+		for r := range scales {
+			scales[r] = rng.Float32()
+		}
+		scales[2] = 0
+		data := make([]float32, 0, len(p))
+		for rest := p; len(rest) > 0; {
+			k := min(len(rest), 1+rng.IntN(2*cols+1))
+			data = appendInt8(data, rest[:k], scales, cols)
+			rest = rest[k:]
+		}
+		if len(data) != len(p) {
+			t.Fatalf("cols %d: %d values, want %d", cols, len(data), len(p))
+		}
+		for i, q := range p {
+			if want := float32(int8(q)) * scales[i/cols]; data[i] != want {
+				t.Fatalf("cols %d: value %d is %v, want %v", cols, i, data[i], want)
+			}
+		}
+	}
+}

@@ -49,7 +49,9 @@ type I8 struct {
 // i8Groups returns the number of four-column groups for k columns.
 func i8Groups(k int) int { return (k + 3) / 4 }
 
-// PackI8 packs a Q8 matrix for MulI8T (the same values and scales).
+// PackI8 packs a Q8 matrix for MulI8T (the same values and scales). It
+// writes the packed bytes in order, four columns of one row at a time (a
+// model's matrices are packed at load, so this is on the load path).
 func PackI8(q Q8) I8 {
 	if q.Rows < 0 || q.Cols < 0 || len(q.Data) < q.Rows*q.Cols || len(q.Scales) < q.Rows {
 		panic(fmt.Sprintf("kernels: PackI8: Q8 of %d×%d has %d values and %d scales", q.Rows, q.Cols, len(q.Data), len(q.Scales)))
@@ -57,13 +59,26 @@ func PackI8(q Q8) I8 {
 	panels, kg := ceilDiv(q.Rows, i8NR), i8Groups(q.Cols)
 	p := I8{Rows: q.Rows, Cols: q.Cols, Data: make([]uint8, panels*kg*4*i8NR), Scales: make([]float32, panels*i8NR)}
 	copy(p.Scales, q.Scales[:q.Rows])
-	for i := range p.Data {
-		p.Data[i] = 128 // w = 0 in the padding
-	}
-	for r := range q.Rows {
-		base := r / i8NR * kg * 4 * i8NR
-		for c, v := range q.Data[r*q.Cols : (r+1)*q.Cols] {
-			p.Data[base+c/4*4*i8NR+r%i8NR*4+c%4] = uint8(int(v) + 128)
+	full := q.Cols / 4 // groups with four real columns
+	i := 0
+	for pn := range panels {
+		for g := range kg {
+			for r := pn * i8NR; r < (pn+1)*i8NR; r++ {
+				dst := p.Data[i : i+4 : i+4]
+				i += 4
+				switch {
+				case r < q.Rows && g < full:
+					src := q.Data[r*q.Cols+4*g : r*q.Cols+4*g+4 : r*q.Cols+4*g+4]
+					dst[0], dst[1], dst[2], dst[3] = uint8(int(src[0])+128), uint8(int(src[1])+128), uint8(int(src[2])+128), uint8(int(src[3])+128)
+				default: // padding (w = 0) beyond the last row or column
+					for c := range 4 {
+						dst[c] = 128
+						if r < q.Rows && 4*g+c < q.Cols {
+							dst[c] = uint8(int(q.Data[r*q.Cols+4*g+c]) + 128)
+						}
+					}
+				}
+			}
 		}
 	}
 	return p

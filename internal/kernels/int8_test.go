@@ -274,3 +274,35 @@ func TestMulI8TBias(t *testing.T) {
 		})
 	}
 }
+
+// TestPackI8Layout checks every packed byte against the layout documented
+// above (panels of 32 rows, four columns of each row per group, value + 128,
+// padding 128) on shapes with partial panels and groups.
+func TestPackI8Layout(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, s := range []struct{ n, k int }{{1, 1}, {31, 5}, {32, 4}, {33, 7}, {70, 13}, {64, 512}} {
+		q := Q8{Rows: s.n, Cols: s.k, Data: make([]int8, s.n*s.k), Scales: randSlice(r, s.n)}
+		for i := range q.Data {
+			q.Data[i] = int8(r.IntN(256) - 128)
+		}
+		p := PackI8(q)
+		kg := i8Groups(s.k)
+		if want := ceilDiv(s.n, i8NR) * kg * 4 * i8NR; len(p.Data) != want {
+			t.Fatalf("%d×%d: %d bytes, want %d", s.n, s.k, len(p.Data), want)
+		}
+		for i, got := range p.Data {
+			panel, g, row, c := i/(kg*4*i8NR), i/(4*i8NR)%kg, i/4%i8NR, i%4
+			rr, cc := panel*i8NR+row, 4*g+c
+			want := uint8(128)
+			if rr < s.n && cc < s.k {
+				want = uint8(int(q.Data[rr*s.k+cc]) + 128)
+			}
+			if got != want {
+				t.Fatalf("%d×%d: byte %d (row %d, column %d) is %d, want %d", s.n, s.k, i, rr, cc, got, want)
+			}
+		}
+		if !slices.Equal(p.Scales[:s.n], q.Scales) || slices.ContainsFunc(p.Scales[s.n:], func(v float32) bool { return v != 0 }) {
+			t.Fatalf("%d×%d: scales %v, want %v then zeros", s.n, s.k, p.Scales, q.Scales)
+		}
+	}
+}
