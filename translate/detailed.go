@@ -139,7 +139,8 @@ type Sentence struct {
 	Alternatives []Alternative
 	// Confidence in [0, 1] says how far to trust the translation: a
 	// logistic curve over Score calibrated on held-out data (docs/spans.md),
-	// halved for every repaired span. 1 for a sentence passed through.
+	// halved for every repaired span and every invented number. 1 for a
+	// sentence passed through.
 	Confidence float32
 	// Passthrough is true when the sentence was not German (WithPassthrough)
 	// and was copied unchanged: Text is Source.
@@ -147,6 +148,11 @@ type Sentence struct {
 	// Repaired lists the protected spans and glossary terms the model lost
 	// and that were put back (WithProtectedSpans, WithGlossary).
 	Repaired []spans.Fix
+	// Invented lists the numbers of Text that Source does not hold
+	// (spans.Invented; WithProtectedSpans): the model made them up. They
+	// are left in the text, and each halves Confidence, so that the
+	// sentence is flagged for a human to check.
+	Invented []string
 	// Alignment links Source to Text, token by token: Src are the source
 	// tokens' byte ranges in Source (the last one, empty, the end token),
 	// Tgt the target tokens' byte ranges in Text, and each row of Weights

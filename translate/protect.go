@@ -102,7 +102,10 @@ func (t *Translator) restore(s *Sentence, src [][]int32, extra []spans.Span, ali
 			}
 		}
 	}
-	s.Confidence = confidence(s.Score, repairs)
+	if t.protect.spans {
+		s.Invented = spans.Invented(s.Source, s.Text)
+	}
+	s.Confidence = confidence(s.Score, repairs+len(s.Invented))
 	return nil
 }
 
@@ -167,14 +170,14 @@ func (t *Translator) alignment(source string, src, ids []int32, text string) (*s
 
 // Confidence calibration (see docs/spans.md): a logistic curve over the
 // length-normalised log-probability, fitted on the Tatoeba dev pairs to
-// predict chrF ≥ 30, halved for every repaired span.
+// predict chrF ≥ 30, halved for every repaired span and invented number.
 const (
 	confBias  = 3.5
 	confSlope = 5.65
 )
 
 // confidence maps a sentence's score (length-normalised log-probability)
-// and number of repaired spans to [0, 1].
+// and number of repaired spans and invented numbers to [0, 1].
 func confidence(score float32, repairs int) float32 {
 	c := 1 / (1 + math.Exp(-(confBias + confSlope*float64(score))))
 	return float32(c * math.Pow(0.5, float64(repairs)))

@@ -3,6 +3,7 @@ package translate
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,5 +184,40 @@ func TestSpansDefaultModel(t *testing.T) {
 	t.Logf("default model: %d of %d required spans kept", kept, total)
 	if kept != total {
 		t.Errorf("lost in:\n%s", strings.Join(failed, "\n"))
+	}
+}
+
+// A number in the translation that the source does not hold is reported
+// and halves the confidence; the text is left as it is.
+func TestInventedNumbersFlagged(t *testing.T) {
+	_, m := loadOracle(t)
+	for _, keep := range []bool{true, false} {
+		tr, err := newTranslator(m, WithBeamSize(1), WithProtectedSpans(keep))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			src, text string
+			invented  []string
+		}{
+			{"Der Hund schläft drei Stunden.", "The dog sleeps 3 hours.", nil},
+			{"Der Hund schläft.", "The dog sleeps 1,500 hours.", []string{"1,500"}},
+			{"Im Jahr 1989 fiel die Mauer.", "In 1989, the wall fell 1988 times, at 9.", []string{"1988", "9"}},
+		} {
+			s := Sentence{Source: c.src, Text: c.text, Score: -0.2} // every protected span kept: no alignment needed
+			if err := tr.restore(&s, nil, nil, false); err != nil {
+				t.Fatal(err)
+			}
+			want := c.invented
+			if !keep {
+				want = nil
+			}
+			if strings.Join(s.Invented, "|") != strings.Join(want, "|") || s.Text != c.text {
+				t.Errorf("keep %v, %q → %q: invented %q, text %q; want %q", keep, c.src, c.text, s.Invented, s.Text, want)
+			}
+			if got, full := s.Confidence, confidence(s.Score, 0); got != full*float32(math.Pow(0.5, float64(len(want)))) {
+				t.Errorf("keep %v, %q: confidence %v, want %v halved %d times", keep, c.text, got, full, len(want))
+			}
+		}
 	}
 }

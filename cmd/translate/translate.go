@@ -47,6 +47,8 @@ type jsonSentence struct {
 	Passthrough bool `json:"passthrough,omitempty"`
 	// Repaired lists the spans put back into the model's output.
 	Repaired []jsonRepair `json:"repaired,omitempty"`
+	// Invented lists numbers of the translation the source does not hold.
+	Invented []string `json:"invented,omitempty"`
 }
 
 // jsonRepair is one repaired span of a --json sentence.
@@ -483,7 +485,7 @@ func textLines(ctx context.Context, tr *translate.Translator, texts []string, do
 		var sents []jsonSentence
 		for _, s := range r.Sentences {
 			conf := s.Confidence
-			js := jsonSentence{Source: s.Source, Text: s.Text, jsonIDs: jsonIDs{IDs: s.IDs, Score: s.Score}, Confidence: &conf, Passthrough: s.Passthrough}
+			js := jsonSentence{Source: s.Source, Text: s.Text, jsonIDs: jsonIDs{IDs: s.IDs, Score: s.Score}, Confidence: &conf, Passthrough: s.Passthrough, Invented: s.Invented}
 			for _, f := range s.Repaired {
 				js.Repaired = append(js.Repaired, jsonRepair{Kind: f.Span.Kind.String(), Span: f.Span.Render, How: f.How, Was: f.Replaced})
 			}
