@@ -98,10 +98,16 @@ var patterns = []pattern{
 	{ProductCode, regexp.MustCompile(`\b[\p{Lu}\p{N}]+(?:[-/][\p{Lu}\p{N}]+)+\b`)},
 	{ProductCode, regexp.MustCompile(`\b(?:\p{Lu}+\p{N}[\p{Lu}\p{N}]*|\p{N}+\p{Lu}[\p{Lu}\p{N}]*)\b`)},
 	{ProductCode, regexp.MustCompile(`\b\p{Lu}{2,3} \d{2,5}\b`)},
+	// IBAN: DE89 3704 0044 0532 0130 00 (one span, not six numbers)
+	{ProductCode, regexp.MustCompile(`\b\p{Lu}{2}\d{2}(?: ?[\p{Lu}\d]{4}){2,7}(?: ?[\p{Lu}\d]{1,3})?\b`)},
+	// house and item numbers with a letter: 12a, 3b
+	{ProductCode, regexp.MustCompile(`\b\d{1,4}[a-z]\b`)},
 	{Handle, regexp.MustCompile(`(?:^|[^\p{L}\p{N}_@.])(@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)`)},
 	{Hashtag, regexp.MustCompile(`(?:^|[^\p{L}\p{N}_&#])(#[\p{L}\p{N}_]*\p{L}[\p{L}\p{N}_]*)`)},
 	{Emoji, regexp.MustCompile(`[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}\x{2B00}-\x{2BFF}](?:[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}\x{2B00}-\x{2BFF}\x{FE0F}\x{200D}\x{1F3FB}-\x{1F3FF}]|\s)*`)},
 	{Number, regexp.MustCompile(`[-+]?\b\d{1,3}(?:\.\d{3})+(?:,\d+)?\b`)},
+	// thousands grouped by spaces: 10 000, 1 234 567 (normal, no-break or thin space)
+	{Number, regexp.MustCompile(`[-+]?\b\d{1,3}(?:[ \x{a0}\x{202f}]\d{3})+(?:,\d+)?\b`)},
 	{Number, regexp.MustCompile(`[-+]?\b\d+(?:,\d+)?(?:[:/–-]\d+(?:,\d+)?)*\b`)},
 	{Ordinal, regexp.MustCompile(`\b(\d{1,3}\.)[ \x{a0}]+(?:\p{Ll}|Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|Jan\.|Feb\.|Mär\.|Apr\.|Jun\.|Jul\.|Aug\.|Sep\.|Sept\.|Okt\.|Nov\.|Dez\.|Jahrhundert|Platz|Stock|Klasse|Mal|Auflage)`)},
 }

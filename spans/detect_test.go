@@ -34,6 +34,8 @@ func TestDetect(t *testing.T) {
 		{"Sie wurde 50% billiger und das Modell A4 kam 2019.", []want{{Number, "50", ""}, {ProductCode, "A4", ""}, {Number, "2019", ""}}},
 		{"Ich habe heute keine Zeit 😀 👍🏽!", []want{{Emoji, "😀 👍🏽", ""}}},
 		{"Siehe bericht_2024.pdf, Kapitel 3.1 und %(name)s bis 15.03.", []want{{Path, "bericht_2024.pdf", ""}, {Version, "3.1", ""}, {Placeholder, "%(name)s", ""}, {Version, "15.03", ""}}},
+		{"Es kamen 10 000 Besucher, 1\u202f234\u202f567,5 Euro.", []want{{Number, "10 000", "10,000"}, {Number, "1\u202f234\u202f567,5", "1,234,567.5"}}},
+		{"Die IBAN lautet DE89 3704 0044 0532 0130 00, Hauptstraße 12a.", []want{{ProductCode, "DE89 3704 0044 0532 0130 00", ""}, {ProductCode, "12a", ""}}},
 		// Nothing to protect.
 		{"Der Hund spielt im Garten.", nil},
 		{"Ich gehe z.B. nach Hause, u.a. morgen.", nil},

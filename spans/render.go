@@ -8,11 +8,12 @@ import "strings"
 func render(k Kind, t string) string {
 	switch k {
 	case Number:
-		// Only German formats reach here with a dot or comma: the dot is a
-		// thousands separator, the comma the decimal mark. Swap them.
+		// Only German formats reach here with a dot or comma: the dot (or a
+		// space) is a thousands separator, the comma the decimal mark. Swap
+		// them.
 		return strings.Map(func(r rune) rune {
 			switch r {
-			case '.':
+			case '.', ' ', '\u00a0', '\u202f':
 				return ','
 			case ',':
 				return '.'
