@@ -128,7 +128,7 @@ func PlotCurves(c *Curves, title, path string) error {
 			p.X.Label.Text = "hours"
 		}
 		p.Add(plotter.NewGrid())
-		p.Legend.Top = true
+		p.Legend.Top = ylabel != "score" // losses fall and scores rise: the legend goes where the curves are not
 		for _, s := range ss {
 			if len(s.pts) == 0 {
 				continue
