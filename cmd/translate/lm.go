@@ -85,7 +85,7 @@ func lmTrain(e *env, args []string) int {
 	holdout := fs.String("holdout", "", "`file` of sentences never to train on (e.g. a translation run's dev.en)")
 	devOf := fs.String("holdout-dev-of", "", "German `file` line-aligned with --text: never train on the English of the dev pairs translate train holds out of this corpus")
 	devMod := fs.Int("holdout-dev-mod", 50, "the --dev-mod of that translate train run")
-	vocabFrom := fs.String("vocab-from", "", "translation model `file` whose tokenizer to use (default: the embedded model)")
+	vocabFrom := fs.String("vocab-from", "", "translation model `file` whose tokenizer to use, or a translate train --out folder (its source.spm, target.spm, vocab.json) (default: the embedded model)")
 	spm := fs.String("spm", "", "SentencePiece model `file` to use as the tokenizer instead (its own ids)")
 	fs.IntVar(&o.DModel, "d-model", o.DModel, "model width")
 	fs.IntVar(&o.DecoderLayers, "layers", o.DecoderLayers, "transformer blocks")
@@ -175,6 +175,9 @@ func lmTokenizer(vocabFrom, spm string) (map[string][]byte, error) {
 		}
 		return bpe.MarianBlobs(m)
 	}
+	if fi, err := os.Stat(vocabFrom); err == nil && fi.IsDir() {
+		return runTokenizer(vocabFrom)
+	}
 	var m *modelfile.Model
 	var err error
 	if vocabFrom != "" {
@@ -195,6 +198,24 @@ func lmTokenizer(vocabFrom, spm string) (map[string][]byte, error) {
 		return nil, fmt.Errorf("the model file %s holds no tokenizer", vocabFrom)
 	}
 	return m.Blobs, nil
+}
+
+// runTokenizer reads the tokenizer files of a translate train output
+// folder, so that a language model can share the vocabulary of a
+// translation model still in training.
+func runTokenizer(dir string) (map[string][]byte, error) {
+	blobs := map[string][]byte{}
+	for _, n := range []string{modelfile.BlobSourceSPM, modelfile.BlobTargetSPM, modelfile.BlobVocab} {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			return nil, fmt.Errorf("--vocab-from %s is a folder but not a translate train folder: %w", dir, err)
+		}
+		blobs[n] = b
+	}
+	if _, err := bpe.NewMarianFromBlobs(blobs); err != nil {
+		return nil, fmt.Errorf("the tokenizer files in %s: %w", dir, err)
+	}
+	return blobs, nil
 }
 
 // loadLM reads a language model file and its tokenizer.

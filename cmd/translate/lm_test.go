@@ -127,3 +127,36 @@ func TestLMUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestLMTokenizerFromRunFolder takes the vocabulary of a translate train
+// output folder (a model still in training), byte for byte, and names the
+// folder when it is not one.
+func TestLMTokenizerFromRunFolder(t *testing.T) {
+	want, err := lmTokenizer("", "")
+	if err != nil {
+		t.Skip("no embedded model:", err)
+	}
+	dir := t.TempDir()
+	for _, n := range []string{"source.spm", "target.spm", "vocab.json"} {
+		if err := os.WriteFile(filepath.Join(dir, n), want[n], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := lmTokenizer(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"source.spm", "target.spm", "vocab.json"} {
+		if !bytes.Equal(got[n], want[n]) {
+			t.Errorf("%s differs from the folder's file", n)
+		}
+	}
+	os.Remove(filepath.Join(dir, "vocab.json"))
+	if _, err := lmTokenizer(dir, ""); err == nil || !strings.Contains(err.Error(), "not a translate train folder") {
+		t.Errorf("a folder without vocab.json: err %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "vocab.json"), []byte("{"), 0o644)
+	if _, err := lmTokenizer(dir, ""); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("a broken vocab.json: err %v", err)
+	}
+}
