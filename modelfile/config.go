@@ -113,7 +113,8 @@ const (
 	PositionsLearned = "learned"
 )
 
-// Tokenizer blob names stored in a model file.
+// Blob names stored in a model file: the tokenizer files and the optional
+// vocabulary shortlist.
 const (
 	// BlobSourceSPM is the SentencePiece model of the source language.
 	BlobSourceSPM = "source.spm"
@@ -121,4 +122,7 @@ const (
 	BlobTargetSPM = "target.spm"
 	// BlobVocab is the JSON piece → model id map (Marian vocab.json).
 	BlobVocab = "vocab.json"
+	// BlobShortlist is the vocabulary shortlist (package shortlist's
+	// layout); optional, written by translate shortlist.
+	BlobShortlist = "shortlist.bin"
 )
