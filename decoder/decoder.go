@@ -190,10 +190,17 @@ func (d *Decoder) project(logits, x []float32, n int, step bool) {
 	} else {
 		kernels.Gemm(false, true, n, v, dm, 1, x, dm, d.embed.Table, dm, 0, logits, v)
 	}
-	if d.bias != nil {
-		for r := 0; r < n; r++ {
-			kernels.Add(logits[r*v:(r+1)*v], d.bias)
-		}
+	addBias(logits, d.bias, n)
+}
+
+// addBias adds bias (nil: none) to each of the n rows of logits.
+func addBias(logits, bias []float32, n int) {
+	if bias == nil {
+		return
+	}
+	v := len(bias)
+	for r := 0; r < n; r++ {
+		kernels.Add(logits[r*v:(r+1)*v], bias)
 	}
 }
 
@@ -294,6 +301,10 @@ type State struct {
 	offs           []int
 	q, att, scores []float32
 	self           selfAttention
+	// out and bias are the output projection's rows of Shortlist (nil:
+	// every id, the Decoder's).
+	out  *nn.LowLinear
+	bias []float32
 	work
 }
 
@@ -343,14 +354,15 @@ func (s *State) Rows() int { return s.rows }
 
 // Step feeds one token per row at position s.Len(), appends the rows'
 // keys and values to the cache and writes the raw float32 logits of the next
-// token to logits [Rows()·V]. After warm-up it allocates nothing.
+// token to logits [Rows()·Width()]: all V ids, or those of Shortlist. After
+// warm-up it allocates nothing.
 func (d *Decoder) Step(s *State, tokens []int32, logits []float32) {
 	if s.dec != d {
 		panic("decoder: Step with a State of another Decoder")
 	}
-	rows, t, dm := s.rows, s.len, d.d
-	if len(tokens) < rows || len(logits) < rows*d.vocab {
-		panic(fmt.Sprintf("decoder: Step of %d rows with %d tokens and %d logits (want %d)", rows, len(tokens), len(logits), rows*d.vocab))
+	rows, t, dm, v := s.rows, s.len, d.d, s.Width()
+	if len(tokens) < rows || len(logits) < rows*v {
+		panic(fmt.Sprintf("decoder: Step of %d rows with %d tokens and %d logits (want %d)", rows, len(tokens), len(logits), rows*v))
 	}
 	if t >= d.embed.MaxPos {
 		panic(fmt.Sprintf("decoder: Step at position %d, past the model's %d positions", t, d.embed.MaxPos))
@@ -382,7 +394,12 @@ func (d *Decoder) Step(s *State, tokens []int32, logits []float32) {
 	x := nn.Resize(&s.x, rows*dm)
 	d.embed.Forward(x, tokens[:rows], 1, t)
 	d.run(x, rows, s.mem, s.sentence[:rows], &s.work, s.self, true)
-	d.project(logits[:rows*d.vocab], x, rows, true)
+	if s.out != nil {
+		s.out.Forward(logits[:rows*v], x, rows)
+		addBias(logits, s.bias, rows)
+	} else {
+		d.project(logits[:rows*v], x, rows, true)
+	}
 	s.len++
 }
 

@@ -92,22 +92,22 @@ func logProbs(out []float32, p map[int32]float64) {
 	}
 }
 
-func run(t *testing.T, sp *searchSpec, maxLen []int, f func(int, []int32, []float32)) ([]Result, *fakeModel) {
-	t.Helper()
-	var rowSents []int
-	for s := range maxLen {
-		for range sp.beams {
-			rowSents = append(rowSents, s)
+// rowSentences returns the sentence of each row: beams rows for each of n
+// sentences.
+func rowSentences(n, beams int) []int {
+	var rows []int
+	for s := range n {
+		for range beams {
+			rows = append(rows, s)
 		}
 	}
-	m := newFake(t, sp.vocab, rowSents, f)
-	var res []Result
-	var err error
-	if sp.beams == 1 {
-		res, err = greedySearch(context.Background(), m, sp, maxLen)
-	} else {
-		res, err = beamSearch(context.Background(), m, sp, maxLen)
-	}
+	return rows
+}
+
+func run(t *testing.T, sp *searchSpec, maxLen []int, f func(int, []int32, []float32)) ([]Result, *fakeModel) {
+	t.Helper()
+	m := newFake(t, sp.vocab, rowSentences(len(maxLen), sp.beams), f)
+	res, err := search(context.Background(), m, sp, maxLen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,45 +495,36 @@ func TestMergeBestEqualsFullSort(t *testing.T) {
 	}
 }
 
+// hashLogits is a deterministic pseudo-random model: logits in [0, 8) that
+// are a hash of the sentence and the tokens fed.
+func hashLogits(sent int, fed []int32, out []float32) {
+	h := uint64(sent)*0x9E3779B97F4A7C15 + 1
+	for _, f := range fed {
+		h = (h ^ uint64(f)) * 0x100000001B3
+	}
+	for i := range out {
+		h ^= h << 13
+		h ^= h >> 7
+		h ^= h << 17
+		out[i] = float32(h>>40) / float32(1<<24) * 8
+	}
+}
+
 // TestSearchRowsSplit checks that splitting a step's rows over goroutines
 // (parallelRows) changes no result: greedy and beam search on a
 // deterministic pseudo-random model, every row pass split, against the
 // same search on one goroutine.
 func TestSearchRowsSplit(t *testing.T) {
 	const V = 300
-	logits := func(sent int, fed []int32, out []float32) {
-		h := uint64(sent)*0x9E3779B97F4A7C15 + 1
-		for _, f := range fed {
-			h = (h ^ uint64(f)) * 0x100000001B3
-		}
-		for i := range out {
-			h ^= h << 13
-			h ^= h >> 7
-			h ^= h << 17
-			out[i] = float32(h>>40) / float32(1<<24) * 8
-		}
-	}
+	logits := hashLogits
 	saved, savedWork := kernels.Threads(), minParallelRowWork
 	defer func() { kernels.SetThreads(saved); minParallelRowWork = savedWork }()
 	run := func(threads, beams int) []Result {
 		kernels.SetThreads(threads)
 		minParallelRowWork = 1
 		sp := &searchSpec{vocab: V, start: 5, eos: 0, badWords: []int32{5}, forcedEOS: true, beams: beams, lengthPenalty: 1, noRepeatNGram: 2}
-		var rowSents []int
-		for s := range 5 {
-			for range beams {
-				rowSents = append(rowSents, s)
-			}
-		}
-		m := newFake(t, V, rowSents, logits)
-		maxLen := []int{12, 9, 15, 6, 11}
-		var res []Result
-		var err error
-		if beams == 1 {
-			res, err = greedySearch(context.Background(), m, sp, maxLen)
-		} else {
-			res, err = beamSearch(context.Background(), m, sp, maxLen)
-		}
+		m := newFake(t, V, rowSentences(5, beams), logits)
+		res, err := search(context.Background(), m, sp, []int{12, 9, 15, 6, 11})
 		if err != nil {
 			t.Fatal(err)
 		}

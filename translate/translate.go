@@ -33,6 +33,7 @@ import (
 	"github.com/deen-mt/deen/encoder"
 	"github.com/deen-mt/deen/internal/kernels"
 	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/shortlist"
 )
 
 // Errors returned (wrapped) by the translator; test with errors.Is.
@@ -243,6 +244,10 @@ type Translator struct {
 	// cache is nil when it is 0.
 	cacheEntries int
 	cache        *sentenceCache
+	// useShortlist is WithShortlist; shortlist is the model's, parsed,
+	// when it is on (nil otherwise).
+	useShortlist bool
+	shortlist    *shortlist.Shortlist
 }
 
 // Load reads the model file at path and builds a Translator. The search
@@ -315,6 +320,11 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	if t.dec, err = decoder.New(m, decoder.WithWeights(t.weights)); err != nil {
 		return nil, fmt.Errorf("translate: %w", err)
 	}
+	if t.useShortlist {
+		if err := t.loadShortlist(m); err != nil {
+			return nil, fmt.Errorf("translate: %w", err)
+		}
+	}
 	if t.cacheEntries > 0 {
 		t.cache = newSentenceCache(t.cacheEntries)
 	}
@@ -379,6 +389,9 @@ type ModelInfo struct {
 	// Tokenizer reports whether the model file holds the SentencePiece
 	// models; without them only TranslateIDs works.
 	Tokenizer bool
+	// Shortlist reports whether translations are decoded over the model's
+	// vocabulary shortlist (WithShortlist).
+	Shortlist bool
 }
 
 // describe fills t.info from the model (keeping the name an Option set).
@@ -394,6 +407,7 @@ func (t *Translator) describe(m *modelfile.Model) {
 		EncoderHeads: c.EncoderHeads, DecoderHeads: c.DecoderHeads, EncoderFFN: c.EncoderFFN, DecoderFFN: c.DecoderFFN,
 		Activation: c.Activation, VocabSize: c.VocabSize, MaxPositions: t.enc.MaxLen(), EOSID: c.EOSID,
 		Parameters: params, DType: m.DType.String(), WeightPrecision: t.weights.String(), Tokenizer: t.tok != nil,
+		Shortlist: t.shortlist != nil,
 	}
 }
 
@@ -645,11 +659,15 @@ func (t *Translator) translateBatch(ctx context.Context, src [][]int32, o Search
 		}
 	}
 	st := &decoderStepper{dec: t.dec, state: t.dec.NewState(mem, sentence, longest)}
-	if sp.beams == 1 {
-		return greedySearch(ctx, st, sp, maxLen)
+	var res []Result
+	var err error
+	if cand := t.candidates(src); cand != nil {
+		st.state.Shortlist(cand)
+		res, err = searchCandidates(ctx, st, sp, maxLen, cand)
+	} else {
+		res, err = search(ctx, st, sp, maxLen)
 	}
-	res, err := beamSearch(ctx, st, sp, maxLen)
-	if err == nil && t.rerank != nil {
+	if err == nil && sp.beams > 1 && t.rerank != nil {
 		err = t.rerank.apply(res, int32(t.cfg.EOSID))
 	}
 	return res, err
