@@ -15,6 +15,7 @@ import (
 // every decoder layer. It is read-only after New and safe for concurrent use.
 type CrossAttn struct {
 	d      int
+	w      *nn.Weights // where layers' weights come from
 	layers []nn.MultiHeadAttention
 	// q and o are the query and output projections Attend multiplies, k and
 	// v the key and value projections Memory multiplies, per layer: the
@@ -25,15 +26,17 @@ type CrossAttn struct {
 
 // New reads the cross-attention weights of every decoder layer of m and
 // checks their shapes; the error names the missing or misshaped tensor.
-// The weights are shared with m, not copied.
+// The weights are shared with m, not copied; a matrix m keeps at reduced
+// precision (nn.StoredReadOptions) is dequantised only when a float32
+// product first needs it.
 func New(m *modelfile.Model) (*CrossAttn, error) {
 	c := m.Config
 	if c.DModel < 1 || c.DecoderLayers < 1 {
 		return nil, fmt.Errorf("crossattn: config has d_model %d and %d decoder layers, want both positive", c.DModel, c.DecoderLayers)
 	}
-	ca := &CrossAttn{d: c.DModel, layers: make([]nn.MultiHeadAttention, c.DecoderLayers)}
+	ca := &CrossAttn{d: c.DModel, w: nn.NewWeights(m), layers: make([]nn.MultiHeadAttention, c.DecoderLayers)}
 	for i := range ca.layers {
-		a, err := nn.LoadMultiHeadAttention(m, fmt.Sprintf("dec.%d.cross", i), c.DModel, c.DecoderHeads)
+		a, err := nn.LoadMultiHeadAttention(ca.w, fmt.Sprintf("dec.%d.cross", i), c.DModel, c.DecoderHeads)
 		if err != nil {
 			return nil, fmt.Errorf("crossattn: %w", err)
 		}
@@ -44,11 +47,12 @@ func New(m *modelfile.Model) (*CrossAttn, error) {
 
 // WithWeights returns a CrossAttn that shares c's weights but multiplies
 // copies of the query, key, value and output projections at precision p (c
-// itself unchanged): its Memory projects keys and values with them, its
-// Attend queries and outputs. The error names a weight p cannot hold.
+// itself unchanged; a matrix the model keeps at p is multiplied as stored):
+// its Memory projects keys and values with them, its Attend queries and
+// outputs. The error names a weight p cannot hold.
 func (c *CrossAttn) WithWeights(p nn.Precision) (*CrossAttn, error) {
 	n := len(c.layers)
-	ca := &CrossAttn{d: c.d, layers: c.layers, q: make([]nn.LowLinear, n), k: make([]nn.LowLinear, n), v: make([]nn.LowLinear, n), o: make([]nn.LowLinear, n)}
+	ca := &CrossAttn{d: c.d, w: c.w, layers: c.layers, q: make([]nn.LowLinear, n), k: make([]nn.LowLinear, n), v: make([]nn.LowLinear, n), o: make([]nn.LowLinear, n)}
 	for i := range ca.layers {
 		a := &ca.layers[i]
 		for _, w := range []struct {
@@ -57,7 +61,7 @@ func (c *CrossAttn) WithWeights(p nn.Precision) (*CrossAttn, error) {
 			low  *nn.LowLinear
 		}{{"q", &a.Q, &ca.q[i]}, {"k", &a.K, &ca.k[i]}, {"v", &a.V, &ca.v[i]}, {"o", &a.O, &ca.o[i]}} {
 			var err error
-			if *w.low, err = nn.NewLowLinear(w.l, p, fmt.Sprintf("dec.%d.cross.%s.weight", i, w.name)); err != nil {
+			if *w.low, err = c.w.Low(w.l, p, fmt.Sprintf("dec.%d.cross.%s.weight", i, w.name)); err != nil {
 				return nil, fmt.Errorf("crossattn: %w", err)
 			}
 		}

@@ -25,13 +25,17 @@ import (
 type Decoder struct {
 	d, vocab int
 	preNorm  bool
-	embed    nn.Embedder
-	layers   []layer
-	final    *nn.LayerNorm // nil without FinalLayerNorm
-	bias     []float32     // final_logits_bias [V], nil when absent
-	cross    *crossattn.CrossAttn
+	// w gives the weights; Forward and Alignment call w.Float32 first (the
+	// float32 values of matrices the model keeps at reduced precision).
+	w      *nn.Weights
+	embed  nn.Embedder
+	layers []layer
+	final  *nn.LayerNorm // nil without FinalLayerNorm
+	bias   []float32     // final_logits_bias [V], nil when absent
+	cross  *crossattn.CrossAttn
 	// out is the output projection Step reads: embed.weight as a Linear
-	// (outLinear), at the step weights' precision.
+	// (outLinear, whose W Forward multiplies), at the step weights'
+	// precision.
 	out       nn.LowLinear
 	outLinear nn.Linear
 	// crossStep is the cross-attention Step reads, with its query and
@@ -65,7 +69,7 @@ func New(m *modelfile.Model, opts ...Option) (*Decoder, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	d, err := build(m)
+	d, err := build(nn.NewWeights(m), m)
 	if err == nil {
 		err = d.stepWeights(o.weights)
 	}
@@ -75,7 +79,9 @@ func New(m *modelfile.Model, opts ...Option) (*Decoder, error) {
 	return d, nil
 }
 
-func build(m *modelfile.Model) (*Decoder, error) {
+// build reads the decoder's weights through w (a matrix the model keeps at
+// reduced precision is left for stepWeights and Float32).
+func build(w *nn.Weights, m *modelfile.Model) (*Decoder, error) {
 	c := m.Config
 	if c.DModel < 1 || c.DecoderLayers < 1 || c.DecoderFFN < 1 || c.VocabSize < 1 {
 		return nil, fmt.Errorf("config has d_model %d, %d layers, ffn %d, vocabulary %d; want all positive",
@@ -86,8 +92,8 @@ func build(m *modelfile.Model) (*Decoder, error) {
 		return nil, err
 	}
 	d := c.DModel
-	dec := &Decoder{d: d, vocab: c.VocabSize, preNorm: c.PreNorm, layers: make([]layer, c.DecoderLayers)}
-	if dec.embed, err = nn.LoadEmbedder(m, c, "dec.pos.weight"); err != nil {
+	dec := &Decoder{d: d, vocab: c.VocabSize, preNorm: c.PreNorm, w: w, layers: make([]layer, c.DecoderLayers)}
+	if dec.embed, err = nn.LoadEmbedder(w, c, "dec.pos.weight"); err != nil {
 		return nil, err
 	}
 	if _, ok := m.Tensors["final_logits_bias"]; ok {
@@ -98,18 +104,18 @@ func build(m *modelfile.Model) (*Decoder, error) {
 	for i := range dec.layers {
 		p := fmt.Sprintf("dec.%d.", i)
 		l := &dec.layers[i]
-		if l.self, err = nn.LoadMultiHeadAttention(m, p+"self", d, c.DecoderHeads); err != nil {
+		if l.self, err = nn.LoadMultiHeadAttention(w, p+"self", d, c.DecoderHeads); err != nil {
 			return nil, err
 		}
 		for _, ln := range []struct {
 			name string
 			ln   *nn.LayerNorm
 		}{{"self_ln", &l.selfLN}, {"cross_ln", &l.crossLN}, {"ffn_ln", &l.ffnLN}} {
-			if *ln.ln, err = nn.LoadLayerNorm(m, p+ln.name, d, c.LayerNormEps); err != nil {
+			if *ln.ln, err = nn.LoadLayerNorm(w, p+ln.name, d, c.LayerNormEps); err != nil {
 				return nil, err
 			}
 		}
-		if l.ffn, err = nn.LoadFeedForward(m, p, d, c.DecoderFFN, act); err != nil {
+		if l.ffn, err = nn.LoadFeedForward(w, p, d, c.DecoderFFN, act); err != nil {
 			return nil, err
 		}
 	}
@@ -188,7 +194,7 @@ func (d *Decoder) project(logits, x []float32, n int, step bool) {
 	if step {
 		d.out.Forward(logits, x, n)
 	} else {
-		kernels.Gemm(false, true, n, v, dm, 1, x, dm, d.embed.Table, dm, 0, logits, v)
+		kernels.Gemm(false, true, n, v, dm, 1, x, dm, d.outLinear.W, dm, 0, logits, v)
 	}
 	addBias(logits, d.bias, n)
 }
@@ -259,6 +265,7 @@ func (d *Decoder) teacherForced(mem *crossattn.Memory, ids []int32, batch, tgtLe
 // when align is not nil.
 func (d *Decoder) forward(mem *crossattn.Memory, ids []int32, batch, tgtLen int, tgtLens []int, align []float32) []float32 {
 	n := batch * tgtLen
+	d.w.Float32()
 	var w work
 	w.cross.Align = align
 	x := nn.Resize(&w.x, n*d.d)

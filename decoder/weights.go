@@ -34,8 +34,11 @@ type Option func(*options)
 type options struct{ weights Precision }
 
 // WithWeights sets the precision of the weights Step multiplies (default
-// Float32). Reduced precision keeps the float32 weights too (the embedding
-// lookup and Forward read them) and adds the copies.
+// Float32). A matrix the model keeps at that precision (read with
+// nn.StoredReadOptions) is multiplied as stored, and a kept embedding is
+// looked up a row at a time: no float32 copy is made until Forward or
+// Alignment first needs one. Otherwise reduced precision keeps the float32
+// weights too and adds the copies.
 func WithWeights(p Precision) Option {
 	return func(o *options) { o.weights = p }
 }
@@ -46,7 +49,7 @@ func WithWeights(p Precision) Option {
 func (d *Decoder) stepWeights(p Precision) error {
 	d.outLinear = nn.Linear{W: d.embed.Table, In: d.d, Out: d.vocab}
 	var err error
-	if d.out, err = nn.NewLowLinear(&d.outLinear, p, "embed.weight"); err != nil {
+	if d.out, err = d.w.Low(&d.outLinear, p, "embed.weight"); err != nil {
 		return err
 	}
 	for i := range d.layers {
@@ -59,7 +62,7 @@ func (d *Decoder) stepWeights(p Precision) error {
 			{"self.q", &l.self.Q, &l.q}, {"self.k", &l.self.K, &l.k}, {"self.v", &l.self.V, &l.v}, {"self.o", &l.self.O, &l.o},
 			{"fc1", &l.ffn.FC1, &l.fc1}, {"fc2", &l.ffn.FC2, &l.fc2},
 		} {
-			if *w.low, err = nn.NewLowLinear(w.l, p, fmt.Sprintf("dec.%d.%s.weight", i, w.name)); err != nil {
+			if *w.low, err = d.w.Low(w.l, p, fmt.Sprintf("dec.%d.%s.weight", i, w.name)); err != nil {
 				return err
 			}
 		}

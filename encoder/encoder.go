@@ -40,8 +40,11 @@ type options struct{ weights nn.Precision }
 
 // WithWeights sets the precision of the weights Forward multiplies (default
 // nn.Float32): the Linears of every layer's self-attention and
-// feed-forward; nn.Int8 multiplies them with int8 products. The embedding
-// and layer norms stay float32, and the float32 weights are kept.
+// feed-forward; nn.Int8 multiplies them with int8 products. Layer norms
+// stay float32. A matrix the model keeps at precision p (read with
+// nn.StoredReadOptions) is multiplied as stored and never widened to
+// float32, and a kept embedding is looked up a row at a time; otherwise the
+// float32 weights are kept beside the copies.
 func WithWeights(p nn.Precision) Option {
 	return func(o *options) { o.weights = p }
 }
@@ -61,9 +64,10 @@ func New(m *modelfile.Model, opts ...Option) (*Encoder, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	e, err := build(m)
+	w := nn.NewWeights(m)
+	e, err := build(w, m.Config)
 	if err == nil {
-		err = e.lowWeights(o.weights)
+		err = e.lowWeights(w, o.weights)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("encoder: %w", err)
@@ -71,8 +75,9 @@ func New(m *modelfile.Model, opts ...Option) (*Encoder, error) {
 	return e, nil
 }
 
-// lowWeights sets up the products of every layer at precision p.
-func (e *Encoder) lowWeights(p nn.Precision) error {
+// lowWeights sets up the products of every layer at precision p (a matrix
+// the model keeps at p is multiplied as stored; see nn.Weights).
+func (e *Encoder) lowWeights(ws *nn.Weights, p nn.Precision) error {
 	for i := range e.layers {
 		l := &e.layers[i]
 		for j, w := range []struct {
@@ -80,7 +85,7 @@ func (e *Encoder) lowWeights(p nn.Precision) error {
 			l    *nn.Linear
 		}{{"self.q", &l.self.Q}, {"self.k", &l.self.K}, {"self.v", &l.self.V}, {"self.o", &l.self.O}, {"fc1", &l.ffn.FC1}, {"fc2", &l.ffn.FC2}} {
 			var err error
-			if l.low[j], err = nn.NewLowLinear(w.l, p, fmt.Sprintf("enc.%d.%s.weight", i, w.name)); err != nil {
+			if l.low[j], err = ws.Low(w.l, p, fmt.Sprintf("enc.%d.%s.weight", i, w.name)); err != nil {
 				return err
 			}
 		}
@@ -88,8 +93,9 @@ func (e *Encoder) lowWeights(p nn.Precision) error {
 	return nil
 }
 
-func build(m *modelfile.Model) (*Encoder, error) {
-	c := m.Config
+// build reads the encoder's weights from m; a matrix m keeps at reduced
+// precision is left for lowWeights.
+func build(m *nn.Weights, c modelfile.Config) (*Encoder, error) {
 	if c.DModel < 1 || c.EncoderLayers < 1 || c.EncoderFFN < 1 || c.VocabSize < 1 {
 		return nil, fmt.Errorf("config has d_model %d, %d layers, ffn %d, vocabulary %d; want all positive",
 			c.DModel, c.EncoderLayers, c.EncoderFFN, c.VocabSize)

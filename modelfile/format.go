@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/deen-mt/deen/internal/atomicfile"
 	"github.com/klauspost/compress/zstd"
@@ -240,8 +241,10 @@ func storedSize(dt DType, shape []int) int64 {
 const chunkValues = 1 << 14
 
 // encodeTensor writes t's values stored as dt to w in chunks, so that no
-// encoded copy of the whole tensor exists.
+// encoded copy of the whole tensor exists. A kept matrix is written from its
+// float32 values (Model.Get).
 func encodeTensor(t *Tensor, dt DType, w io.Writer) error {
+	data := t.float32Data()
 	buf := make([]byte, 0, 4*chunkValues)
 	flush := func() error {
 		_, err := w.Write(buf)
@@ -250,7 +253,7 @@ func encodeTensor(t *Tensor, dt DType, w io.Writer) error {
 	}
 	switch dt {
 	case F32:
-		for _, v := range t.Data {
+		for _, v := range data {
 			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 			if len(buf) == cap(buf) {
 				if err := flush(); err != nil {
@@ -259,7 +262,7 @@ func encodeTensor(t *Tensor, dt DType, w io.Writer) error {
 			}
 		}
 	case F16:
-		for i, v := range t.Data {
+		for i, v := range data {
 			h, ok := Float32ToHalf(v)
 			if !ok {
 				return fmt.Errorf("write model: tensor %q value %g at index %d does not fit float16; store as f32", t.Name, v, i)
@@ -273,7 +276,7 @@ func encodeTensor(t *Tensor, dt DType, w io.Writer) error {
 		}
 	case Int8:
 		rows, cols := t.Shape[0], t.Shape[1]
-		scales, err := rowScales(t, rows, cols)
+		scales, err := rowScales(t.Name, data, rows, cols)
 		if err != nil {
 			return err
 		}
@@ -290,7 +293,7 @@ func encodeTensor(t *Tensor, dt DType, w io.Writer) error {
 			if scales[r] > 0 {
 				inv = 1 / scales[r]
 			}
-			for _, v := range t.Data[r*cols : (r+1)*cols] {
+			for _, v := range data[r*cols : (r+1)*cols] {
 				q := math.RoundToEven(float64(v * inv))
 				buf = append(buf, byte(int8(max(-127, min(127, q)))))
 				if len(buf) == cap(buf) {
@@ -306,13 +309,13 @@ func encodeTensor(t *Tensor, dt DType, w io.Writer) error {
 
 // rowScales returns max|row|/127 for each row of a 2-D tensor; it rejects
 // non-finite values, which int8 cannot represent.
-func rowScales(t *Tensor, rows, cols int) ([]float32, error) {
+func rowScales(name string, data []float32, rows, cols int) ([]float32, error) {
 	scales := make([]float32, rows)
 	for r := range scales {
 		var m float32
-		for c, v := range t.Data[r*cols : (r+1)*cols] {
+		for c, v := range data[r*cols : (r+1)*cols] {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, fmt.Errorf("write model: tensor %q has %g at [%d,%d]; int8 needs finite values", t.Name, v, r, c)
+				return nil, fmt.Errorf("write model: tensor %q has %g at [%d,%d]; int8 needs finite values", name, v, r, c)
 			}
 			m = max(m, float32(math.Abs(float64(v))))
 		}
@@ -328,8 +331,27 @@ func WriteFile(path string, m *Model, opt WriteOptions) error {
 	return atomicfile.Write(path, "model file", func(w io.Writer) error { return Write(w, m, opt) })
 }
 
-// ReadFile reads the model file at path.
-func ReadFile(path string) (*Model, error) {
+// ReadOptions choose how Read keeps matrices stored at reduced precision.
+// The zero value dequantises every tensor to float32 (Tensor.Data).
+type ReadOptions struct {
+	// KeepF16 keeps every 2-D tensor stored as f16 as its bits
+	// (Tensor.F16), half the memory of float32; 1-D ones load as float32.
+	KeepF16 bool
+	// Int8, when not nil, keeps every tensor stored as int8 (all 2-D): the
+	// reader calls it with the tensor's shape and row scales once they are
+	// read, then puts the int8 values into the store it returned as they
+	// arrive (Tensor.Int8); the store is sized by its maker, so this
+	// happens only while the input backs the allocation (a file or an
+	// in-memory reader of its size; a plain stream loads as float32).
+	Int8 func(rows, cols int, scales []float32) Int8Store
+}
+
+// ReadFile reads the model file at path, every tensor as float32.
+func ReadFile(path string) (*Model, error) { return ReadFileWith(path, ReadOptions{}) }
+
+// ReadFileWith reads the model file at path, keeping reduced-precision
+// matrices as opt says.
+func ReadFileWith(path string, opt ReadOptions) (*Model, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("read model: %w", err)
@@ -342,7 +364,7 @@ func ReadFile(path string) (*Model, error) {
 		return nil, fmt.Errorf("read model: %w", err)
 	}
 	defer f.Close()
-	m, err := Read(f)
+	m, err := ReadWith(f, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -353,7 +375,11 @@ func ReadFile(path string) (*Model, error) {
 // decodes each tensor straight into its float32 slice; every length in the
 // header is checked against the Config and the bounds of the format before
 // anything is allocated.
-func Read(r io.Reader) (*Model, error) {
+func Read(r io.Reader) (*Model, error) { return ReadWith(r, ReadOptions{}) }
+
+// ReadWith is Read keeping reduced-precision matrices as opt says: each is
+// decoded straight into its kept form, never into float32.
+func ReadWith(r io.Reader, opt ReadOptions) (*Model, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	pre, err := br.Peek(16)
 	if err != nil && err != io.EOF && len(pre) < 12 {
@@ -382,7 +408,7 @@ func Read(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("read model: %w", err)
 	}
 	defer zr.Close()
-	body := &bodyReader{r: zr, budget: budgetRatio * inputSize(r)}
+	body := &bodyReader{r: zr, budget: budgetRatio * inputSize(r), opt: opt}
 	m, err := readBody(body)
 	if err != nil {
 		return nil, fmt.Errorf("read model: %w", err)
@@ -398,6 +424,7 @@ type bodyReader struct {
 	// budget is how many bytes of tensors may still be allocated at their
 	// full size before their data arrives (a multiple of the input size).
 	budget int64
+	opt    ReadOptions
 }
 
 // readFull fills p or fails with an error saying what was being read.
@@ -450,11 +477,11 @@ func readBody(b *bodyReader) (*Model, error) {
 		m.Blobs[e.Name] = data
 	}
 	for i, e := range h.Tensors {
-		data, err := readTensor(b, e, dtypes[i])
+		t, err := readTensor(b, e, dtypes[i])
 		if err != nil {
 			return nil, err
 		}
-		m.Tensors[e.Name] = &Tensor{Name: e.Name, Shape: e.Shape, Data: data}
+		m.Tensors[e.Name] = t
 		if e.Name == "embed.weight" {
 			m.DType = dtypes[i]
 		}
@@ -547,64 +574,112 @@ func readBytes(b *bodyReader, n int64, what string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// readTensor decodes one tensor from the stream into a float32 slice,
-// checking its checksum. A tensor is allocated at full size while the
-// input-size budget lasts (the usual case: weights barely compress), else
-// the slice grows (doubling from allocFloor) as data arrives, so a header
-// cannot make the reader allocate memory the input does not back.
-func readTensor(b *bodyReader, e entry, dt DType) ([]float32, error) {
+// readTensor decodes one tensor from the stream, checking its checksum:
+// into float32, or kept as stored when b.opt asks for it (readKept). A
+// tensor is allocated at full size while the input-size budget lasts (the
+// usual case: weights barely compress), else the slice grows (doubling from
+// allocFloor) as data arrives, so a header cannot make the reader allocate
+// memory the input does not back.
+func readTensor(b *bodyReader, e entry, dt DType) (*Tensor, error) {
 	n, _ := numElements(e.Shape)
 	crc := crc32.New(castagnoli)
 	what := "tensor " + e.Name
-	first := min(n, allocFloor)
-	if int64(n)*4 <= b.budget {
-		first = n
-		b.budget -= int64(n) * 4
-	}
-	data := make([]float32, 0, first)
+	t := &Tensor{Name: e.Name, Shape: e.Shape}
 	buf := make([]byte, 4*chunkValues)
 	var scales []float32
-	cols := 0
 	if dt == Int8 {
-		rows := e.Shape[0]
-		cols = e.Shape[1]
 		var err error
-		if scales, err = readScales(b, crc, rows, what); err != nil {
+		if scales, err = readScales(b, crc, e.Shape[0], what); err != nil {
 			return nil, err
 		}
 	}
-	for len(data) < n {
-		k := min(n-len(data), chunkValues)
-		data = growTo(data, len(data)+k, n)
-		switch dt {
-		case F32:
-			p := buf[:4*k]
-			if err := readChecked(b, crc, p, what); err != nil {
-				return nil, err
+	var err error
+	switch {
+	case dt == Int8 && b.opt.Int8 != nil && b.upFront(int64(n)):
+		t.Int8 = b.opt.Int8(e.Shape[0], e.Shape[1], scales)
+		err = readChunks(b, crc, n, 1, buf, what, func(i int, p []byte) { t.Int8.Put(i, p) })
+	case dt == F16 && b.opt.KeepF16 && len(e.Shape) == 2:
+		t.F16, err = readGrowing(b, crc, n, 2, buf, what, func(data []uint16, i int, p []byte) {
+			for j := range data[i:] {
+				data[i+j] = binary.LittleEndian.Uint16(p[2*j:])
 			}
-			for i := 0; i < k; i++ {
-				data = append(data, math.Float32frombits(binary.LittleEndian.Uint32(p[4*i:])))
-			}
-		case F16:
-			p := buf[:2*k]
-			if err := readChecked(b, crc, p, what); err != nil {
-				return nil, err
-			}
-			for i := 0; i < k; i++ {
-				data = append(data, HalfToFloat32(binary.LittleEndian.Uint16(p[2*i:])))
-			}
-		case Int8:
-			p := buf[:k]
-			if err := readChecked(b, crc, p, what); err != nil {
-				return nil, err
-			}
-			data = appendInt8(data, p, scales, cols)
-		}
+		})
+	default:
+		t.Data, err = readFloat32(b, crc, n, dt, buf, what, scales, e.Shape)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if crc.Sum32() != e.CRC32C {
 		return nil, fmt.Errorf("checksum mismatch in tensor %q: %w", e.Name, ErrCorrupt)
 	}
-	return data, nil
+	return t, nil
+}
+
+// upFront reports whether a tensor of size bytes may be allocated before
+// its data arrives, and if so takes it from the budget.
+func (b *bodyReader) upFront(size int64) bool {
+	if size > b.budget {
+		return false
+	}
+	b.budget -= size
+	return true
+}
+
+// readChunks reads n values of size bytes each in chunks, passing each
+// chunk with the index of its first value to put.
+func readChunks(b *bodyReader, crc hash.Hash32, n, size int, buf []byte, what string, put func(i int, p []byte)) error {
+	for i := 0; i < n; {
+		k := min(n-i, chunkValues)
+		p := buf[:size*k]
+		if err := readChecked(b, crc, p, what); err != nil {
+			return err
+		}
+		put(i, p)
+		i += k
+	}
+	return nil
+}
+
+// readGrowing reads n values of size bytes each into a new slice, decoding
+// each chunk p with decode into data[i:] (data holds the values so far and
+// room for the chunk's); the slice is allocated whole when the budget
+// allows, else grown as data arrives.
+func readGrowing[T any](b *bodyReader, crc hash.Hash32, n, size int, buf []byte, what string, decode func(data []T, i int, p []byte)) ([]T, error) {
+	first := min(n, allocFloor)
+	var zero T
+	if b.upFront(int64(n) * int64(unsafe.Sizeof(zero))) {
+		first = n
+	}
+	data := make([]T, 0, first)
+	err := readChunks(b, crc, n, size, buf, what, func(i int, p []byte) {
+		k := len(p) / size
+		data = growTo(data, i+k, n)[:i+k]
+		decode(data, i, p)
+	})
+	return data, err
+}
+
+// readFloat32 reads a tensor of n values stored as dt into float32; for
+// int8, scales are its row scales (already read).
+func readFloat32(b *bodyReader, crc hash.Hash32, n int, dt DType, buf []byte, what string, scales []float32, shape []int) ([]float32, error) {
+	switch dt {
+	case F16:
+		return readGrowing(b, crc, n, 2, buf, what, func(data []float32, i int, p []byte) {
+			for j := range data[i:] {
+				data[i+j] = HalfToFloat32(binary.LittleEndian.Uint16(p[2*j:]))
+			}
+		})
+	case Int8:
+		return readGrowing(b, crc, n, 1, buf, what, func(data []float32, i int, p []byte) {
+			appendInt8(data[:i], p, scales, shape[1])
+		})
+	}
+	return readGrowing(b, crc, n, 4, buf, what, func(data []float32, i int, p []byte) {
+		for j := range data[i:] {
+			data[i+j] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*j:]))
+		}
+	})
 }
 
 // appendInt8 appends the int8 values p, each times its row's scale, to
@@ -656,12 +731,12 @@ func readChecked(b *bodyReader, crc hash.Hash32, p []byte, what string) error {
 
 // growTo makes room for need values, doubling the capacity but never
 // beyond total.
-func growTo(data []float32, need, total int) []float32 {
+func growTo[T any](data []T, need, total int) []T {
 	if need <= cap(data) {
 		return data
 	}
 	c := min(max(2*cap(data), need), total)
-	grown := make([]float32, len(data), c)
+	grown := make([]T, len(data), c)
 	copy(grown, data)
 	return grown
 }

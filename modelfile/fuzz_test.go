@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"hash/crc32"
+	"math"
+	"slices"
 	"testing"
 )
 
@@ -21,14 +23,25 @@ func microModel(dt DType) []byte {
 }
 
 // checkRead reads data; whatever it accepts must be a valid model that
-// survives a write/read round trip.
+// survives a write/read round trip, and reading it with its matrices kept
+// (ReadWith) must accept it too, with the same values.
 func checkRead(t *testing.T, data []byte) {
 	m, err := Read(bytes.NewReader(data))
+	k, kerr := ReadWith(bytes.NewReader(data), keepAll)
+	if (err == nil) != (kerr == nil) {
+		t.Fatalf("Read: %v; ReadWith keeping matrices: %v", err, kerr)
+	}
 	if err != nil {
-		if m != nil {
+		if m != nil || k != nil {
 			t.Fatal("model returned with an error")
 		}
 		return
+	}
+	for name, tn := range m.Tensors {
+		g, err := k.Get(name, tn.Shape...)
+		if err != nil || !slices.EqualFunc(g, tn.Data, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+			t.Fatalf("%s kept: %v, or other values than Read's", name, err)
+		}
 	}
 	if err := ValidateTensors(m); err != nil {
 		t.Fatalf("Read accepted an invalid model: %v", err)

@@ -4,16 +4,73 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 )
 
-// Tensor is one named weight, row-major float32 in memory.
+// Tensor is one named weight, row-major float32 in memory, or a matrix kept
+// as the file stores it (ReadOptions): F16 or Int8 is set and Data is nil
+// until Model.Get dequantises it.
 type Tensor struct {
 	// Name is the canonical tensor name (see Config).
 	Name string
 	// Shape lists the dimensions, outermost first.
 	Shape []int
-	// Data holds the product of Shape values.
+	// Data holds the product of Shape values; nil for a kept matrix that
+	// nobody has asked Model.Get for.
 	Data []float32
+	// F16 holds a matrix read from f16 storage with ReadOptions.KeepF16:
+	// the values' bits, row-major; nil otherwise.
+	F16 []uint16
+	// Int8 holds a matrix read from int8 storage with ReadOptions.Int8: the
+	// store that function made, filled with the stored values; nil
+	// otherwise.
+	Int8 Int8Store
+}
+
+// Int8Store holds an int8 matrix in a layout of its maker's choosing
+// (ReadOptions.Int8): the reader puts the stored values in as they arrive,
+// and Model.Get reads them back a row at a time.
+type Int8Store interface {
+	// Put stores the int8 values q (two's-complement bytes, as the file
+	// holds them): q[j] is element i+j of the row-major matrix. Pieces may
+	// start and end anywhere in a row.
+	Put(i int, q []byte)
+	// Row sets dst[c] = float32(q[r][c])·scale[r] for every column c: the
+	// float32 value the reader gives for a stored int8 value.
+	Row(r int, dst []float32)
+}
+
+// Kept reports whether t is a matrix kept at its stored precision (F16 or
+// Int8 set).
+func (t *Tensor) Kept() bool { return t.F16 != nil || t.Int8 != nil }
+
+// dequantMu guards the Data of kept tensors, which Get fills on first use.
+var dequantMu sync.Mutex
+
+// float32Data returns t.Data, first dequantising a kept matrix into it.
+func (t *Tensor) float32Data() []float32 {
+	if !t.Kept() {
+		return t.Data
+	}
+	dequantMu.Lock()
+	defer dequantMu.Unlock()
+	if t.Data != nil {
+		return t.Data
+	}
+	n, _ := numElements(t.Shape)
+	data := make([]float32, n)
+	if t.F16 != nil {
+		for i, h := range t.F16[:n] {
+			data[i] = HalfToFloat32(h)
+		}
+	} else {
+		cols := t.Shape[1]
+		for r := range t.Shape[0] {
+			t.Int8.Row(r, data[r*cols:(r+1)*cols])
+		}
+	}
+	t.Data = data
+	return data
 }
 
 // Model is everything a translator needs: the architecture, the weights and
@@ -34,7 +91,9 @@ type Model struct {
 
 // Get returns the data of the tensor called name. When shape is given, the
 // tensor must have exactly that shape. The error names the tensor and both
-// shapes.
+// shapes. A kept matrix (Tensor.Kept) is dequantised to float32 on the first
+// Get and the float32 values stay in the tensor (memory: 4 bytes a value);
+// Get is safe for concurrent use.
 func (m *Model) Get(name string, shape ...int) ([]float32, error) {
 	t, ok := m.Tensors[name]
 	if !ok || t == nil {
@@ -46,10 +105,25 @@ func (m *Model) Get(name string, shape ...int) ([]float32, error) {
 	if len(shape) > 0 && !slices.Equal(t.Shape, shape) {
 		return nil, fmt.Errorf("tensor %q has shape %v, want %v", name, t.Shape, shape)
 	}
-	if n, ok := numElements(t.Shape); !ok || n != len(t.Data) {
-		return nil, fmt.Errorf("tensor %q has shape %v but %d values", name, t.Shape, len(t.Data))
+	if err := t.checkSize(name); err != nil {
+		return nil, err
 	}
-	return t.Data, nil
+	return t.float32Data(), nil
+}
+
+// checkSize reports a tensor whose values do not fill its shape: float32
+// Data, or F16 bits (an Int8 store is sized by its maker from the shape).
+func (t *Tensor) checkSize(name string) error {
+	n, ok := numElements(t.Shape)
+	switch {
+	case t.F16 != nil && (!ok || n != len(t.F16)):
+		return fmt.Errorf("tensor %q has shape %v but %d f16 values", name, t.Shape, len(t.F16))
+	case t.Int8 != nil && (!ok || len(t.Shape) != 2):
+		return fmt.Errorf("tensor %q has shape %v, int8 needs 2 dimensions", name, t.Shape)
+	case !t.Kept() && (!ok || n != len(t.Data)):
+		return fmt.Errorf("tensor %q has shape %v but %d values", name, t.Shape, len(t.Data))
+	}
+	return nil
 }
 
 // TensorSpec is one tensor a Config implies.
@@ -152,8 +226,8 @@ func ValidateTensors(m *Model) error {
 			problems = append(problems, fmt.Sprintf("tensor %q has shape %v, the config implies %v", s.Name, t.Shape, s.Shape))
 			continue
 		}
-		if n, _ := numElements(t.Shape); n != len(t.Data) {
-			problems = append(problems, fmt.Sprintf("tensor %q has shape %v but %d values", s.Name, t.Shape, len(t.Data)))
+		if err := t.checkSize(s.Name); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	var unknown []string

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/deen-mt/deen/internal/kernels"
 	"github.com/deen-mt/deen/modelfile"
 )
 
@@ -54,6 +55,10 @@ type Embedder struct {
 	// Scale multiplies the token embedding: sqrt(D) with
 	// Config.ScaleEmbedding, else 1.
 	Scale float32
+	// rows, when not nil, holds the token embedding at reduced precision
+	// (LoadEmbedder from a Weights whose model keeps embed.weight; Table is
+	// then nil): a row is dequantised on lookup.
+	rows rowReader
 }
 
 // maxSinusoidal bounds the rows of a computed sinusoidal table, so a model
@@ -64,7 +69,10 @@ const maxSinusoidal = 8192
 // the token table embed.weight [V, d], scaled by sqrt(d) when
 // c.ScaleEmbedding, and positions per c.Positions (learned ones are read
 // from the tensor posName [MaxPositions, d]; sinusoidal tables are computed
-// for up to min(MaxPositions, 8192) positions).
+// for up to min(MaxPositions, 8192) positions). From a *Weights whose model
+// keeps embed.weight at reduced precision, the lookup reads the kept rows
+// (the same float32 values, one row dequantised per token) and Table is
+// nil.
 func LoadEmbedder(g Getter, c modelfile.Config, posName string) (Embedder, error) {
 	d := c.DModel
 	table, err := g.Get("embed.weight", c.VocabSize, d)
@@ -72,6 +80,17 @@ func LoadEmbedder(g Getter, c modelfile.Config, posName string) (Embedder, error
 		return Embedder{}, err
 	}
 	e := Embedder{Table: table, D: d, MaxPos: c.MaxPositions, Scale: 1}
+	w, _ := g.(*Weights)
+	if w != nil {
+		g = w.m // positions as float32 (a kept table is dequantised: added to every row)
+		if table == nil {
+			if e.rows = w.rows("embed.weight"); e.rows == nil {
+				if e.Table, err = w.m.Get("embed.weight", c.VocabSize, d); err != nil {
+					return Embedder{}, err
+				}
+			}
+		}
+	}
 	if c.ScaleEmbedding {
 		e.Scale = float32(math.Sqrt(float64(d)))
 	}
@@ -105,7 +124,17 @@ func (e *Embedder) Forward(out []float32, ids []int32, seqLen, pos0 int) {
 	if last := pos0 + min(seqLen, len(ids)) - 1; last >= e.MaxPos {
 		panic(fmt.Sprintf("nn: position %d is past the model's %d positions", last, e.MaxPos))
 	}
-	Embedding(out, ids, e.Table, d, e.Scale)
+	if e.rows != nil {
+		for i, id := range ids {
+			o := out[i*d : (i+1)*d]
+			e.rows.Row(int(id), o) // panics for an id outside the table
+			if e.Scale != 1 {
+				kernels.Scale(e.Scale, o)
+			}
+		}
+	} else {
+		Embedding(out, ids, e.Table, d, e.Scale)
+	}
 	for i := range ids {
 		p := pos0 + i%seqLen
 		o := out[i*d : (i+1)*d]

@@ -56,6 +56,9 @@ type LowLinear struct {
 	L   *Linear
 	i8  *kernels.I8
 	f16 *kernels.F16
+	// lazy, when not nil, reads L.W (Weights.Float32) before a float32
+	// product: a weight the model keeps at reduced precision.
+	lazy *Weights
 }
 
 // NewLowLinear returns l with its weight copied to precision p (none for
@@ -102,6 +105,9 @@ func (l *LowLinear) Forward(y, x []float32, n int) {
 	case l.f16 != nil:
 		kernels.MulF16T(n, x, in, *l.f16, y, out, false)
 	default:
+		if l.lazy != nil {
+			l.lazy.Float32()
+		}
 		l.L.Forward(y, x, n)
 		return
 	}

@@ -35,6 +35,9 @@ func (l *LowLinear) Rows(ids []int32) LowLinear {
 		h := kernels.GatherF16Rows(*l.f16, ids)
 		g.f16 = &h
 	default:
+		if l.lazy != nil {
+			l.lazy.Float32()
+		}
 		sub.W = make([]float32, len(ids)*in)
 		for i, r := range ids {
 			copy(sub.W[i*in:(i+1)*in], l.L.W[int(r)*in:(int(r)+1)*in])

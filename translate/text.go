@@ -12,6 +12,7 @@ import (
 	"github.com/deen-mt/deen/internal/defaultmodel"
 	"github.com/deen-mt/deen/internal/lines"
 	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 	"github.com/deen-mt/deen/spans"
 )
 
@@ -30,7 +31,7 @@ func Default(opts ...Option) (*Translator, error) {
 		return nil, fmt.Errorf("translate: default model: %w", err)
 	}
 	defer r.Close()
-	m, err := modelfile.Read(r)
+	m, err := modelfile.ReadWith(r, nn.StoredReadOptions())
 	if err != nil {
 		return nil, fmt.Errorf("translate: default model: %w", err)
 	}

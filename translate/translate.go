@@ -33,6 +33,7 @@ import (
 	"github.com/deen-mt/deen/encoder"
 	"github.com/deen-mt/deen/internal/kernels"
 	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 	"github.com/deen-mt/deen/shortlist"
 )
 
@@ -253,7 +254,7 @@ type Translator struct {
 // Load reads the model file at path and builds a Translator. The search
 // defaults come from the model's generation settings, then opts.
 func Load(path string, opts ...Option) (*Translator, error) {
-	m, err := modelfile.ReadFile(path)
+	m, err := modelfile.ReadFileWith(path, nn.StoredReadOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +264,7 @@ func Load(path string, opts ...Option) (*Translator, error) {
 
 // LoadReader reads a model file from r and builds a Translator.
 func LoadReader(r io.Reader, opts ...Option) (*Translator, error) {
-	m, err := modelfile.Read(r)
+	m, err := modelfile.ReadWith(r, nn.StoredReadOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +400,11 @@ func (t *Translator) describe(m *modelfile.Model) {
 	c := m.Config
 	var params int64
 	for _, w := range m.Tensors {
-		params += int64(len(w.Data))
+		n := int64(1)
+		for _, s := range w.Shape {
+			n *= int64(s)
+		}
+		params += n
 	}
 	t.info = ModelInfo{
 		Name: t.info.Name, Arch: c.Arch,

@@ -5,6 +5,7 @@
 package nntest
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -313,4 +314,21 @@ func MaxDiff(got []float32, want Matrix) (diff float64, row, col int) {
 		}
 	}
 	return diff, row, col
+}
+
+// Reread writes m stored as dt and reads the file back twice: every tensor
+// as float32 (modelfile.Read), and with keep (the matrices kept as stored,
+// e.g. nn.StoredReadOptions).
+func Reread(m *modelfile.Model, dt modelfile.DType, keep modelfile.ReadOptions) (f32, kept *modelfile.Model, err error) {
+	var buf bytes.Buffer
+	if err := modelfile.Write(&buf, m, modelfile.WriteOptions{DType: dt}); err != nil {
+		return nil, nil, err
+	}
+	if f32, err = modelfile.Read(bytes.NewReader(buf.Bytes())); err != nil {
+		return nil, nil, err
+	}
+	if kept, err = modelfile.ReadWith(bytes.NewReader(buf.Bytes()), keep); err != nil {
+		return nil, nil, err
+	}
+	return f32, kept, nil
 }
