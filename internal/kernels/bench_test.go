@@ -173,28 +173,65 @@ func benchLowp(b *testing.B, f lowpFormat) {
 // MulI8T is faster).
 func BenchmarkMulI8T(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 5))
-	for _, s := range []struct{ m, n, k int }{{16, 58101, 512}, {64, 58101, 512}, {64, 2048, 512}, {64, 512, 2048}, {16, 512, 512}, {4, 58101, 512}, {1, 58101, 512}, {1, 2048, 512}} {
-		wf, x, y := randSlice(r, s.n*s.k), randSlice(r, s.m*s.k), make([]float32, s.m*s.n)
-		q := QuantizeQ8(wf, s.n, s.k)
-		p := PackI8(q)
-		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
-			var tf, tq, ti time.Duration
-			for b.Loop() {
-				t0 := time.Now()
-				Gemm(false, true, s.m, s.n, s.k, 1, x, s.k, wf, s.k, 0, y, s.n)
-				t1 := time.Now()
-				MulQ8T(s.m, x, s.k, q, y, s.n, false)
-				t2 := time.Now()
-				MulI8T(s.m, x, s.k, p, y, s.n, false)
-				ti += time.Since(t2)
-				tq += t2.Sub(t1)
-				tf += t1.Sub(t0)
-			}
-			n := float64(b.N)
-			b.ReportMetric(float64(ti.Microseconds())/n, "us/i8")
-			b.ReportMetric(2*float64(s.m*s.n*s.k)/(ti.Seconds()/n)/1e9, "i8-GOPS")
-			b.ReportMetric(tf.Seconds()/ti.Seconds(), "x-vs-f32")
-			b.ReportMetric(tq.Seconds()/ti.Seconds(), "x-vs-q8")
-		})
+	for _, s := range []i8Shape{{16, 58101, 512}, {64, 58101, 512}, {64, 2048, 512}, {64, 512, 2048}, {16, 512, 512}, {4, 58101, 512}, {1, 58101, 512}, {1, 2048, 512}} {
+		in := newI8Inputs(r, s)
+		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), in.bench)
 	}
+}
+
+// BenchmarkMulI8TImpl is BenchmarkMulI8T for each implementation this
+// machine has, on one core (avx2: the VPMADDUBSW kernel, compared with the
+// AVX2 float32 Gemm and MulQ8T).
+func BenchmarkMulI8TImpl(b *testing.B) {
+	defer func(saved *impl, threads int) { cur = saved; SetThreads(threads) }(cur, Threads())
+	SetThreads(1)
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, s := range []i8Shape{{1, 2048, 512}, {16, 2048, 512}, {64, 2048, 512}, {64, 512, 2048}, {64, 58101, 512}} {
+		in := newI8Inputs(r, s)
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, im.name), func(b *testing.B) {
+				cur = im
+				in.bench(b)
+			})
+		}
+	}
+}
+
+type i8Shape struct{ m, n, k int }
+
+// i8Inputs are the operands of an int8 benchmark: W as float32, Q8 and I8.
+type i8Inputs struct {
+	i8Shape
+	wf, x, y []float32
+	q        Q8
+	p        I8
+}
+
+func newI8Inputs(r *rand.Rand, s i8Shape) *i8Inputs {
+	in := &i8Inputs{i8Shape: s, wf: randSlice(r, s.n*s.k), x: randSlice(r, s.m*s.k), y: make([]float32, s.m*s.n)}
+	in.q = QuantizeQ8(in.wf, s.n, s.k)
+	in.p = PackI8(in.q)
+	return in
+}
+
+// bench times the float32 Gemm x·Wᵀ, MulQ8T and MulI8T back to back in
+// every iteration and reports MulI8T's µs and GOPS and the time ratios.
+func (in *i8Inputs) bench(b *testing.B) {
+	var tf, tq, ti time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		Gemm(false, true, in.m, in.n, in.k, 1, in.x, in.k, in.wf, in.k, 0, in.y, in.n)
+		t1 := time.Now()
+		MulQ8T(in.m, in.x, in.k, in.q, in.y, in.n, false)
+		t2 := time.Now()
+		MulI8T(in.m, in.x, in.k, in.p, in.y, in.n, false)
+		ti += time.Since(t2)
+		tq += t2.Sub(t1)
+		tf += t1.Sub(t0)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(ti.Microseconds())/n, "us/i8")
+	b.ReportMetric(2*float64(in.m*in.n*in.k)/(ti.Seconds()/n)/1e9, "i8-GOPS")
+	b.ReportMetric(tf.Seconds()/ti.Seconds(), "x-vs-f32")
+	b.ReportMetric(tq.Seconds()/ti.Seconds(), "x-vs-q8")
 }

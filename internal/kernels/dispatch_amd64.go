@@ -22,7 +22,7 @@ var avx2 = &impl{
 	max:        maxAVX2Go,
 	expSub:     expSubAVX2Go,
 	maxExpSum:  maxExpSumAVX2Go,
-	i8Kernel:   i8KernelGeneric,
+	i8Kernel:   i8Kernel8x32AVX2Go,
 	maxAbs:     maxAbsGeneric,
 	quantRow:   quantRowGeneric,
 }
@@ -48,25 +48,39 @@ var avx512 = &impl{
 	max:        maxAVX2Go,
 	expSub:     expSubAVX512Go,
 	maxExpSum:  maxExpSumAVX512Go,
-	i8Kernel:   i8KernelGeneric, // i8Kernel8x32VNNIGo with AVX-512 VNNI
+	i8Kernel:   i8Kernel8x32AVX2Go, // i8Kernel8x32VNNIGo with AVX-512 VNNI
 	maxAbs:     maxAbsAVX512Go,
 	quantRow:   quantRowAVX512Go,
 }
 
 // available lists the implementations this CPU can run, best last.
 func available() []*impl {
+	return implsFor(features{avx2: cpu.X86.HasAVX2, fma: cpu.X86.HasFMA, f16c: cpu.X86.HasF16C,
+		avx512f: cpu.X86.HasAVX512F, vnni: cpu.X86.HasAVX512VNNI})
+}
+
+// features are the CPU features the dispatch reads.
+type features struct{ avx2, fma, f16c, avx512f, vnni bool }
+
+// implsFor lists the implementations a CPU with features f runs, best last
+// (copies of avx2 and avx512 completed for f). Tests call it with features
+// switched off to run the paths of other CPUs, e.g. the AVX2 int8 kernel of
+// an AVX-512 CPU without VNNI.
+func implsFor(f features) []*impl {
 	list := []*impl{generic}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		if !cpu.X86.HasF16C { // every AVX2 CPU we know of has it, but check
-			avx2.widenF16 = widenF16Generic
+	if !f.avx2 || !f.fma {
+		return list
+	}
+	a2, a512 := *avx2, *avx512
+	if !f.f16c { // every AVX2 CPU we know of has it, but check
+		a2.widenF16 = widenF16Generic
+	}
+	list = append(list, &a2)
+	if f.avx512f {
+		if f.vnni {
+			a512.i8Kernel = i8Kernel8x32VNNIGo
 		}
-		list = append(list, avx2)
-		if cpu.X86.HasAVX512F {
-			if cpu.X86.HasAVX512VNNI {
-				avx512.i8Kernel = i8Kernel8x32VNNIGo
-			}
-			list = append(list, avx512)
-		}
+		list = append(list, &a512)
 	}
 	return list
 }
@@ -412,6 +426,22 @@ func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out []float32, ldo int, sca
 	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[(i8MR-1)*ldo+i8NR-1] // bounds: the kernel reads and writes this much
 	_, _, _, _ = scale[i8MR-1], comp[i8MR-1], ws[i8NR-1], bias[i8NR-1]
 	i8Kernel8x32VNNI(kg, &a[0], &b[0], &out[0], ldo, &scale[0], &comp[0], &ws[0], &bias[0])
+}
+
+//go:noescape
+func i8Kernel8x8AVX2(kg int, a *int8, b *uint8, out *float32, ldo int, scale, ws, bias *float32)
+
+// i8Kernel8x32AVX2Go is the 8×32 int8 micro-kernel for CPUs without AVX-512
+// VNNI: the AVX2 8×8 kernel (VPMADDUBSW with W's signs moved onto x, so no
+// int16 sum saturates) on each quarter of the W panel. It sums Σ x·w
+// itself, so it needs no comp: the same int32 as Σ x·(w+128) − comp, hence
+// the same bits as the other implementations.
+func i8Kernel8x32AVX2Go(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, _ []int32, ws, bias []float32) {
+	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[(i8MR-1)*ldo+i8NR-1] // bounds: the kernels read and write this much
+	_, _, _ = scale[i8MR-1], ws[i8NR-1], bias[i8NR-1]
+	for q := 0; q < i8NR; q += 8 {
+		i8Kernel8x8AVX2(kg, &a[0], &b[4*q], &out[q], ldo, &scale[0], &ws[q], &bias[q])
+	}
 }
 
 //go:noescape

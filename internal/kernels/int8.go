@@ -10,7 +10,8 @@ import (
 // matrix with a float32 scale per row (from a Q8) and x quantised to int8
 // per row on the fly, multiplied with integer dot-product instructions
 // (AVX-512 VNNI VPDPBUSD: 64 byte products per instruction, summed in
-// int32) where the CPU has them, and in generic Go elsewhere.
+// int32) where the CPU has them, with AVX2 VPMADDUBSW on CPUs without VNNI
+// (see i8Kernel8x32AVX2Go), and in generic Go elsewhere.
 //
 // The scheme:
 //
@@ -26,6 +27,15 @@ import (
 //   - y_ij = (float32(acc_ij − 128·Σ xq_i)·sw_j)·sx_i: the int32 sums are
 //     exact (|acc| < 2³¹ for k < 65000), so every implementation gives the
 //     same bits, and a row's result does not depend on the other rows.
+//   - AVX2 has no byte dot product into int32: VPMADDUBSW multiplies
+//     unsigned by signed bytes and adds pairs into int16 with saturation,
+//     and (w+128)·x pairs reach 2·255·127 > 32767. The AVX2 kernel
+//     therefore takes W back to signed bytes (xor 0x80), multiplies |w|
+//     (≤ 128, unsigned) by x carrying w's sign (VPSIGNB, |x| ≤ 127:
+//     quantisation never gives −128), so a pair is at most 2·128·127 =
+//     32512 and never saturates, and adds pairs of pairs into int32 with
+//     VPMADDWD by ones: Σ xq·w exactly, the same integer as acc − 128·Σ xq,
+//     with the full 8 bits of x and W (no 7-bit limit).
 //
 // Layout (the micro-kernel is 8 rows of x × 32 rows of W): W is packed in
 // panels of 32 rows; in a panel, for each group of four columns, 128 bytes

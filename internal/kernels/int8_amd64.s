@@ -171,3 +171,87 @@ loop:
 	MOVL          AX, ret+32(FP)
 	VZEROUPPER
 	RET
+
+DATA bytes80<>+0(SB)/4, $0x80808080
+GLOBL bytes80<>(SB), RODATA|NOPTR, $4
+
+DATA words1<>+0(SB)/4, $0x00010001
+GLOBL words1<>(SB), RODATA|NOPTR, $4
+
+// ROWDOT2 adds row i of the x panel (its four bytes broadcast, given the
+// signs of W in Y0) times |W| in Y1 to the accumulator of row i: VPSIGNB
+// moves W's signs onto x, so VPMADDUBSW multiplies |w| ≤ 128 (unsigned) by
+// ±x, |x| ≤ 127 (signed), and its pair sums, at most 2·128·127 = 32512 in
+// magnitude, never saturate; VPMADDWD with ones adds the pairs to int32.
+#define ROWDOT2(off, acc) \
+	VPBROADCASTD off(SI), Y2 \
+	VPSIGNB      Y0, Y2, Y2  \
+	VPMADDUBSW   Y2, Y1, Y2  \
+	VPMADDWD     Y14, Y2, Y2 \
+	VPADDD       Y2, acc, acc
+
+// ROWOUT2 writes row i of the 8×8 tile: (float(acc)·ws)·scale[i] + bias.
+#define ROWOUT2(off, acc) \
+	VCVTDQ2PS    acc, acc     \
+	VMULPS       Y12, acc, acc \
+	VBROADCASTSS off(R8), Y2  \
+	VMULPS       Y2, acc, acc \
+	VADDPS       Y13, acc, acc \
+	VMOVUPS      acc, (DX)    \
+	ADDQ         R11, DX
+
+// func i8Kernel8x8AVX2(kg int, a *int8, b *uint8, out *float32, ldo int, scale, ws, bias *float32)
+// computes 8 rows of x against 8 rows of W: per group of four columns, the
+// 32 bytes of the 8 rows of W at b (groups 128 bytes apart, as in a 32-row
+// panel) minus 128 (W's values as signed bytes), against the four bytes of
+// each row of the x panel a, broadcast. It sums Σ x·w directly, so unlike
+// the VNNI kernel it has no compensation to subtract: the same int32.
+TEXT ·i8Kernel8x8AVX2(SB), NOSPLIT, $0-64
+	MOVQ         kg+0(FP), CX
+	MOVQ         a+8(FP), SI
+	MOVQ         b+16(FP), DI
+	MOVQ         out+24(FP), DX
+	MOVQ         ldo+32(FP), R11
+	SHLQ         $2, R11
+	MOVQ         scale+40(FP), R8
+	MOVQ         ws+48(FP), R10
+	MOVQ         bias+56(FP), R12
+	VPBROADCASTD bytes80<>(SB), Y15
+	VPBROADCASTD words1<>(SB), Y14
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+
+loop2:
+	VPXOR  (DI), Y15, Y0 // w = (w+128) xor 0x80, as signed bytes
+	VPABSB Y0, Y1
+	ROWDOT2(0, Y4)
+	ROWDOT2(4, Y5)
+	ROWDOT2(8, Y6)
+	ROWDOT2(12, Y7)
+	ROWDOT2(16, Y8)
+	ROWDOT2(20, Y9)
+	ROWDOT2(24, Y10)
+	ROWDOT2(28, Y11)
+	ADDQ   $32, SI
+	ADDQ   $128, DI
+	DECQ   CX
+	JNZ    loop2
+
+	VMOVUPS (R10), Y12
+	VMOVUPS (R12), Y13
+	ROWOUT2(0, Y4)
+	ROWOUT2(4, Y5)
+	ROWOUT2(8, Y6)
+	ROWOUT2(12, Y7)
+	ROWOUT2(16, Y8)
+	ROWOUT2(20, Y9)
+	ROWOUT2(24, Y10)
+	ROWOUT2(28, Y11)
+	VZEROUPPER
+	RET

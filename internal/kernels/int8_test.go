@@ -306,3 +306,64 @@ func TestPackI8Layout(t *testing.T) {
 		}
 	}
 }
+
+// TestMulI8TExtremes checks the products whose int16 pair sums would
+// saturate a naive VPMADDUBSW (AVX2): weights −128, −127 and 127 against x
+// quantised to ±127, in runs long enough to fill whole groups, blocks of
+// equal signs and alternating ones, against the exact int32 sum (scales
+// 1 and 1/127, so y is that sum rounded, times 1/127) and bit for bit
+// against the generic implementation.
+func TestMulI8TExtremes(t *testing.T) {
+	const n, k = 33, 70
+	q := Q8{Rows: n, Cols: k, Data: make([]int8, n*k), Scales: make([]float32, n)}
+	vals := []int8{-128, -127, 127}
+	for j := range n {
+		q.Scales[j] = 1
+		for c := range k {
+			switch j % 4 {
+			case 0:
+				q.Data[j*k+c] = vals[j/4%3]
+			case 1:
+				q.Data[j*k+c] = vals[(j/4+c)%3]
+			case 2:
+				q.Data[j*k+c] = vals[c/2%2*2] // pairs of −128 then pairs of 127
+			default:
+				q.Data[j*k+c] = vals[(c+j)%2*2]
+			}
+		}
+	}
+	p := PackI8(q)
+	x := make([]float32, 4*k)
+	for c := range k {
+		x[c] = -1                           // xq = −127: −127·−128 = 16256, pairs 32512
+		x[k+c] = 1                          // xq = 127
+		x[2*k+c] = float32(1 - 2*(c/2%2))   // pairs of 127 then pairs of −127
+		x[3*k+c] = float32(1 - 2*((c+1)%2)) // alternating
+	}
+	saved := cur
+	cur = generic
+	ref := make([]float32, 4*n)
+	MulI8T(4, x, k, p, ref, n, false)
+	cur = saved
+	sx := float32(1) / 127
+	for i := range 4 {
+		for j := range n {
+			var acc int32
+			for c := range k {
+				acc += int32(127*x[i*k+c]) * int32(q.Data[j*k+c])
+			}
+			if want := float32(acc) * sx; ref[i*n+j] != want {
+				t.Fatalf("generic: y[%d][%d] = %v, want %v (sum %d)", i, j, ref[i*n+j], want, acc)
+			}
+		}
+	}
+	forEachConfig(func(config string) {
+		y := make([]float32, 4*n)
+		MulI8T(4, x, k, p, y, n, false)
+		for i := range y {
+			if math.Float32bits(y[i]) != math.Float32bits(ref[i]) {
+				t.Fatalf("%s: y[%d][%d] = %v, want %v", config, i/n, i%n, y[i], ref[i])
+			}
+		}
+	})
+}
