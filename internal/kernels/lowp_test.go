@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -357,4 +358,79 @@ func TestMulLowpEmpty(t *testing.T) {
 		t.Fatalf("k=0 gave %v, want zeros", y)
 	}
 	MulQ8T(0, nil, 1, QuantizeQ8(nil, 0, 0), nil, 1, false)
+}
+
+// FuzzQuantizeQ8 quantises fuzzed weight rows (all zeros, huge values,
+// subnormals, mixed magnitudes): every implementation gives the bits of
+// the generic one, a row's scale is max|row|/127, its values lie in
+// [−127, 127] with 127 reached, each within half a scale of its weight
+// (plus the rounding of a subnormal scale), an all-zero row has scale 0;
+// a NaN or an infinity is refused with a panic naming its index.
+func FuzzQuantizeQ8(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0}, uint8(1))
+	f.Add([]byte{0xff, 0xff, 0x7f, 0x7f, 0, 0, 0, 0, 0xff, 0xff, 0x7f, 0xff, 1, 0, 0, 0}, uint8(2))
+	f.Add([]byte{1, 0, 0, 0, 3, 0, 0, 0x80, 0, 0, 0x80, 0x3f}, uint8(0))
+	f.Add([]byte{0, 0, 0x80, 0x3f, 0, 0, 0xc0, 0x7f, 0, 0, 0x80, 0xff}, uint8(1))
+	f.Add([]byte{0, 0, 0, 0x3f, 0, 0, 0x40, 0x3f, 0, 0, 0xfe, 0x42, 0, 0, 0, 0xbf}, uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, nr uint8) {
+		rows := int(nr)%3 + 1
+		cols := len(data) / 4 / rows
+		if cols == 0 {
+			return
+		}
+		w := make([]float32, rows*cols)
+		bad := -1
+		for i := range w {
+			w[i] = math.Float32frombits(uint32(data[4*i]) | uint32(data[4*i+1])<<8 | uint32(data[4*i+2])<<16 | uint32(data[4*i+3])<<24)
+			if v := float64(w[i]); bad < 0 && (math.IsNaN(v) || math.IsInf(v, 0)) {
+				bad = i
+			}
+		}
+		saved := cur
+		defer func() { cur = saved }()
+		if bad >= 0 {
+			want := fmt.Sprintf("QuantizeQ8: w[%d] is %v; weights must be finite", bad, w[bad])
+			for _, im := range impls {
+				cur = im
+				checkPanics(t, []panicCase{{im.name, func() { QuantizeQ8(w, rows, cols) }, want}})
+			}
+			return
+		}
+		cur = generic
+		ref := QuantizeQ8(w, rows, cols)
+		for _, im := range impls {
+			cur = im
+			q := QuantizeQ8(w, rows, cols)
+			if !slices.Equal(q.Data, ref.Data) || !slices.Equal(q.Scales, ref.Scales) {
+				t.Fatalf("%s: %v %v, generic %v %v", im.name, q.Data, q.Scales, ref.Data, ref.Scales)
+			}
+		}
+		for r := range rows {
+			row, vals, sc := w[r*cols:(r+1)*cols], ref.Data[r*cols:(r+1)*cols], ref.Scales[r]
+			var amax float32
+			for _, v := range row {
+				amax = max(amax, float32(math.Abs(float64(v))))
+			}
+			if sc != amax/127 {
+				t.Fatalf("row %d: scale %v, want max|w|/127 = %v", r, sc, amax/127)
+			}
+			if amax == 0 {
+				if slices.ContainsFunc(vals, func(v int8) bool { return v != 0 }) {
+					t.Fatalf("all-zero row %d quantised to %v", r, vals)
+				}
+				continue
+			}
+			peak := 0
+			for c, q := range vals {
+				peak = max(peak, int(q), -int(q))
+				e := math.Abs(float64(row[c]) - float64(sc)*float64(q))
+				if e > float64(sc)/2*(1+0x1p-16)+127*0x1p-150 {
+					t.Fatalf("row %d col %d: %v quantised to %d·%v, error %v", r, c, row[c], q, sc, e)
+				}
+			}
+			if peak != 127 || slices.Contains(vals, -128) {
+				t.Fatalf("row %d: values %v, want |q| ≤ 127 with 127 reached", r, vals)
+			}
+		}
+	})
 }
