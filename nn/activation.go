@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/deen-mt/deen/internal/kernels"
 )
@@ -12,7 +11,7 @@ import (
 type Activation int
 
 // The activations. ReLU and GELU are computed in float64 and rounded to
-// float32, SiLU in float32 with the kernels' vectorised exp (a few ulps).
+// float32, SiLU in float32 by kernels.SiLU (the vectorised exp, a few ulps).
 const (
 	// ReLU is max(0, x).
 	ReLU Activation = iota
@@ -58,7 +57,7 @@ func (a Activation) Forward(out, x []float32) {
 			out[i] = max(v, 0)
 		}
 	case SiLU:
-		silu(out, x)
+		kernels.SiLU(out, x)
 	case GELU:
 		for i, v := range x {
 			f := float64(v)
@@ -68,37 +67,6 @@ func (a Activation) Forward(out, x []float32) {
 		panic("nn: unknown activation " + a.String())
 	}
 }
-
-// silu sets out = x·sigmoid(x) in float32 using the vectorised
-// kernels.ExpSub on e = exp(−|x|) ∈ (0, 1], which cannot overflow:
-// sigmoid(x) = 1/(1+e) for x ≥ 0 and e/(1+e) for x < 0.
-func silu(out, x []float32) {
-	b := siluBufs.Get().(*[256]float32)
-	defer siluBufs.Put(b)
-	buf := b[:]
-	for start := 0; start < len(x); start += len(buf) {
-		xs := x[start:min(start+len(buf), len(x))]
-		e := buf[:len(xs)]
-		for i, v := range xs {
-			e[i] = -abs32(v)
-		}
-		kernels.ExpSub(e, 0)
-		o := out[start : start+len(xs)]
-		for i, v := range xs {
-			if v >= 0 {
-				o[i] = v / (1 + e[i])
-			} else {
-				o[i] = v * e[i] / (1 + e[i])
-			}
-		}
-	}
-}
-
-// siluBufs holds silu's chunk buffers (a local array would escape to the
-// heap through the kernels' indirect call).
-var siluBufs = sync.Pool{New: func() any { return new([256]float32) }}
-
-func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
 // Backward adds dx[i] += dout[i]·a'(x[i]), x being the forward input.
 func (a Activation) Backward(dx, dout, x []float32) {

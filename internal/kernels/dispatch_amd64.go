@@ -21,6 +21,7 @@ var avx2 = &impl{
 	sum:        sumAVX2Go,
 	max:        maxAVX2Go,
 	expSub:     expSubAVX2Go,
+	silu:       func(out, x []float32) { siluWith(out, x, expSubAVX2Go) },
 	maxExpSum:  maxExpSumAVX2Go,
 	i8Kernel:   i8Kernel8x32AVX2Go,
 	maxAbs:     maxAbsGeneric,
@@ -47,6 +48,7 @@ var avx512 = &impl{
 	sum:        sumAVX2Go,
 	max:        maxAVX2Go,
 	expSub:     expSubAVX512Go,
+	silu:       siluAVX512Go,
 	maxExpSum:  maxExpSumAVX512Go,
 	i8Kernel:   i8Kernel8x32AVX2Go, // i8Kernel8x32VNNIGo with AVX-512 VNNI
 	maxAbs:     maxAbsAVX512Go,
@@ -176,6 +178,20 @@ func scaleAVX2Go(alpha float32, x []float32) {
 		scaleAVX2(alpha, &x[0], n)
 	}
 	scaleGeneric(alpha, x[n:])
+}
+
+//go:noescape
+func siluAVX512(out, x *float32, n int)
+
+// siluAVX512Go runs the assembly on the largest multiple of 16 values and
+// the AVX2 and generic exps on the rest, as ExpSub's tail does.
+func siluAVX512Go(out, x []float32) {
+	n := len(x) &^ 15
+	if n > 0 {
+		_ = out[n-1]
+		siluAVX512(&out[0], &x[0], n)
+	}
+	siluWith(out[n:len(x)], x[n:], expSubAVX2Go)
 }
 
 func expSubAVX2Go(x []float32, m float32) float32 {

@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // generic is the pure-Go implementation, available everywhere.
 var generic = &impl{
@@ -19,6 +22,7 @@ var generic = &impl{
 	sum:        sumGeneric,
 	max:        maxGeneric,
 	expSub:     expSubGeneric,
+	silu:       siluGeneric,
 	maxExpSum:  maxExpSumGeneric,
 	i8Kernel:   i8KernelGeneric,
 	maxAbs:     maxAbsGeneric,
@@ -191,6 +195,36 @@ func expSubGeneric(x []float32, m float32) float32 {
 	}
 	return s
 }
+
+func siluGeneric(out, x []float32) { siluWith(out, x, expSubGeneric) }
+
+// siluWith is SiLU with the exps of expSub, over chunks of 256 values (a
+// multiple of every vector width, so an element's exp comes from the same
+// code as in one ExpSub call over all of x).
+func siluWith(out, x []float32, expSub func([]float32, float32) float32) {
+	b := siluBufs.Get().(*[256]float32)
+	defer siluBufs.Put(b)
+	for start := 0; start < len(x); start += len(b) {
+		xs := x[start:min(start+len(b), len(x))]
+		e := b[:len(xs)]
+		for i, v := range xs {
+			e[i] = math.Float32frombits(math.Float32bits(v) | 1<<31) // −|v|
+		}
+		expSub(e, 0)
+		o := out[start : start+len(xs)]
+		for i, v := range xs {
+			if v >= 0 {
+				o[i] = v / (1 + e[i])
+			} else {
+				o[i] = v * e[i] / (1 + e[i])
+			}
+		}
+	}
+}
+
+// siluBufs holds siluWith's chunk buffers (a local array would escape to
+// the heap through the indirect call of expSub).
+var siluBufs = sync.Pool{New: func() any { return new([256]float32) }}
 
 // topK fills idx (len k) with the indices of the k largest values of x,
 // descending, ties to the lower index: an insertion into a sorted list

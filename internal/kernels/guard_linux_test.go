@@ -85,6 +85,7 @@ func TestGuardPages(t *testing.T) {
 			Scale(0.5, x)
 			Sum(x)
 			ExpSub(x, 1)
+			SiLU(y, x)
 			if n > 0 {
 				Max(x)
 				ArgMax(x)

@@ -57,6 +57,8 @@ type impl struct {
 	sum    func(x []float32) float32
 	max    func(x []float32) float32
 	expSub func(x []float32, m float32) float32
+	// silu sets out[i] = x[i]·sigmoid(x[i]), len(out) == len(x).
+	silu func(out, x []float32)
 	// maxExpSum folds a block of at most softmaxBlock values into the
 	// running max and exp sums of SoftmaxTopK and returns the block's max.
 	maxExpSum func(x []float32, st *softmaxState) float32
@@ -152,6 +154,18 @@ func ArgMax(x []float32) int {
 // about -87.3, where exp is no longer a normal float32, and -Inf give 0.
 // NaN arguments give unspecified results.
 func ExpSub(x []float32, m float32) float32 { return cur.expSub(x, m) }
+
+// SiLU sets out[i] = x[i]·sigmoid(x[i]) (swish) for i < len(x); out may be
+// x. With e = exp(−|x|) ∈ [0, 1] as ExpSub computes it (no overflow), it is
+// x/(1+e) for x ≥ 0 and x·e/(1+e) otherwise, each operation rounded to
+// float32: the bits of that formula over ExpSub's values, made in one pass
+// over x by the AVX-512 implementation. It needs len(out) >= len(x).
+func SiLU(out, x []float32) {
+	if len(out) < len(x) {
+		panic(fmt.Sprintf("kernels: SiLU into %d values from %d", len(out), len(x)))
+	}
+	cur.silu(out[:len(x)], x)
+}
 
 // TopK writes to idx[:k] the indices of the k largest values of x in
 // descending order of value, ties broken by lower index first.

@@ -644,3 +644,34 @@ expdone:
 	VMOVSS        X6, ret+24(FP)
 	VZEROUPPER
 	RET
+
+DATA signbit<>+0(SB)/4, $0x80000000
+GLOBL signbit<>(SB), RODATA|NOPTR, $4
+
+// func siluAVX512(out, x *float32, n int)
+// sets out[i] = x·sigmoid(x) for n a positive multiple of 16: e = exp(−|x|)
+// by EXP16 (ExpSub's arithmetic), then x/(1+e) where x ≥ 0 and x·e/(1+e)
+// elsewhere (NaN included), each rounded as in Go.
+TEXT ·siluAVX512(SB), NOSPLIT, $0-24
+	MOVQ         out+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VPBROADCASTD signbit<>(SB), Z15
+	VPXORD       Z14, Z14, Z14
+	XORQ         AX, AX
+
+siluloop:
+	VMOVUPS     (SI)(AX*4), Z6
+	VPORD       Z15, Z6, Z0        // −|x|
+	EXP16(Z0, Z2, Z3, Z4, K1)      // e
+	VADDPS.BCST ONE, Z3, Z7        // 1 + e
+	VMULPS      Z3, Z6, Z8         // x·e
+	VCMPPS      $13, Z14, Z6, K2   // x >= 0 (false for NaN)
+	VMOVAPS     Z6, K2, Z8         // x where x >= 0
+	VDIVPS      Z7, Z8, Z8
+	VMOVUPS     Z8, (DI)(AX*4)
+	ADDQ        $16, AX
+	CMPQ        AX, CX
+	JLT         siluloop
+	VZEROUPPER
+	RET
