@@ -74,9 +74,12 @@ func listModels(e *env) int {
 
 // modelName is the model the flags name: --model, else $DEEN_MODEL ("" for
 // the embedded model).
-func (m *modelFlags) modelName() string {
-	if *m.model != "" {
-		return *m.model
+func (m *modelFlags) modelName() string { return modelOrEnv(*m.model) }
+
+// modelOrEnv is name, or $DEEN_MODEL when name is "".
+func modelOrEnv(name string) string {
+	if name != "" {
+		return name
 	}
 	return os.Getenv("DEEN_MODEL")
 }

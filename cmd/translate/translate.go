@@ -100,28 +100,30 @@ type modelFlags struct {
 	weights, rerankLM   *string
 	glossary            *string
 	keep, pass          *bool
+	shortlist           *bool
 }
 
 // addModelFlags defines the model flags on fs.
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
 	return &modelFlags{
-		fs:       fs,
-		model:    fs.String("model", "", "model `file`, or the name of a model fetched by translate get (default: $DEEN_MODEL, else the model embedded in this build)"),
-		beam:     fs.Int("beam", 0, "beam size, 1 = greedy (default: the model's)"),
-		lp:       fs.Float64("length-penalty", 0, "length penalty exponent of beam scores (default: the model's)"),
-		maxLen:   fs.Int("max-len", 0, "most target tokens generated, end token included, as HF max_new_tokens (default: the model's); turns the guard off unless --max-len-ratio is given"),
-		ratio:    fs.Float64("max-len-ratio", 2, "runaway guard: at most ceil(R·source ids)+extra tokens (source ids include the end token); 0 turns the guard off"),
-		extra:    fs.Int("max-len-extra", 10, "runaway guard: the extra of --max-len-ratio"),
-		noRepeat: fs.Int("no-repeat-ngram", 0, "forbid repeating n-grams of this size (0 = off)"),
-		threads:  fs.Int("threads", 0, "cores for the matrix kernels (default: all)"),
-		batch:    fs.Int("batch-size", 16, "sentences decoded together"),
-		cache:    fs.Int("sentence-cache", 1024, "recent sentence translations kept, so repeated sentences (headers, boilerplate, list items) are decoded once; 0 = off (same output either way)"),
-		weights:  fs.String("weights", "auto", "precision of the weights: auto (the model file's), f32, f16 (decoder step) or int8 (int8 products in encoder and decoder); f16/int8 are faster, output may differ slightly"),
-		rerankLM: fs.String("rerank-lm", "", "language model `file` (translate lm train) that reranks each sentence's beam n-best: translation score + W·LM log-probability per token"),
-		lmWeight: fs.Float64("lm-weight", 0.1, "the weight W of --rerank-lm (choose it on held-out data: docs/gpt.md)"),
-		glossary: fs.String("glossary", "", "glossary `file` (TSV: German TAB English; the same term twice keeps it): every German term, also inflected, comes out as its English term"),
-		keep:     fs.Bool("keep-spans", true, "keep numbers, dates, URLs, e-mail addresses, paths, code, placeholders and codes exactly as written (repaired through the alignment when the model changes them); --keep-spans=false turns it off"),
-		pass:     fs.Bool("passthrough", true, "copy sentences that are not German (English, other scripts, only symbols, emoji, URLs or numbers) unchanged; --passthrough=false translates everything"),
+		fs:        fs,
+		model:     fs.String("model", "", "model `file`, or the name of a model fetched by translate get (default: $DEEN_MODEL, else the model embedded in this build)"),
+		beam:      fs.Int("beam", 0, "beam size, 1 = greedy (default: the model's)"),
+		lp:        fs.Float64("length-penalty", 0, "length penalty exponent of beam scores (default: the model's)"),
+		maxLen:    fs.Int("max-len", 0, "most target tokens generated, end token included, as HF max_new_tokens (default: the model's); turns the guard off unless --max-len-ratio is given"),
+		ratio:     fs.Float64("max-len-ratio", 2, "runaway guard: at most ceil(R·source ids)+extra tokens (source ids include the end token); 0 turns the guard off"),
+		extra:     fs.Int("max-len-extra", 10, "runaway guard: the extra of --max-len-ratio"),
+		noRepeat:  fs.Int("no-repeat-ngram", 0, "forbid repeating n-grams of this size (0 = off)"),
+		threads:   fs.Int("threads", 0, "cores for the matrix kernels (default: all)"),
+		batch:     fs.Int("batch-size", 16, "sentences decoded together"),
+		cache:     fs.Int("sentence-cache", 1024, "recent sentence translations kept, so repeated sentences (headers, boilerplate, list items) are decoded once; 0 = off (same output either way)"),
+		weights:   fs.String("weights", "auto", "precision of the weights: auto (the model file's), f32, f16 (decoder step) or int8 (int8 products in encoder and decoder); f16/int8 are faster, output may differ slightly"),
+		rerankLM:  fs.String("rerank-lm", "", "language model `file` (translate lm train) that reranks each sentence's beam n-best: translation score + W·LM log-probability per token"),
+		lmWeight:  fs.Float64("lm-weight", 0.1, "the weight W of --rerank-lm (choose it on held-out data: docs/gpt.md)"),
+		glossary:  fs.String("glossary", "", "glossary `file` (TSV: German TAB English; the same term twice keeps it): every German term, also inflected, comes out as its English term"),
+		keep:      fs.Bool("keep-spans", true, "keep numbers, dates, URLs, e-mail addresses, paths, code, placeholders and codes exactly as written (repaired through the alignment when the model changes them); --keep-spans=false turns it off"),
+		shortlist: fs.Bool("shortlist", false, "decode over the model's vocabulary shortlist (translate shortlist builds one): faster steps, output may differ slightly"),
+		pass:      fs.Bool("passthrough", true, "copy sentences that are not German (English, other scripts, only symbols, emoji, URLs or numbers) unchanged; --passthrough=false translates everything"),
 	}
 }
 
@@ -135,7 +137,7 @@ func (m *modelFlags) options() []translate.Option {
 	}
 	opts := []translate.Option{translate.WithLengthGuard(float32(ratio), *m.extra), translate.WithBatchSize(*m.batch),
 		translate.WithNoRepeatNGram(*m.noRepeat), translate.WithWeightPrecision(*m.weights), translate.WithSentenceCache(*m.cache),
-		translate.WithProtectedSpans(*m.keep), translate.WithPassthrough(*m.pass)}
+		translate.WithProtectedSpans(*m.keep), translate.WithPassthrough(*m.pass), translate.WithShortlist(*m.shortlist)}
 	if *m.glossary != "" {
 		opts = append(opts, translate.WithGlossaryFile(*m.glossary))
 	}
@@ -227,7 +229,7 @@ func (m *modelFlags) describe() string {
 	var flags []string
 	m.fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram", "weights", "rerank-lm", "lm-weight", "glossary", "keep-spans", "passthrough":
+		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram", "weights", "rerank-lm", "lm-weight", "glossary", "keep-spans", "passthrough", "shortlist":
 			flags = append(flags, f.Name+"="+f.Value.String())
 		}
 	})

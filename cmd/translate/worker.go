@@ -139,8 +139,8 @@ func (m *modelFlags) identity(tr *translate.Translator) (model, settings string,
 		return "", "", fmt.Errorf("reading the model for its checksum: %w", err)
 	}
 	o := tr.SearchOptions()
-	settings = fmt.Sprintf("beam=%d length-penalty=%g max-new-tokens=%d max-len-ratio=%g max-len-extra=%d no-repeat-ngram=%d min-new-tokens=%d weights=%s",
-		o.BeamSize, o.LengthPenalty, o.MaxNewTokens, o.MaxLenRatio, o.MaxLenExtra, o.NoRepeatNGram, o.MinNewTokens, strings.ToLower(*m.weights))
+	settings = fmt.Sprintf("beam=%d length-penalty=%g max-new-tokens=%d max-len-ratio=%g max-len-extra=%d no-repeat-ngram=%d min-new-tokens=%d weights=%s shortlist=%t",
+		o.BeamSize, o.LengthPenalty, o.MaxNewTokens, o.MaxLenRatio, o.MaxLenExtra, o.NoRepeatNGram, o.MinNewTokens, strings.ToLower(*m.weights), *m.shortlist)
 	return hex.EncodeToString(h.Sum(nil)), settings, nil
 }
 
