@@ -1,12 +1,14 @@
 package translate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/deen-mt/deen/modelfile"
 	"github.com/deen-mt/deen/nn/nntest"
+	"github.com/deen-mt/deen/shortlist"
 )
 
 // The benchmarks run an opus-mt-de-en-sized model with deterministic random
@@ -125,23 +128,67 @@ func benchSetup(b *testing.B) (*modelfile.Model, [][]int32) {
 	return bench.model, bench.src
 }
 
+// BenchmarkTranslate's cells are greedy / beam 4 × batch 1 / 16 × the
+// step weights' precision, and for f32 and int8 also with a vocabulary
+// shortlist (f32-shortlist, int8-shortlist; see benchShortlist), so that
+// -bench 'Translate/beam4/batch16/int8' runs int8 with and without it.
 func BenchmarkTranslate(b *testing.B) {
 	m, src := benchSetup(b)
+	sl := benchShortlist(b, m)
 	for _, beams := range []int{1, 4} {
 		for _, batch := range []int{1, 16} {
-			for _, weights := range []string{"f32", "f16", "int8"} {
+			for _, weights := range []string{"f32", "f16", "int8", "f32-shortlist", "int8-shortlist"} {
 				b.Run(fmt.Sprintf("beam%d/batch%d/%s", beams, batch, weights), func(b *testing.B) {
-					benchTranslate(b, m, src, beams, batch, weights)
+					model, opts := m, []Option{WithBatchSize(batch), WithWeightPrecision(strings.TrimSuffix(weights, "-shortlist"))}
+					if strings.HasSuffix(weights, "-shortlist") {
+						model, opts = sl, append(opts, WithShortlist(true))
+					}
+					benchTranslate(b, model, src, beams, opts...)
 				})
 			}
 		}
 	}
 }
 
-// benchTranslate translates src with beams beams, batch sentences at a time
-// and the decoder's step weights at precision weights.
-func benchTranslate(b *testing.B, m *modelfile.Model, src [][]int32, beams, batch int, weights string) {
-	tr, err := newTranslator(m, WithBatchSize(batch), WithWeightPrecision(weights))
+// benchShortlist returns m with a synthetic shortlist (random weights have
+// no translations to learn): the 2,000 lowest ids as the frequent ones and
+// 20 pseudo-random candidates per source id from a fixed seed, about the
+// size of a learned one (Tatoeba: K = 1,000, 11.9 candidates per source id).
+func benchShortlist(b *testing.B, m *modelfile.Model) *modelfile.Model {
+	v := m.Config.VocabSize
+	frequent := make([]int32, 2000)
+	for i := range frequent {
+		frequent[i] = int32(i)
+	}
+	per := map[int32][]int32{}
+	state := uint64(0x2545F4914F6CDD1D)
+	for s := range int32(v) {
+		seen := map[int32]bool{}
+		for len(per[s]) < 20 {
+			state ^= state << 13
+			state ^= state >> 7
+			state ^= state << 17
+			if t := int32(2000 + state%uint64(v-2000)); !seen[t] {
+				seen[t] = true
+				per[s] = append(per[s], t)
+			}
+		}
+	}
+	sl, err := shortlist.New(v, frequent, per)
+	if err != nil {
+		b.Fatal(err)
+	}
+	blob, err := sl.MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return withBlob(m, blob)
+}
+
+// benchTranslate translates src with beams beams and the translator
+// options opts (batch size, weights, shortlist).
+func benchTranslate(b *testing.B, m *modelfile.Model, src [][]int32, beams int, opts ...Option) {
+	tr, err := newTranslator(m, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -165,7 +212,23 @@ func benchTranslate(b *testing.B, m *modelfile.Model, src [][]int32, beams, batc
 		b.ReportMetric(float64(b.N*len(src)*benchTokens)/cpu, "tokens/cpu-s")
 	}
 	b.ReportMetric(float64(b.N*len(src))/sec, "sentences/s")
+	if tr.shortlist != nil {
+		b.ReportMetric(meanCandidates(tr, src), "candidates/batch")
+	}
 	reportMemory(b)
+}
+
+// meanCandidates is the mean size of the shortlist's candidate sets over
+// the batches tr decodes src in (length-sorted, as translateIDs cuts them).
+func meanCandidates(tr *Translator, src [][]int32) float64 {
+	sorted := slices.Clone(src)
+	slices.SortStableFunc(sorted, func(a, b []int32) int { return cmp.Compare(len(a), len(b)) })
+	total, batches := 0, 0
+	for lo := 0; lo < len(sorted); lo += tr.batchSize {
+		total += len(tr.candidates(sorted[lo:min(lo+tr.batchSize, len(sorted))]))
+		batches++
+	}
+	return float64(total) / float64(batches)
 }
 
 // BenchmarkLoad loads the opus-mt-sized model from a file stored as f32,

@@ -21,7 +21,10 @@ import (
 var ErrNoDefaultModel = defaultmodel.ErrNone
 
 // Default loads the model embedded in this build (internal/defaultmodel).
-// Without one it returns an error wrapping ErrNoDefaultModel.
+// Without one it returns an error wrapping ErrNoDefaultModel. When the
+// embedded model carries a vocabulary shortlist, Default turns it on
+// (WithShortlist(false) among opts turns it off): on the embedded model it
+// keeps the dev BLEU (docs/search.md, "Vocabulary shortlist").
 func Default(opts ...Option) (*Translator, error) {
 	r, err := defaultmodel.Open()
 	if errors.Is(err, defaultmodel.ErrNone) {
@@ -35,7 +38,8 @@ func Default(opts ...Option) (*Translator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("translate: default model: %w", err)
 	}
-	return newTranslator(m, append([]Option{WithModelName("default")}, opts...)...)
+	_, sl := m.Blobs[modelfile.BlobShortlist]
+	return newTranslator(m, append([]Option{WithModelName("default"), WithShortlist(sl)}, opts...)...)
 }
 
 // LineError reports the input that could not be translated: the line

@@ -140,7 +140,7 @@ func (m *modelFlags) identity(tr *translate.Translator) (model, settings string,
 	}
 	o := tr.SearchOptions()
 	settings = fmt.Sprintf("beam=%d length-penalty=%g max-new-tokens=%d max-len-ratio=%g max-len-extra=%d no-repeat-ngram=%d min-new-tokens=%d weights=%s shortlist=%t",
-		o.BeamSize, o.LengthPenalty, o.MaxNewTokens, o.MaxLenRatio, o.MaxLenExtra, o.NoRepeatNGram, o.MinNewTokens, strings.ToLower(*m.weights), *m.shortlist)
+		o.BeamSize, o.LengthPenalty, o.MaxNewTokens, o.MaxLenRatio, o.MaxLenExtra, o.NoRepeatNGram, o.MinNewTokens, strings.ToLower(*m.weights), tr.Model().Shortlist)
 	return hex.EncodeToString(h.Sum(nil)), settings, nil
 }
 
