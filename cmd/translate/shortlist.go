@@ -42,6 +42,7 @@ func runShortlist(e *env, args []string) int {
 	out := fs.String("out", "", "model `file` to write (the model with the shortlist)")
 	devMod := fs.Int("dev-mod", 0, "leave out the dev split of translate train --dev-mod K (pairs whose German hashes to 0 mod K, and every pair sharing a sentence with them); 0 = use every pair")
 	force := fs.Bool("force", false, "overwrite --out if it exists")
+	level := fs.Int("level", 9, "zstd level of --out, 1..22 (translate train writes 9)")
 	var o shortlist.LearnOptions
 	fs.IntVar(&o.Frequent, "frequent", 1000, "K: the most frequent target tokens, always candidates")
 	fs.IntVar(&o.PerSource, "per-source", 20, "N: the most translation candidates kept per source token")
@@ -61,6 +62,8 @@ func runShortlist(e *env, args []string) int {
 		return fail(exitUsage, "--src, --tgt and --out are required (see translate help shortlist)")
 	case o.Frequent < 0 || o.PerSource < 0 || o.Iterations < 1 || !(o.MinProb >= 0 && o.MinProb <= 1):
 		return fail(exitUsage, "--frequent and --per-source must be ≥ 0, --iterations ≥ 1, --min-prob within 0..1")
+	case *level < 1 || *level > 22:
+		return fail(exitUsage, "--level %d: want 1..22", *level)
 	case *devMod == 1 || *devMod < 0:
 		return fail(exitUsage, "--dev-mod %d: want 0 (no dev split) or at least 2", *devMod)
 	}
@@ -104,7 +107,7 @@ func runShortlist(e *env, args []string) int {
 		return fail(exitFailure, "%v", err)
 	}
 	m.Blobs[modelfile.BlobShortlist] = blob
-	if err := modelfile.WriteFile(*out, m, modelfile.WriteOptions{DType: m.DType}); err != nil {
+	if err := modelfile.WriteFile(*out, m, modelfile.WriteOptions{DType: m.DType, ZstdLevel: *level}); err != nil {
 		return fail(exitFailure, "%v", err)
 	}
 	sources, cands := 0, 0
