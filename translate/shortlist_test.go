@@ -214,6 +214,30 @@ func TestTranslatorShortlist(t *testing.T) {
 		t.Fatalf("loaded from a file: %+v, in memory %+v", got, want)
 	}
 
+	// Files of every storage type, kept at their precision in memory, at
+	// every product precision: a shortlist of every id changes nothing.
+	for _, dt := range []modelfile.DType{modelfile.F32, modelfile.F16, modelfile.Int8} {
+		path := filepath.Join(t.TempDir(), dt.String()+".deen")
+		if err := modelfile.WriteFile(path, full, modelfile.WriteOptions{DType: dt}); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"auto", "f32", "f16", "int8"} {
+			var res [2][]Result
+			for i, on := range []bool{false, true} {
+				tr, err := Load(path, WithShortlist(on), WithWeightPrecision(w), WithBatchSize(4))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res[i], err = tr.TranslateIDs(ctx, src, SearchOptions{BeamSize: 2}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !reflect.DeepEqual(res[1], res[0]) {
+				t.Fatalf("%s file, %s weights: shortlist of every id %+v, without %+v", dt, w, res[1], res[0])
+			}
+		}
+	}
+
 	damaged := tiny.Blobs[modelfile.BlobShortlist]
 	damaged = damaged[:len(damaged)-1]
 	for name, tc := range map[string]struct {
