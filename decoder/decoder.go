@@ -423,7 +423,7 @@ func (s *State) attend(l int, out, in []float32) {
 	ly.k.Forward(s.k[l][slot0*dm:(slot0+rows)*dm], in, rows)
 	ly.v.Forward(s.v[l][slot0*dm:(slot0+rows)*dm], in, rows)
 	keys := s.len + 1
-	scores := nn.Resize(&s.scores, keys)
+	scores := nn.Resize(&s.scores, (a.Heads+1)*keys)
 	for r := 0; r < rows; r++ {
 		nn.AttentionGather(att[r*dm:(r+1)*dm], q[r*dm:(r+1)*dm], s.k[l], s.v[l], s.offs[r*keys:(r+1)*keys], dm, a.Heads, scores)
 	}

@@ -87,27 +87,42 @@ func AttentionBackward(dq, dk, dv, dout, q, k, v, probs, scratch []float32, tq, 
 // AttentionGather is AttentionForward for a single query q [d] whose keys
 // and values are rows scattered in k and v: key j starts at k[offs[j]] and
 // v[offs[j]] (all visible, in position order). It lets an incremental
-// decoder attend over a cache without gathering it. scores needs len(offs)
-// values.
+// decoder attend over a cache without gathering it. scores needs
+// (heads+1)·len(offs) values.
+//
+// Each key's and value's row is read once for all heads
+// (kernels.DotHeads, kernels.AxpyHeads); the result has the bits of one
+// Dot and one Axpy per head and key, heads in turn.
 func AttentionGather(out, q, k, v []float32, offs []int, d, heads int, scores []float32) {
 	if heads <= 0 || d%heads != 0 {
 		panic(fmt.Sprintf("nn: AttentionGather: d %d not divisible by heads %d", d, heads))
 	}
-	need("AttentionGather", "scores", scores, len(offs))
+	n := len(offs)
+	need("AttentionGather", "scores", scores, (heads+1)*n)
 	hd := d / heads
 	scale := AttentionScale(hd)
-	sc := scores[:len(offs)]
-	for h := 0; h < heads; h++ {
-		qh := q[h*hd : (h+1)*hd]
-		for j, off := range offs {
-			sc[j] = kernels.Dot(qh, k[off+h*hd:off+(h+1)*hd]) * scale
+	// p[j·heads+h] is head h's score, then probability, of key j; col
+	// holds one head's scores for SoftmaxRow.
+	p, col := scores[:heads*n], scores[heads*n:(heads+1)*n]
+	for j, off := range offs {
+		pj := p[j*heads : (j+1)*heads]
+		kernels.DotHeads(q, k[off:off+d], hd, pj)
+		for h := range pj {
+			pj[h] *= scale
 		}
-		SoftmaxRow(sc)
-		oh := out[h*hd : (h+1)*hd]
-		clear(oh)
-		for j, off := range offs {
-			kernels.Axpy(sc[j], v[off+h*hd:off+(h+1)*hd], oh)
+	}
+	for h := range heads {
+		for j := range col {
+			col[j] = p[j*heads+h]
 		}
+		SoftmaxRow(col)
+		for j, c := range col {
+			p[j*heads+h] = c
+		}
+	}
+	clear(out[:d])
+	for j, off := range offs {
+		kernels.AxpyHeads(p[j*heads:(j+1)*heads], v[off:off+d], hd, out)
 	}
 }
 

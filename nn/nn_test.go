@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/deen-mt/deen/internal/kernels"
 	"github.com/deen-mt/deen/nn/nntest"
 )
 
@@ -292,11 +293,45 @@ func TestAttentionGather(t *testing.T) {
 		copy(vc[j*d:], v[offs[j]:offs[j]+d])
 	}
 	out := make([]float32, d)
-	AttentionGather(out, q, k, v, offs, d, heads, make([]float32, tk))
+	AttentionGather(out, q, k, v, offs, d, heads, make([]float32, (heads+1)*tk))
 	ref := naiveAttention(q, kc, vc, 1, tk, d, heads, tk, false)
 	for i := range ref {
 		if dd := math.Abs(ref[i] - float64(out[i])); dd > 1e-5 {
 			t.Fatalf("out[%d] = %g, want %g", i, out[i], ref[i])
+		}
+	}
+}
+
+// TestAttentionGatherBits checks that AttentionGather gives the bits of a
+// Dot, SoftmaxRow and Axpy per head (key by key), for head widths on the
+// kernels' vector path (64) and off it (4, 12).
+func TestAttentionGatherBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, s := range []struct{ d, heads, tk int }{{512, 8, 1}, {512, 8, 19}, {12, 3, 5}, {48, 4, 7}} {
+		hd := s.d / s.heads
+		k, v := randVec(rng, 2*s.tk*s.d, 1), randVec(rng, 2*s.tk*s.d, 1)
+		q := randVec(rng, s.d, 1)
+		offs := make([]int, s.tk)
+		for j := range offs {
+			offs[j] = 2 * j * s.d
+		}
+		want := make([]float32, s.d)
+		sc := make([]float32, s.tk)
+		for h := range s.heads {
+			for j, off := range offs {
+				sc[j] = kernels.Dot(q[h*hd:(h+1)*hd], k[off+h*hd:off+(h+1)*hd]) * AttentionScale(hd)
+			}
+			SoftmaxRow(sc)
+			for j, off := range offs {
+				kernels.Axpy(sc[j], v[off+h*hd:off+(h+1)*hd], want[h*hd:(h+1)*hd])
+			}
+		}
+		got := randVec(rng, s.d, 1) // overwritten
+		AttentionGather(got, q, k, v, offs, s.d, s.heads, make([]float32, (s.heads+1)*s.tk))
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%+v: out[%d] = %v, per-head %v", s, i, got[i], want[i])
+			}
 		}
 	}
 }

@@ -16,6 +16,8 @@ var avx2 = &impl{
 	widenF16:   widenF16F16CGo,
 	dot:        dotAVX2Go,
 	axpy:       axpyAVX2Go,
+	dotHeads:   dotHeadsAVX2Go,
+	axpyHeads:  axpyHeadsAVX2Go,
 	add:        addAVX2Go,
 	scale:      scaleAVX2Go,
 	sum:        sumAVX2Go,
@@ -43,6 +45,8 @@ var avx512 = &impl{
 	dotRowsF16: dotRowsF16AVX512,
 	dot:        dotAVX2Go,
 	axpy:       axpyAVX2Go,
+	dotHeads:   dotHeadsAVX2Go,
+	axpyHeads:  axpyHeadsAVX2Go,
 	add:        addAVX2Go,
 	scale:      scaleAVX2Go,
 	sum:        sumAVX2Go,
@@ -105,16 +109,10 @@ func kernelAVX512(k int, ap, bp, c []float32, ldc int, beta float32) {
 // elements and the generic code on the rest.
 
 //go:noescape
-func dotAVX2(x, y *float32, n int) float32
-
-//go:noescape
 func sumAVX2(x *float32, n int) float32
 
 //go:noescape
 func maxAVX2(x *float32, n int) float32
-
-//go:noescape
-func axpyAVX2(alpha float32, x, y *float32, n int)
 
 //go:noescape
 func addAVX2(dst, x *float32, n int)
@@ -133,7 +131,39 @@ func dotAVX2Go(x, y []float32) float32 {
 	if n == 0 {
 		return dotGeneric(x, y)
 	}
-	return dotAVX2(&x[0], &y[0], n) + dotGeneric(x[n:], y[n:len(x)])
+	var d float32
+	dotHeadsAVX2(&x[0], &y[0], n, 1, &d)
+	return d + dotGeneric(x[n:], y[n:len(x)])
+}
+
+//go:noescape
+func dotHeadsAVX2(x, y *float32, hd, heads int, out *float32)
+
+//go:noescape
+func axpyHeadsAVX2(alpha, x, y *float32, hd, heads int)
+
+// dotHeadsAVX2Go runs the assembly on all heads in one call when hd is a
+// multiple of 8 (no Go tail per head), else dotAVX2Go per head.
+func dotHeadsAVX2Go(x, y []float32, hd int, out []float32) {
+	if hd%8 != 0 || hd == 0 || len(out) == 0 {
+		dotHeadsWith(dotAVX2Go, x, y, hd, out)
+		return
+	}
+	_, _ = x[len(out)*hd-1], y[len(out)*hd-1]
+	dotHeadsAVX2(&x[0], &y[0], hd, len(out), &out[0])
+	for h := range out {
+		out[h] += 0 // as dotAVX2Go adds its empty tail: −0 becomes +0
+	}
+}
+
+// axpyHeadsAVX2Go is dotHeadsAVX2Go for axpy.
+func axpyHeadsAVX2Go(alpha, x []float32, hd int, y []float32) {
+	if hd%8 != 0 || hd == 0 || len(alpha) == 0 {
+		axpyHeadsWith(axpyAVX2Go, alpha, x, hd, y)
+		return
+	}
+	_, _ = x[len(alpha)*hd-1], y[len(alpha)*hd-1]
+	axpyHeadsAVX2(&alpha[0], &x[0], &y[0], hd, len(alpha))
 }
 
 func sumAVX2Go(x []float32) float32 {
@@ -159,7 +189,7 @@ func maxAVX2Go(x []float32) float32 {
 func axpyAVX2Go(alpha float32, x, y []float32) {
 	n := len(x) &^ 7
 	if n > 0 {
-		axpyAVX2(alpha, &x[0], &y[0], n)
+		axpyHeadsAVX2(&alpha, &x[0], &y[0], n, 1)
 	}
 	axpyGeneric(alpha, x[n:], y[n:len(x)])
 }

@@ -17,6 +17,8 @@ var generic = &impl{
 	widenF16:   widenF16Generic,
 	dot:        dotGeneric,
 	axpy:       axpyGeneric,
+	dotHeads:   func(x, y []float32, hd int, out []float32) { dotHeadsWith(dotGeneric, x, y, hd, out) },
+	axpyHeads:  func(alpha, x []float32, hd int, y []float32) { axpyHeadsWith(axpyGeneric, alpha, x, hd, y) },
 	add:        addGeneric,
 	scale:      scaleGeneric,
 	sum:        sumGeneric,
@@ -108,6 +110,20 @@ func axpyGeneric(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += alpha * v
+	}
+}
+
+// dotHeadsWith is DotHeads by one dot call per head.
+func dotHeadsWith(dot func(x, y []float32) float32, x, y []float32, hd int, out []float32) {
+	for h := range out {
+		out[h] = dot(x[h*hd:(h+1)*hd], y[h*hd:(h+1)*hd])
+	}
+}
+
+// axpyHeadsWith is AxpyHeads by one axpy call per head.
+func axpyHeadsWith(axpy func(float32, []float32, []float32), alpha, x []float32, hd int, y []float32) {
+	for h, a := range alpha {
+		axpy(a, x[h*hd:(h+1)*hd], y[h*hd:(h+1)*hd])
 	}
 }
 

@@ -86,6 +86,8 @@ func TestGuardPages(t *testing.T) {
 			Sum(x)
 			ExpSub(x, 1)
 			SiLU(y, x)
+			DotHeads(x, y, 8, make([]float32, n/8))
+			AxpyHeads(make([]float32, n/16), x, 16, y)
 			if n > 0 {
 				Max(x)
 				ArgMax(x)

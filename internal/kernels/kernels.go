@@ -50,13 +50,17 @@ type impl struct {
 	dotRowsQ8  func(x []float32, w []int8, ld int, out []float32)
 	dotRowsF16 func(x []float32, w []uint16, ld int, out []float32)
 
-	dot    func(x, y []float32) float32
-	axpy   func(alpha float32, x, y []float32)
-	add    func(dst, x []float32)
-	scale  func(alpha float32, x []float32)
-	sum    func(x []float32) float32
-	max    func(x []float32) float32
-	expSub func(x []float32, m float32) float32
+	dot  func(x, y []float32) float32
+	axpy func(alpha float32, x, y []float32)
+	// dotHeads and axpyHeads are dot and axpy head by head (DotHeads,
+	// AxpyHeads), the bits of one call per head.
+	dotHeads  func(x, y []float32, hd int, out []float32)
+	axpyHeads func(alpha, x []float32, hd int, y []float32)
+	add       func(dst, x []float32)
+	scale     func(alpha float32, x []float32)
+	sum       func(x []float32) float32
+	max       func(x []float32) float32
+	expSub    func(x []float32, m float32) float32
 	// silu sets out[i] = x[i]·sigmoid(x[i]), len(out) == len(x).
 	silu func(out, x []float32)
 	// maxExpSum folds a block of at most softmaxBlock values into the
@@ -110,6 +114,30 @@ func Dot(x, y []float32) float32 {
 func Axpy(alpha float32, x, y []float32) {
 	sameLen("Axpy", len(x), len(y))
 	cur.axpy(alpha, x, y)
+}
+
+// DotHeads sets out[h] = Dot(x[h·hd:(h+1)·hd], y[h·hd:(h+1)·hd]) for every
+// h < len(out), with the bits of those Dot calls, in one call: a query's
+// attention scores against one key, head by head. x and y need
+// len(out)·hd values.
+func DotHeads(x, y []float32, hd int, out []float32) {
+	checkHeads("DotHeads", len(x), len(y), hd, len(out))
+	cur.dotHeads(x, y, hd, out)
+}
+
+// AxpyHeads sets y[h·hd:(h+1)·hd] += alpha[h]·x[h·hd:(h+1)·hd] for every
+// h < len(alpha), with the bits of those Axpy calls, in one call: a value
+// row added to a query's attention output with each head's probability.
+// x and y need len(alpha)·hd values.
+func AxpyHeads(alpha, x []float32, hd int, y []float32) {
+	checkHeads("AxpyHeads", len(x), len(y), hd, len(alpha))
+	cur.axpyHeads(alpha, x, hd, y)
+}
+
+func checkHeads(fn string, nx, ny, hd, heads int) {
+	if hd < 0 || nx < heads*hd || ny < heads*hd {
+		panic(fmt.Sprintf("kernels: %s of %d heads of %d values on slices of %d and %d", fn, heads, hd, nx, ny))
+	}
 }
 
 // Add sets dst += x. The slices must have equal length.

@@ -14,52 +14,6 @@
 	VMOVSHDUP    X0, X1 \
 	VADDSS       X1, X0, X0
 
-// func dotAVX2(x, y *float32, n int) float32
-TEXT ·dotAVX2(SB), NOSPLIT, $0-28
-	MOVQ   x+0(FP), SI
-	MOVQ   y+8(FP), DI
-	MOVQ   n+16(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	XORQ   AX, AX
-	SUBQ   $32, CX
-	JL     tail
-
-loop32:
-	VMOVUPS     (SI)(AX*4), Y4
-	VMOVUPS     32(SI)(AX*4), Y5
-	VMOVUPS     64(SI)(AX*4), Y6
-	VMOVUPS     96(SI)(AX*4), Y7
-	VFMADD231PS (DI)(AX*4), Y4, Y0
-	VFMADD231PS 32(DI)(AX*4), Y5, Y1
-	VFMADD231PS 64(DI)(AX*4), Y6, Y2
-	VFMADD231PS 96(DI)(AX*4), Y7, Y3
-	ADDQ        $32, AX
-	CMPQ        AX, CX
-	JLE         loop32
-
-tail:
-	ADDQ $32, CX
-
-loop8:
-	CMPQ        AX, CX
-	JGE         done
-	VMOVUPS     (SI)(AX*4), Y4
-	VFMADD231PS (DI)(AX*4), Y4, Y0
-	ADDQ        $8, AX
-	JMP         loop8
-
-done:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	HSUM
-	VMOVSS X0, ret+24(FP)
-	VZEROUPPER
-	RET
-
 // func sumAVX2(x *float32, n int) float32
 TEXT ·sumAVX2(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), SI
@@ -142,49 +96,6 @@ done:
 	VMOVSHDUP    X0, X1
 	VMAXSS       X1, X0, X0
 	VMOVSS       X0, ret+16(FP)
-	VZEROUPPER
-	RET
-
-// func axpyAVX2(alpha float32, x, y *float32, n int)
-TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
-	VBROADCASTSS alpha+0(FP), Y15
-	MOVQ         x+8(FP), SI
-	MOVQ         y+16(FP), DI
-	MOVQ         n+24(FP), CX
-	XORQ         AX, AX
-	SUBQ         $32, CX
-	JL           tail
-
-loop32:
-	VMOVUPS     (DI)(AX*4), Y0
-	VMOVUPS     32(DI)(AX*4), Y1
-	VMOVUPS     64(DI)(AX*4), Y2
-	VMOVUPS     96(DI)(AX*4), Y3
-	VFMADD231PS (SI)(AX*4), Y15, Y0
-	VFMADD231PS 32(SI)(AX*4), Y15, Y1
-	VFMADD231PS 64(SI)(AX*4), Y15, Y2
-	VFMADD231PS 96(SI)(AX*4), Y15, Y3
-	VMOVUPS     Y0, (DI)(AX*4)
-	VMOVUPS     Y1, 32(DI)(AX*4)
-	VMOVUPS     Y2, 64(DI)(AX*4)
-	VMOVUPS     Y3, 96(DI)(AX*4)
-	ADDQ        $32, AX
-	CMPQ        AX, CX
-	JLE         loop32
-
-tail:
-	ADDQ $32, CX
-
-loop8:
-	CMPQ        AX, CX
-	JGE         done
-	VMOVUPS     (DI)(AX*4), Y0
-	VFMADD231PS (SI)(AX*4), Y15, Y0
-	VMOVUPS     Y0, (DI)(AX*4)
-	ADDQ        $8, AX
-	JMP         loop8
-
-done:
 	VZEROUPPER
 	RET
 
@@ -673,5 +584,120 @@ siluloop:
 	ADDQ        $16, AX
 	CMPQ        AX, CX
 	JLT         siluloop
+	VZEROUPPER
+	RET
+
+// func dotHeadsAVX2(x, y *float32, hd, heads int, out *float32)
+// sets out[h] to the dot product of the h-th of heads consecutive runs of
+// hd floats (hd a positive multiple of 8) of x and y: four accumulators of
+// 8 lanes over 32 floats a step, then 8 at a time into the first, summed
+// (Y0+Y1)+(Y2+Y3) and across lanes by HSUM. Dot is one head.
+TEXT ·dotHeadsAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ hd+16(FP), R8
+	MOVQ heads+24(FP), R9
+	MOVQ out+32(FP), DX
+
+head:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX
+	MOVQ   R8, CX
+	SUBQ   $32, CX
+	JL     tail
+
+loop32:
+	VMOVUPS     (SI)(AX*4), Y4
+	VMOVUPS     32(SI)(AX*4), Y5
+	VMOVUPS     64(SI)(AX*4), Y6
+	VMOVUPS     96(SI)(AX*4), Y7
+	VFMADD231PS (DI)(AX*4), Y4, Y0
+	VFMADD231PS 32(DI)(AX*4), Y5, Y1
+	VFMADD231PS 64(DI)(AX*4), Y6, Y2
+	VFMADD231PS 96(DI)(AX*4), Y7, Y3
+	ADDQ        $32, AX
+	CMPQ        AX, CX
+	JLE         loop32
+
+tail:
+	ADDQ $32, CX
+
+loop8:
+	CMPQ        AX, CX
+	JGE         done
+	VMOVUPS     (SI)(AX*4), Y4
+	VFMADD231PS (DI)(AX*4), Y4, Y0
+	ADDQ        $8, AX
+	JMP         loop8
+
+done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM
+	VMOVSS X0, (DX)
+	ADDQ   $4, DX
+	LEAQ   (SI)(R8*4), SI
+	LEAQ   (DI)(R8*4), DI
+	DECQ   R9
+	JNZ    head
+	VZEROUPPER
+	RET
+
+// func axpyHeadsAVX2(alpha, x, y *float32, hd, heads int)
+// adds alpha[h]·x to y on the h-th of heads consecutive runs of hd floats
+// (hd a positive multiple of 8), one FMA per value. Axpy is one head.
+TEXT ·axpyHeadsAVX2(SB), NOSPLIT, $0-40
+	MOVQ alpha+0(FP), R10
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ hd+24(FP), R8
+	MOVQ heads+32(FP), R9
+
+head:
+	VBROADCASTSS (R10), Y15
+	XORQ         AX, AX
+	MOVQ         R8, CX
+	SUBQ         $32, CX
+	JL           tail
+
+loop32:
+	VMOVUPS     (DI)(AX*4), Y0
+	VMOVUPS     32(DI)(AX*4), Y1
+	VMOVUPS     64(DI)(AX*4), Y2
+	VMOVUPS     96(DI)(AX*4), Y3
+	VFMADD231PS (SI)(AX*4), Y15, Y0
+	VFMADD231PS 32(SI)(AX*4), Y15, Y1
+	VFMADD231PS 64(SI)(AX*4), Y15, Y2
+	VFMADD231PS 96(SI)(AX*4), Y15, Y3
+	VMOVUPS     Y0, (DI)(AX*4)
+	VMOVUPS     Y1, 32(DI)(AX*4)
+	VMOVUPS     Y2, 64(DI)(AX*4)
+	VMOVUPS     Y3, 96(DI)(AX*4)
+	ADDQ        $32, AX
+	CMPQ        AX, CX
+	JLE         loop32
+
+tail:
+	ADDQ $32, CX
+
+loop8:
+	CMPQ        AX, CX
+	JGE         done
+	VMOVUPS     (DI)(AX*4), Y0
+	VFMADD231PS (SI)(AX*4), Y15, Y0
+	VMOVUPS     Y0, (DI)(AX*4)
+	ADDQ        $8, AX
+	JMP         loop8
+
+done:
+	ADDQ $4, R10
+	LEAQ (SI)(R8*4), SI
+	LEAQ (DI)(R8*4), DI
+	DECQ R9
+	JNZ  head
 	VZEROUPPER
 	RET

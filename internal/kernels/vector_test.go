@@ -236,3 +236,43 @@ func seq(n int) []int {
 	}
 	return s
 }
+
+// TestHeads checks DotHeads and AxpyHeads under every implementation bit
+// for bit against one Dot or Axpy call per head, for head widths with and
+// without a tail past a multiple of 8 and past 32, and their panics.
+func TestHeads(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	forEachImpl(t, func(t *testing.T) {
+		for _, hd := range []int{0, 1, 3, 8, 16, 24, 32, 40, 64, 72} {
+			for heads := 0; heads <= 9; heads++ {
+				x, y := randSlice(r, heads*hd+1), randSlice(r, heads*hd+1)
+				got := make([]float32, heads+1)
+				got[heads] = 7
+				DotHeads(x, y, hd, got[:heads])
+				alpha := randSlice(r, heads)
+				ya, yb := slices.Clone(y), slices.Clone(y)
+				AxpyHeads(alpha, x, hd, ya)
+				for h := range heads {
+					want := Dot(x[h*hd:(h+1)*hd], y[h*hd:(h+1)*hd])
+					if math.Float32bits(got[h]) != math.Float32bits(want) {
+						t.Fatalf("hd=%d heads=%d: DotHeads[%d] = %v, Dot %v", hd, heads, h, got[h], want)
+					}
+					Axpy(alpha[h], x[h*hd:(h+1)*hd], yb[h*hd:(h+1)*hd])
+				}
+				if got[heads] != 7 {
+					t.Fatalf("hd=%d heads=%d: DotHeads wrote past out", hd, heads)
+				}
+				for i := range ya {
+					if math.Float32bits(ya[i]) != math.Float32bits(yb[i]) {
+						t.Fatalf("hd=%d heads=%d: AxpyHeads y[%d] = %v, Axpy %v", hd, heads, i, ya[i], yb[i])
+					}
+				}
+			}
+		}
+	})
+	x := make([]float32, 10)
+	checkPanics(t, []panicCase{
+		{"short x", func() { DotHeads(x[:7], x, 4, make([]float32, 2)) }, "DotHeads of 2 heads of 4 values"},
+		{"short y", func() { AxpyHeads(make([]float32, 3), x, 4, x) }, "AxpyHeads of 3 heads of 4 values"},
+	})
+}
