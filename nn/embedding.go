@@ -59,13 +59,14 @@ func ResidualBackward(da, db, dout []float32) {
 func SinusoidalMarian(n, d int) []float32 {
 	p := make([]float32, n*d)
 	h := (d + 1) / 2
+	freq := frequencies(h, d)
 	for pos := 0; pos < n; pos++ {
 		row := p[pos*d : (pos+1)*d]
 		for c := 0; c < h; c++ {
-			row[c] = float32(math.Sin(angle(pos, c, d)))
+			row[c] = float32(math.Sin(float64(pos) / freq[c]))
 		}
 		for c := 0; h+c < d; c++ {
-			row[h+c] = float32(math.Cos(angle(pos, c, d)))
+			row[h+c] = float32(math.Cos(float64(pos) / freq[c]))
 		}
 	}
 	return p
@@ -76,10 +77,11 @@ func SinusoidalMarian(n, d int) []float32 {
 // cos(pos/10000^(2i/d)), computed in float64 and stored as float32.
 func SinusoidalInterleaved(n, d int) []float32 {
 	p := make([]float32, n*d)
+	freq := frequencies((d+1)/2, d)
 	for pos := 0; pos < n; pos++ {
 		row := p[pos*d : (pos+1)*d]
 		for c := range row {
-			a := angle(pos, c/2, d)
+			a := float64(pos) / freq[c/2]
 			if c%2 == 0 {
 				row[c] = float32(math.Sin(a))
 			} else {
@@ -90,7 +92,13 @@ func SinusoidalInterleaved(n, d int) []float32 {
 	return p
 }
 
-// angle is pos/10000^(2i/d) in float64.
-func angle(pos, i, d int) float64 {
-	return float64(pos) / math.Pow(10000, float64(2*i)/float64(d))
+// frequencies returns 10000^(2i/d) for i < h in float64: the angle of
+// position pos in column pair i is pos divided by it (computed once per
+// column, not per position: a table is built at every load).
+func frequencies(h, d int) []float64 {
+	f := make([]float64, h)
+	for i := range f {
+		f[i] = math.Pow(10000, float64(2*i)/float64(d))
+	}
+	return f
 }

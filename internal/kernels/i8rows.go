@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Building an I8 row by row, and reading its rows back: a model file stores
 // an int8 matrix row-major (one scale per row, then the values), and its
@@ -51,9 +54,19 @@ func (w I8) Put(i int, q []byte) {
 		r, c := i/w.Cols, i%w.Cols
 		run := q[:min(len(q), w.Cols-c)]
 		base := r/i8NR*kg*4*i8NR + r%i8NR*4 // byte 0 of group 0 of row r
-		for j, v := range run {
+		j := 0
+		for ; c+j < w.Cols && (c+j)%4 != 0 && j < len(run); j++ { // up to a group
 			cc := c + j
-			w.Data[base+cc/4*4*i8NR+cc%4] = v ^ 0x80 // int8 v + 128 as a byte
+			w.Data[base+cc/4*4*i8NR+cc%4] = run[j] ^ 0x80 // int8 v + 128 as a byte
+		}
+		for ; j+4 <= len(run); j += 4 { // whole groups, four bytes at a time
+			g := (c + j) / 4
+			v := binary.LittleEndian.Uint32(run[j:])
+			binary.LittleEndian.PutUint32(w.Data[base+g*4*i8NR:], v^0x80808080)
+		}
+		for ; j < len(run); j++ { // the rest of the row or piece
+			cc := c + j
+			w.Data[base+cc/4*4*i8NR+cc%4] = run[j] ^ 0x80
 		}
 		i, q = i+len(run), q[len(run):]
 	}
