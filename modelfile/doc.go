@@ -11,7 +11,11 @@
 // model file format described in docs/modelfile.md: a magic and version,
 // then one zstd stream with a checksummed JSON header and the blobs and
 // tensors back to back, each with its own CRC-32C. Tensors may be stored as
-// f32, f16 or int8 (WriteOptions.DType) and always load as float32.
+// f32, f16 or int8 (WriteOptions.DType). Read and ReadFile load every
+// tensor as float32; ReadWith and ReadFileWith can keep f16 matrices as
+// their bits and int8 matrices in a store of the caller's layout
+// (ReadOptions; nn.StoredReadOptions keeps them as the products read
+// them), with no float32 copy until Model.Get asks for one.
 // WriteFile replaces the file atomically.
 //
 // Reading never panics on bad input and allocates in proportion to the input.

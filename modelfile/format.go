@@ -340,7 +340,8 @@ type ReadOptions struct {
 	// Int8, when not nil, keeps every tensor stored as int8 (all 2-D): the
 	// reader calls it with the tensor's shape and row scales once they are
 	// read, then puts the int8 values into the store it returned as they
-	// arrive (Tensor.Int8); the store is sized by its maker, so this
+	// arrive (Tensor.Int8; Put is called from one goroutine at a time, not
+	// necessarily the reader's); the store is sized by its maker, so this
 	// happens only while the input backs the allocation (a file or an
 	// in-memory reader of its size; a plain stream loads as float32).
 	Int8 func(rows, cols int, scales []float32) Int8Store
@@ -425,6 +426,16 @@ type bodyReader struct {
 	// full size before their data arrives (a multiple of the input size).
 	budget int64
 	opt    ReadOptions
+	buf    []byte    // the chunk buffer every tensor reads through
+	spare  [2][]byte // two more, for readStored
+}
+
+// chunk returns the reader's chunk buffer (4·chunkValues bytes).
+func (b *bodyReader) chunk() []byte {
+	if b.buf == nil {
+		b.buf = make([]byte, 4*chunkValues)
+	}
+	return b.buf
 }
 
 // readFull fills p or fails with an error saying what was being read.
@@ -585,7 +596,7 @@ func readTensor(b *bodyReader, e entry, dt DType) (*Tensor, error) {
 	crc := crc32.New(castagnoli)
 	what := "tensor " + e.Name
 	t := &Tensor{Name: e.Name, Shape: e.Shape}
-	buf := make([]byte, 4*chunkValues)
+	buf := b.chunk()
 	var scales []float32
 	if dt == Int8 {
 		var err error
@@ -597,7 +608,7 @@ func readTensor(b *bodyReader, e entry, dt DType) (*Tensor, error) {
 	switch {
 	case dt == Int8 && b.opt.Int8 != nil && b.upFront(int64(n)):
 		t.Int8 = b.opt.Int8(e.Shape[0], e.Shape[1], scales)
-		err = readChunks(b, crc, n, 1, buf, what, func(i int, p []byte) { t.Int8.Put(i, p) })
+		err = readStored(b, crc, n, what, t.Int8)
 	case dt == F16 && b.opt.KeepF16 && len(e.Shape) == 2:
 		t.F16, err = readGrowing(b, crc, n, 2, buf, what, func(data []uint16, i int, p []byte) {
 			for j := range data[i:] {
@@ -639,6 +650,43 @@ func readChunks(b *bodyReader, crc hash.Hash32, n, size int, buf []byte, what st
 		i += k
 	}
 	return nil
+}
+
+// readStored reads the n int8 values of a kept tensor into store, a chunk
+// at a time: each chunk is put into the store on a second goroutine while
+// the next is decompressed and checksummed, so on two cores the packing
+// costs no load time.
+func readStored(b *bodyReader, crc hash.Hash32, n int, what string, store Int8Store) error {
+	type piece struct {
+		i int
+		p []byte
+	}
+	size := len(b.chunk())
+	if b.spare[0] == nil {
+		b.spare = [2][]byte{make([]byte, size), make([]byte, size)}
+	}
+	free, full, done := make(chan []byte, 3), make(chan piece, 2), make(chan struct{})
+	free <- b.chunk()
+	free <- b.spare[0]
+	free <- b.spare[1]
+	go func() {
+		for c := range full {
+			store.Put(c.i, c.p)
+			free <- c.p[:size]
+		}
+		close(done)
+	}()
+	var err error
+	for i := 0; i < n && err == nil; {
+		p := (<-free)[:min(n-i, size)]
+		if err = readChecked(b, crc, p, what); err == nil {
+			full <- piece{i, p}
+			i += len(p)
+		}
+	}
+	close(full)
+	<-done
+	return err
 }
 
 // readGrowing reads n values of size bytes each into a new slice, decoding
@@ -703,7 +751,7 @@ func appendInt8(data []float32, p []byte, scales []float32, cols int) []float32 
 // finite and non-negative.
 func readScales(b *bodyReader, crc hash.Hash32, rows int, what string) ([]float32, error) {
 	scales := make([]float32, 0, rows)
-	buf := make([]byte, 4*chunkValues)
+	buf := b.chunk()
 	for len(scales) < rows {
 		p := buf[:4*min(rows-len(scales), chunkValues)]
 		if err := readChecked(b, crc, p, what+" scales"); err != nil {

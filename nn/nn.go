@@ -11,6 +11,12 @@
 //
 // The small layer types (Linear, LayerNorm, FeedForward) bundle weights with
 // their ops so the encoder, decoder and trainer share one implementation.
+//
+// For inference, LowLinear multiplies a Linear's weight at reduced
+// precision (f16, or int8 with int8 products), and Weights builds the
+// layers from a model read with StoredReadOptions: a file's int8 and f16
+// matrices stay in memory as stored, in the layout the products read, and
+// become float32 only when a float32 path first needs them.
 package nn
 
 import "fmt"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn/nntest"
 )
 
 // BenchmarkProcess measures what a user of a model file sees: a fresh
@@ -19,9 +20,10 @@ import (
 // the opus-mt-sized random model from a file stored as f32, f16 or int8 (Load,
 // weights auto) and translates the 16 benchmark sentences (benchTokens
 // tokens each) in one cell: greedy at batch 1, or beam 4 at batch 16. It
-// reports the load time (Load alone, timed in the child), the child's peak
-// resident set size (VmHWM, Linux only: the whole process, runtime and
-// binary included) and tokens/s. The last dimension is how the file is
+// reports the load time (Load alone, timed in the child: wall and CPU
+// seconds), the child's peak resident set size after Load and at the end
+// (VmHWM, Linux only: the whole process, runtime and binary included) and
+// tokens per second and per CPU-second (the steadier on a busy machine). The last dimension is how the file is
 // read: "kept" (Load: int8 and f16 matrices kept as stored) or "float32"
 // (modelfile.ReadFile, every tensor dequantised, then the products' copies
 // made at load: how Load read files before), so one run gives both.
@@ -41,26 +43,30 @@ func BenchmarkProcess(b *testing.B) {
 					continue // the same read
 				}
 				b.Run(fmt.Sprintf("%v/beam%d/batch%d/%s", dt, cell.beams, cell.batch, read), func(b *testing.B) {
-					var load, rss, tps float64
+					sum := map[string]float64{}
 					for range b.N {
-						l, r, t := runChild(b, path, cell.beams, cell.batch, read)
-						load, rss, tps = load+l, max(rss, r), tps+t
+						for k, v := range runChild(b, path, cell.beams, cell.batch, read) {
+							if strings.Contains(k, "RSS") {
+								sum[k] = max(sum[k], v/1e6) // the largest, in MB
+							} else {
+								sum[k] += v / float64(b.N)
+							}
+						}
 					}
-					b.ReportMetric(load/float64(b.N), "load-s")
-					if rss > 0 {
-						b.ReportMetric(rss/1e6, "peak-RSS-MB")
+					for k, v := range sum {
+						b.ReportMetric(v, strings.Replace(k, "-bytes", "-MB", 1))
 					}
-					b.ReportMetric(tps/float64(b.N), "tokens/s")
 				})
 			}
 		}
 	}
 }
 
-// runChild runs TestProcessChild in a new process and returns its load
-// seconds, peak RSS in bytes (0 where unknown) and tokens/s, as it printed
-// them.
-func runChild(b *testing.B, path string, beams, batch int, read string) (load, rss, tps float64) {
+// runChild runs TestProcessChild in a new process and returns what it
+// printed: load-s and load-cpu-s (Load's wall and CPU seconds),
+// load-RSS-bytes and peak-RSS-bytes (the peak resident set after Load and
+// at the end; absent where unknown) and tokens/s.
+func runChild(b *testing.B, path string, beams, batch int, read string) map[string]float64 {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestProcessChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("DEEN_PROCESS_CHILD=%s,%d,%d,%s", path, beams, batch, read))
@@ -68,25 +74,17 @@ func runChild(b *testing.B, path string, beams, batch int, read string) (load, r
 	if err != nil {
 		b.Fatalf("child: %v\n%s", err, out)
 	}
+	got := map[string]float64{}
 	for _, f := range strings.Fields(string(out)) {
 		k, v, ok := strings.Cut(f, "=")
-		x, perr := strconv.ParseFloat(v, 64)
-		if !ok || perr != nil {
-			continue
-		}
-		switch k {
-		case "load-s":
-			load = x
-		case "tokens/s":
-			tps = x
-		case "peak-RSS-bytes":
-			rss = x
+		if x, err := strconv.ParseFloat(v, 64); ok && err == nil && (x > 0 || !strings.Contains(k, "RSS")) {
+			got[k] = x
 		}
 	}
-	if load == 0 || tps == 0 {
+	if got["load-s"] == 0 || got["tokens/s"] == 0 {
 		b.Fatalf("child printed no load time or speed:\n%s", out)
 	}
-	return load, rss, tps
+	return got
 }
 
 // TestProcessChild is BenchmarkProcess's helper process; it does nothing
@@ -105,7 +103,7 @@ func TestProcessChild(t *testing.T) {
 	if err1 != nil || err2 != nil {
 		t.Fatalf("DEEN_PROCESS_CHILD=%q: beams and batch must be numbers", spec)
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), nntest.CPUTime()
 	var tr *Translator
 	var err error
 	if parts[3] == "float32" {
@@ -119,7 +117,7 @@ func TestProcessChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := time.Since(start).Seconds()
+	load, loadCPU, loadRSS := time.Since(start).Seconds(), (nntest.CPUTime() - cpu0).Seconds(), peakRSS()
 	text, err := os.ReadFile("testdata/bench_de.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -133,9 +131,11 @@ func TestProcessChild(t *testing.T) {
 		src = append(src, ids)
 	}
 	o := SearchOptions{BeamSize: beams, LengthPenalty: 1, MaxNewTokens: benchTokens, MinNewTokens: benchTokens}
-	start = time.Now()
+	start, cpu0 = time.Now(), nntest.CPUTime()
 	if _, err := tr.TranslateIDs(context.Background(), src, o); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("load-s=%g tokens/s=%g peak-RSS-bytes=%d\n", load, float64(len(src)*benchTokens)/time.Since(start).Seconds(), peakRSS())
+	tokens := float64(len(src) * benchTokens)
+	fmt.Printf("load-s=%g load-cpu-s=%g load-RSS-bytes=%d tokens/s=%g tokens/cpu-s=%g peak-RSS-bytes=%d\n",
+		load, loadCPU, loadRSS, tokens/time.Since(start).Seconds(), tokens/(nntest.CPUTime()-cpu0).Seconds(), peakRSS())
 }

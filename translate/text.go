@@ -39,7 +39,7 @@ func Default(opts ...Option) (*Translator, error) {
 		return nil, fmt.Errorf("translate: default model: %w", err)
 	}
 	_, sl := m.Blobs[modelfile.BlobShortlist]
-	return newTranslator(m, append([]Option{WithModelName("default"), WithShortlist(sl)}, opts...)...)
+	return loaded(newTranslator(m, append([]Option{WithModelName("default"), WithShortlist(sl)}, opts...)...))
 }
 
 // LineError reports the input that could not be translated: the line

@@ -24,6 +24,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -199,11 +200,15 @@ func WithThreads(n int) Option {
 // decoder step) or "int8" (int8 with a scale per row, a quarter of the
 // bytes, multiplied with int8 products: x is quantised per row on the
 // fly). A file stored as f16 or int8 holds exactly the values of its
-// precision, so "auto" multiplies the file's own weights. Reduced precision reads fewer bytes (small batches are
-// bound by memory) and, for int8, does cheaper arithmetic (large batches),
-// at the cost of slightly different logits, and keeps the float32 weights
-// too. With int8 the encoder and the cross-attention keys and values use
-// int8 products as well; with f16 the encoder runs in float32.
+// precision, so "auto" multiplies the file's own weights, kept in memory as
+// the file stores them (Load reads them straight into the form the products
+// read; a quarter or half of the float32 memory, no float32 copy unless a
+// float32 path needs one, e.g. the encoder of an f16 file). Reduced
+// precision reads fewer bytes (small batches are bound by memory) and, for
+// int8, does cheaper arithmetic (large batches), at the cost of slightly
+// different logits; a precision other than the file's keeps the float32
+// weights too. With int8 the encoder and the cross-attention keys and
+// values use int8 products as well; with f16 the encoder runs in float32.
 func WithWeightPrecision(p string) Option {
 	return func(t *Translator) error {
 		if p == "auto" {
@@ -259,7 +264,7 @@ func Load(path string, opts ...Option) (*Translator, error) {
 		return nil, err
 	}
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	return newTranslator(m, append([]Option{WithModelName(name)}, opts...)...)
+	return loaded(newTranslator(m, append([]Option{WithModelName(name)}, opts...)...))
 }
 
 // LoadReader reads a model file from r and builds a Translator.
@@ -268,7 +273,19 @@ func LoadReader(r io.Reader, opts ...Option) (*Translator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newTranslator(m, opts...)
+	return loaded(newTranslator(m, opts...))
+}
+
+// loaded returns what newTranslator returned for a model just read from a
+// file, after one garbage collection: reading leaves the decompressor's
+// window and buffers behind (tens of MB for an opus-mt-sized file), and
+// collecting them now lets translation reuse that memory rather than grow
+// the heap towards twice the model (the collector's default goal), so the
+// process's peak stays near what loading took. It costs a few ms: the
+// weights hold no pointers.
+func loaded(t *Translator, err error) (*Translator, error) {
+	runtime.GC()
+	return t, err
 }
 
 // newTranslator builds a Translator from a model. The search defaults come
@@ -382,7 +399,7 @@ type ModelInfo struct {
 	// Parameters is the number of weights (the tied embedding counted once).
 	Parameters int64
 	// DType is how the model file stores the weights: "f32", "f16" or
-	// "int8" (the weights are float32 in memory whatever the file holds).
+	// "int8" (with weights "auto" kept so in memory).
 	DType string
 	// WeightPrecision is the precision of the products
 	// (WithWeightPrecision, "auto" resolved): "f32", "f16" or "int8".
