@@ -257,3 +257,23 @@ func TestTranslatorShortlist(t *testing.T) {
 		}
 	}
 }
+
+// The embedded model carries a shortlist that WithShortlist(true) uses;
+// without the option the translator decodes over every id.
+func TestDefaultShortlist(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		tr, err := Default(WithShortlist(on))
+		if errors.Is(err, ErrNoDefaultModel) {
+			t.Skip("no default model embedded")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Model().Shortlist != on {
+			t.Fatalf("WithShortlist(%v): Model().Shortlist = %v", on, tr.Model().Shortlist)
+		}
+		if out, err := tr.Translate(context.Background(), "Der Hund spielt im Garten."); err != nil || out == "" {
+			t.Fatalf("WithShortlist(%v): %q, %v", on, out, err)
+		}
+	}
+}

@@ -21,10 +21,9 @@ import (
 var ErrNoDefaultModel = defaultmodel.ErrNone
 
 // Default loads the model embedded in this build (internal/defaultmodel).
-// Without one it returns an error wrapping ErrNoDefaultModel. When the
-// embedded model carries a vocabulary shortlist, Default turns it on
-// (WithShortlist(false) among opts turns it off): on the embedded model it
-// keeps the dev BLEU (docs/search.md, "Vocabulary shortlist").
+// Without one it returns an error wrapping ErrNoDefaultModel. The embedded
+// model carries a vocabulary shortlist, which WithShortlist(true) turns on
+// (it keeps the dev BLEU: docs/search.md, "Vocabulary shortlist").
 func Default(opts ...Option) (*Translator, error) {
 	r, err := defaultmodel.Open()
 	if errors.Is(err, defaultmodel.ErrNone) {
@@ -38,8 +37,7 @@ func Default(opts ...Option) (*Translator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("translate: default model: %w", err)
 	}
-	_, sl := m.Blobs[modelfile.BlobShortlist]
-	return loaded(newTranslator(m, append([]Option{WithModelName("default"), WithShortlist(sl)}, opts...)...))
+	return loaded(newTranslator(m, append([]Option{WithModelName("default")}, opts...)...))
 }
 
 // LineError reports the input that could not be translated: the line
