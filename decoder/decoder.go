@@ -239,14 +239,17 @@ func (d *Decoder) Forward(mem *crossattn.Memory, ids []int32, batch, tgtLen int,
 // sentence b (keys past its length are 0; each row sums to 1). Position t
 // is the step that predicts token t+1 of ids, so for ids = start token +
 // output, row t is how the output's token t was aligned when Step produced
-// it. Step itself never computes this: the search pays nothing for it.
+// it: it multiplies Step's weights (WithWeights), so under reduced precision
+// it makes no float32 copy of them; give it a memory of StepCrossAttn to
+// attend over the keys and values Step attended over. Step itself never
+// computes this: the search pays nothing for it.
 func (d *Decoder) Alignment(mem *crossattn.Memory, ids []int32, batch, tgtLen int, tgtLens []int) []float32 {
 	n := batch * tgtLen
 	if mem.Batch() != batch || len(ids) < n {
 		panic(fmt.Sprintf("decoder: Alignment of %d ids as %d×%d over a memory of %d sentences", len(ids), batch, tgtLen, mem.Batch()))
 	}
 	align := make([]float32, n*mem.SeqLen())
-	d.forward(mem, ids[:n], batch, tgtLen, tgtLens, align)
+	d.forward(mem, ids[:n], batch, tgtLen, tgtLens, align, true)
 	w := 1 / float32(len(d.layers))
 	for i := range align {
 		align[i] *= w
@@ -257,15 +260,18 @@ func (d *Decoder) Alignment(mem *crossattn.Memory, ids []int32, batch, tgtLen in
 // teacherForced returns the decoder outputs [batch·tgtLen·d] (before the
 // output projection) of Forward's arguments.
 func (d *Decoder) teacherForced(mem *crossattn.Memory, ids []int32, batch, tgtLen int, tgtLens []int) []float32 {
-	return d.forward(mem, ids, batch, tgtLen, tgtLens, nil)
+	return d.forward(mem, ids, batch, tgtLen, tgtLens, nil, false)
 }
 
 // forward is teacherForced that also sums the cross-attention
 // probabilities of every layer into align (see crossattn.Scratch.Align)
-// when align is not nil.
-func (d *Decoder) forward(mem *crossattn.Memory, ids []int32, batch, tgtLen int, tgtLens []int, align []float32) []float32 {
+// when align is not nil; with step it multiplies Step's weights rather
+// than the float32 ones.
+func (d *Decoder) forward(mem *crossattn.Memory, ids []int32, batch, tgtLen int, tgtLens []int, align []float32, step bool) []float32 {
 	n := batch * tgtLen
-	d.w.Float32()
+	if !step {
+		d.w.Float32()
+	}
 	var w work
 	w.cross.Align = align
 	x := nn.Resize(&w.x, n*d.d)
@@ -275,9 +281,14 @@ func (d *Decoder) forward(mem *crossattn.Memory, ids []int32, batch, tgtLen int,
 		sentence[r] = r / tgtLen
 	}
 	self := func(l int, out, in []float32) {
-		d.layers[l].self.SelfAttention(out, in, batch, tgtLen, tgtLens, true, &w.attn)
+		ly := &d.layers[l]
+		p := nn.Projections{&ly.self.Q, &ly.self.K, &ly.self.V, &ly.self.O}
+		if step {
+			p = nn.Projections{&ly.q, &ly.k, &ly.v, &ly.o}
+		}
+		ly.self.SelfAttentionWith(p, out, in, batch, tgtLen, tgtLens, true, &w.attn)
 	}
-	d.run(x, n, mem, sentence, &w, self, false)
+	d.run(x, n, mem, sentence, &w, self, step)
 	return x
 }
 

@@ -61,8 +61,9 @@ func stillKept(t *testing.T, m *modelfile.Model, when string) {
 // TestStepFromStoredWeights: a decoder over a model kept as its int8 or f16
 // file stores it steps to the same logits, bit for bit, as the old path
 // (float32 read, copies made again at the same precision), with no float32
-// copy of any matrix; Forward then dequantises on first use and equals the
-// old path's Forward bit for bit; the embedding rows looked up from the
+// copy of any matrix, nor does Alignment (which multiplies Step's weights);
+// Forward then dequantises on first use and equals the old path's Forward
+// bit for bit; the embedding rows looked up from the
 // kept matrix equal the dequantised table.
 func TestStepFromStoredWeights(t *testing.T) {
 	for name, c := range shapes() {
@@ -96,6 +97,19 @@ func TestStepFromStoredWeights(t *testing.T) {
 					equalBits(t, "step logits", got[step], want[step])
 				}
 				stillKept(t, kept, "after Step")
+				al := decNew.Alignment(memNew, f.ids(3*4), 3, 4, []int{4, 1, 3})
+				for r := range 3 * 4 {
+					if r%4 < []int{4, 1, 3}[r/4] {
+						var sum float64
+						for _, v := range al[r*f.seqLen : (r+1)*f.seqLen] {
+							sum += float64(v)
+						}
+						if math.Abs(sum-1) > 1e-5 {
+							t.Fatalf("alignment row %d sums to %v", r, sum)
+						}
+					}
+				}
+				stillKept(t, kept, "after Alignment (Step's weights)")
 
 				d := c.DModel
 				ids := make([]int32, c.VocabSize)

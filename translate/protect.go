@@ -158,7 +158,7 @@ func (t *Translator) alignment(source string, src, ids []int32, text string) (*s
 		prev = n
 	}
 	memory := t.enc.Forward(src, 1, len(src), []int{len(src)})
-	mem := t.dec.CrossAttn().Memory(memory, 1, len(src), []int{len(src)})
+	mem := t.dec.StepCrossAttn().Memory(memory, 1, len(src), []int{len(src)}) // Alignment multiplies Step's weights
 	in := append([]int32{int32(t.cfg.DecoderStartID)}, ids[:len(ids)-1]...)
 	w := t.dec.Alignment(mem, in, 1, len(in), nil)
 	if len(w) != len(ids)*len(src) {
