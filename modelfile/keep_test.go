@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -34,7 +35,8 @@ type onlyReader struct{ io.Reader }
 // TestReadKeep: read with ReadOptions, every matrix of an f16 or int8 file
 // is kept (no float32 values), 1-D tensors load as float32, Get gives the
 // bits Read gives (and keeps them), and writing the kept model gives the
-// bytes of writing the float32 one. From a plain stream an int8 tensor,
+// bytes of writing the float32 one; Dequantize leaves what Read gives.
+// From a plain stream an int8 tensor,
 // whose store is allocated whole, loads as float32.
 func TestReadKeep(t *testing.T) {
 	c := tinyConfig()
@@ -71,6 +73,16 @@ func TestReadKeep(t *testing.T) {
 			}
 			if got.Tensors[name].Data == nil {
 				t.Fatalf("%v: %s: Get did not keep the float32 values", dt, name)
+			}
+		}
+		again, err := ReadWith(bytes.NewReader(file), keepAll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again.Dequantize()
+		for name, tn := range again.Tensors {
+			if tn.Kept() || !slices.EqualFunc(tn.Data, want.Tensors[name].Data, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+				t.Fatalf("%v: %s after Dequantize: kept %v, or other values than Read's", dt, name, tn.Kept())
 			}
 		}
 		stream, err := ReadWith(onlyReader{bytes.NewReader(file)}, keepAll)

@@ -89,6 +89,19 @@ type Model struct {
 	DType DType
 }
 
+// Dequantize turns every kept matrix of m into float32 (Tensor.Data, the
+// values Get gives) and drops its stored form, so that m holds what Read
+// would have given: for callers that will multiply float32 (or another
+// precision) anyway and need not hold both.
+func (m *Model) Dequantize() {
+	for _, t := range m.Tensors {
+		if t.Kept() {
+			t.float32Data()
+			t.F16, t.Int8 = nil, nil
+		}
+	}
+}
+
 // Get returns the data of the tensor called name. When shape is given, the
 // tensor must have exactly that shape. The error names the tensor and both
 // shapes. A kept matrix (Tensor.Kept) is dequantised to float32 on the first

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/nn"
 )
 
 // TestLoadInt8MakesNoFloat32Copy: a translator loaded from an int8 file
@@ -67,4 +68,27 @@ func int8File(t *testing.T, c modelfile.Config) (file []byte, matrices int) {
 		}
 	}
 	return buf.Bytes(), matrices
+}
+
+// TestExplicitPrecisionDropsStoredForm: a precision other than the file's
+// makes its weights from float32, so the model keeps no stored form beside
+// them; the file's own precision keeps it.
+func TestExplicitPrecisionDropsStoredForm(t *testing.T) {
+	c := smallConfig()
+	file, _ := int8File(t, c)
+	for _, tc := range []struct {
+		weights string
+		kept    bool
+	}{{"f32", false}, {"f16", false}, {"int8", true}, {"auto", true}} {
+		m, err := modelfile.ReadWith(bytes.NewReader(file), nn.StoredReadOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := newTranslator(m, WithWeightPrecision(tc.weights)); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Tensors["embed.weight"].Kept(); got != tc.kept {
+			t.Errorf("int8 file, weights %s: embed.weight kept %v, want %v", tc.weights, got, tc.kept)
+		}
+	}
 }

@@ -206,8 +206,8 @@ func WithThreads(n int) Option {
 // float32 path needs one, e.g. the encoder of an f16 file). Reduced
 // precision reads fewer bytes (small batches are bound by memory) and, for
 // int8, does cheaper arithmetic (large batches), at the cost of slightly
-// different logits; a precision other than the file's keeps the float32
-// weights too. With int8 the encoder and the cross-attention keys and
+// different logits; a precision other than the file's dequantises the
+// file's weights and keeps the float32 weights beside the copies. With int8 the encoder and the cross-attention keys and
 // values use int8 products as well; with f16 the encoder runs in float32.
 func WithWeightPrecision(p string) Option {
 	return func(t *Translator) error {
@@ -327,6 +327,8 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 	}
 	if t.autoWeights {
 		t.weights = storedPrecision(m.DType)
+	} else if t.weights != storedPrecision(m.DType) {
+		m.Dequantize() // the weights are made from float32: keep no stored form beside them
 	}
 	encWeights := decoder.Float32
 	if t.weights == decoder.Int8 {
