@@ -7,6 +7,7 @@ package crossattn
 import (
 	"fmt"
 
+	"github.com/deen-mt/deen/internal/kernels"
 	"github.com/deen-mt/deen/modelfile"
 	"github.com/deen-mt/deen/nn"
 )
@@ -123,7 +124,16 @@ func (m *Memory) Length(b int) int { return m.lengths[b] }
 // use; buffers grow to the largest call and are then reused, so a decoder
 // state that keeps one Scratch allocates nothing per step.
 type Scratch struct {
-	q, att, probs []float32
+	q, att []float32
+	probs  [][]float32 // one per part of kernels.ParallelRows
+	// runs[i] is the first row of the i-th run of rows of one sentence
+	// (then rows); c, l, m and sentence are the call in progress, for
+	// runRows.
+	runs     []int
+	c        *CrossAttn
+	l        int
+	m        *Memory
+	sentence []int
 	// Align, when not nil, collects the attention probabilities: Attend
 	// adds each row's probabilities averaged over the heads to
 	// Align[r·SeqLen+k] (row r, key k; keys past the sentence's length get
@@ -136,32 +146,56 @@ type Scratch struct {
 // projection, attention over sentence sentence[r] of m with its padding
 // mask, output projection) for rows decoder states x [rows·d] and writes
 // the result, before any residual or layer norm, to out [rows·d]. Rows of
-// the same sentence that are next to each other share one matrix product.
+// the same sentence that are next to each other share one matrix product;
+// with at least 8 rows, these runs are split across the kernel threads.
 func (c *CrossAttn) Attend(l int, m *Memory, x []float32, rows int, sentence []int, out []float32, s *Scratch) {
 	if len(m.k) != len(c.layers) {
 		panic(fmt.Sprintf("crossattn: memory has %d layers, the model %d", len(m.k), len(c.layers)))
 	}
-	a := &c.layers[l]
 	d := c.d
 	q, att := nn.Resize(&s.q, rows*d), nn.Resize(&s.att, rows*d)
 	c.q[l].Forward(q, x, rows)
-	for r0 := 0; r0 < rows; {
-		sent := sentence[r0]
-		r1 := r0 + 1
-		for r1 < rows && sentence[r1] == sent {
-			r1++
+	s.runs = s.runs[:0]
+	for r := range rows {
+		if r == 0 || sentence[r] != sentence[r-1] {
+			s.runs = append(s.runs, r)
 		}
-		// Keys past the sentence's length are padding with zero weight:
-		// attend over the real ones only.
-		tk, o := m.lengths[sent], sent*m.seqLen*d
-		probs := nn.Resize(&s.probs, a.Heads*(r1-r0)*tk)
-		nn.AttentionForward(att[r0*d:], probs, q[r0*d:], m.k[l][o:], m.v[l][o:], r1-r0, tk, d, a.Heads, tk, false)
-		if s.Align != nil {
-			addHeads(s.Align[r0*m.seqLen:], probs, r1-r0, tk, m.seqLen, a.Heads)
-		}
-		r0 = r1
 	}
+	s.runs = append(s.runs, rows)
+	parts := 1
+	if rows >= minParallelRows {
+		parts = kernels.Threads()
+	}
+	for len(s.probs) < parts {
+		s.probs = append(s.probs, nil)
+	}
+	s.c, s.l, s.m, s.sentence = c, l, m, sentence
+	kernels.ParallelRows(len(s.runs)-1, parts, (*runRows)(s))
+	s.c, s.m, s.sentence = nil, nil, nil
 	c.o[l].Forward(out, att, rows)
+}
+
+// minParallelRows is the least number of rows whose attention over the
+// memory Attend splits across the kernel threads, by runs of rows of one
+// sentence.
+const minParallelRows = 8
+
+// runRows is a Scratch whose Row computes the attention of run i of rows
+// of one sentence with part's probabilities.
+type runRows Scratch
+
+// Row implements kernels.RowWorker.
+func (s *runRows) Row(part, i int) {
+	r0, r1 := s.runs[i], s.runs[i+1]
+	d, heads, sent := s.c.d, s.c.layers[s.l].Heads, s.sentence[r0]
+	// Keys past the sentence's length are padding with zero weight:
+	// attend over the real ones only.
+	tk, o := s.m.lengths[sent], sent*s.m.seqLen*d
+	probs := nn.Resize(&s.probs[part], heads*(r1-r0)*tk)
+	nn.AttentionForward(s.att[r0*d:], probs, s.q[r0*d:], s.m.k[s.l][o:], s.m.v[s.l][o:], r1-r0, tk, d, heads, tk, false)
+	if s.Align != nil {
+		addHeads(s.Align[r0*s.m.seqLen:], probs, r1-r0, tk, s.m.seqLen, heads)
+	}
 }
 
 // addHeads adds the attention probs [heads·tq·tk] averaged over the heads to

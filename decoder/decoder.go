@@ -316,15 +316,22 @@ type State struct {
 	k, v       [][]float32
 	// offs holds, per row, the cache offsets of its history in position
 	// order (rebuilt each step, shared by all layers).
-	offs           []int
-	q, att, scores []float32
-	self           selfAttention
+	offs   []int
+	q, att []float32
+	scores [][]float32 // one per part of kernels.ParallelRows
+	layer  int         // the layer attend is computing, for selfRows
+	self   selfAttention
 	// out and bias are the output projection's rows of Shortlist (nil:
 	// every id, the Decoder's).
 	out  *nn.LowLinear
 	bias []float32
 	work
 }
+
+// minParallelRows is the least number of rows whose attention over the
+// cache attend splits across the kernel threads (crossattn has the same
+// bound for its attention over the memory).
+const minParallelRows = 8
 
 // initialSteps bounds the steps the cache is first sized for; longer
 // outputs grow it geometrically.
@@ -426,19 +433,34 @@ func (d *Decoder) Step(s *State, tokens []int32, logits []float32) {
 // its own history through the offsets built by Step.
 func (s *State) attend(l int, out, in []float32) {
 	ly := &s.dec.layers[l]
-	a := &ly.self
 	rows, dm := s.rows, s.dec.d
 	slot0 := s.base[s.len]
 	q, att := nn.Resize(&s.q, rows*dm), nn.Resize(&s.att, rows*dm)
 	ly.q.Forward(q, in, rows)
 	ly.k.Forward(s.k[l][slot0*dm:(slot0+rows)*dm], in, rows)
 	ly.v.Forward(s.v[l][slot0*dm:(slot0+rows)*dm], in, rows)
-	keys := s.len + 1
-	scores := nn.Resize(&s.scores, (a.Heads+1)*keys)
-	for r := 0; r < rows; r++ {
-		nn.AttentionGather(att[r*dm:(r+1)*dm], q[r*dm:(r+1)*dm], s.k[l], s.v[l], s.offs[r*keys:(r+1)*keys], dm, a.Heads, scores)
+	parts := 1
+	if rows >= minParallelRows {
+		parts = kernels.Threads()
 	}
+	for len(s.scores) < parts {
+		s.scores = append(s.scores, nil)
+	}
+	s.layer = l
+	kernels.ParallelRows(rows, parts, (*selfRows)(s))
 	ly.o.Forward(out, att, rows)
+}
+
+// selfRows is a State whose Row attends row r over its history in layer
+// s.layer, with part's scores.
+type selfRows State
+
+// Row implements kernels.RowWorker.
+func (s *selfRows) Row(part, r int) {
+	dm, l, keys := s.dec.d, s.layer, s.len+1
+	heads := s.dec.layers[l].self.Heads
+	scores := nn.Resize(&s.scores[part], (heads+1)*keys)
+	nn.AttentionGather(s.att[r*dm:(r+1)*dm], s.q[r*dm:(r+1)*dm], s.k[l], s.v[l], s.offs[r*keys:(r+1)*keys], dm, heads, scores)
 }
 
 // extend lengthens s by n values, growing its array geometrically.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/deen-mt/deen/crossattn"
+	"github.com/deen-mt/deen/internal/kernels"
 	"github.com/deen-mt/deen/modelfile"
 	"github.com/deen-mt/deen/nn/nntest"
 )
@@ -197,25 +198,36 @@ func TestReorderMatchesRecomputation(t *testing.T) {
 
 func TestStepAllocatesNothing(t *testing.T) {
 	f := newFixture(t, shapes()["marian-swish"], 4)
-	for _, p := range []Precision{Float32, Float16, Int8} {
-		dec, err := New(f.m, WithWeights(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sentence := []int{0, 0, 1, 1, 2}
-		s := dec.NewState(f.memory, sentence, 40)
-		logits := make([]float32, len(sentence)*f.c.VocabSize)
-		tokens := f.ids(len(sentence))
-		parents := []int{1, 0, 2, 2, 4}
-		dec.Step(s, tokens, logits)
-		s.Reorder(parents)
-		dec.Step(s, tokens, logits)
-		allocs := testing.AllocsPerRun(20, func() {
-			s.Reorder(parents)
+	saved := kernels.Threads()
+	defer kernels.SetThreads(saved)
+	// 5 rows run serially; 64 rows on 2 threads are split (minParallelRows).
+	many, manyParents := make([]int, 64), make([]int, 64)
+	for r := range many {
+		many[r], manyParents[r] = r/4%len(f.lengths), r/4*4+(r+1)%4
+	}
+	for _, c := range []struct {
+		sentence, parents []int
+		threads           int
+	}{{[]int{0, 0, 1, 1, 2}, []int{1, 0, 2, 2, 4}, 1}, {many, manyParents, 2}} {
+		kernels.SetThreads(c.threads)
+		for _, p := range []Precision{Float32, Float16, Int8} {
+			dec, err := New(f.m, WithWeights(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := dec.NewState(f.memory, c.sentence, 40)
+			logits := make([]float32, len(c.sentence)*f.c.VocabSize)
+			tokens := f.ids(len(c.sentence))
 			dec.Step(s, tokens, logits)
-		})
-		if allocs != 0 {
-			t.Errorf("%v: Step+Reorder allocates %g times per call after warm-up", p, allocs)
+			s.Reorder(c.parents)
+			dec.Step(s, tokens, logits)
+			allocs := testing.AllocsPerRun(20, func() {
+				s.Reorder(c.parents)
+				dec.Step(s, tokens, logits)
+			})
+			if allocs != 0 {
+				t.Errorf("%v, %d rows, %d threads: Step+Reorder allocates %g times per call after warm-up", p, len(c.sentence), c.threads, allocs)
+			}
 		}
 	}
 }
@@ -298,6 +310,53 @@ func BenchmarkDecoderStep(b *testing.B) {
 					b.ReportMetric(float64(b.N*rows)/cpu, "tokens/cpu-s")
 				}
 			})
+		}
+	}
+}
+
+// TestThreadsSameBits checks that splitting a step's 64 rows (self-attention
+// over the cache, cross-attention by runs of one sentence) and a
+// teacher-forced batch's cross-attention and alignment over two threads
+// gives the bits of one thread. Run it with -race too.
+func TestThreadsSameBits(t *testing.T) {
+	f := newFixture(t, shapes()["marian-swish"], 6)
+	saved := kernels.Threads()
+	defer kernels.SetThreads(saved)
+	sentence := make([]int, 64)
+	parents := make([]int, 64)
+	for r := range sentence {
+		sentence[r] = r / 4 % len(f.lengths)
+		parents[r] = r/4*4 + (r+1)%4 // stay within the sentence's run
+	}
+	tokens := f.ids(len(sentence))
+	ids := f.ids(len(f.lengths) * 8)
+	for _, p := range []Precision{Float32, Int8} {
+		dec, err := New(f.m, WithWeights(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func(threads int) (steps, align []float32) {
+			kernels.SetThreads(threads)
+			s := dec.NewState(f.memory, sentence, 8)
+			logits := make([]float32, len(sentence)*f.c.VocabSize)
+			for range 3 {
+				dec.Step(s, tokens, logits)
+				steps = append(steps, logits...)
+				s.Reorder(parents)
+			}
+			return steps, dec.Alignment(f.memory, ids, len(f.lengths), 8, nil)
+		}
+		steps1, align1 := run(1)
+		steps2, align2 := run(2)
+		for i := range steps1 {
+			if math.Float32bits(steps1[i]) != math.Float32bits(steps2[i]) {
+				t.Fatalf("%v: step logit %d: %g with 1 thread, %g with 2", p, i, steps1[i], steps2[i])
+			}
+		}
+		for i := range align1 {
+			if math.Float32bits(align1[i]) != math.Float32bits(align2[i]) {
+				t.Fatalf("%v: alignment %d: %g with 1 thread, %g with 2", p, i, align1[i], align2[i])
+			}
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/deen-mt/deen/internal/kernels"
 )
@@ -173,37 +172,19 @@ func newRowPasses(vocab, n int) []*rowPass {
 // parallelRows splits (a variable so that tests can split small steps).
 var minParallelRowWork = 1 << 16
 
-// parallelRows calls f(part, r) for every row r < rows, split into
-// contiguous parts over up to min(kernels.Threads(), maxParts) goroutines
-// when the step holds at least minParallelRowWork logits; part < maxParts
-// names the scratch f may use (newRowPasses makes one per thread). The rows' one pass
-// over the vocabulary is the search's per-step work that grows with the
-// batch (64 rows × 58101 logits at beam 4 × batch 16): split, it keeps both
-// cores busy between decoder steps. Rows are independent, so the results
-// do not depend on the split.
+// parallelRows calls f(part, r) for every row r < rows, split over up to
+// maxParts parts by kernels.ParallelRows when the step holds at least
+// minParallelRowWork logits; part < maxParts names the scratch f may use
+// (newRowPasses makes one per thread). The rows' one pass over the
+// vocabulary is the search's per-step work that grows with the batch (64
+// rows × 58101 logits at beam 4 × batch 16): split, it keeps both cores
+// busy between decoder steps. Rows are independent, so the results do not
+// depend on the split.
 func parallelRows(rows, vocab, maxParts int, f func(part, r int)) {
-	parts := min(kernels.Threads(), rows, maxParts)
-	if parts < 2 || rows*vocab < minParallelRowWork {
-		for r := range rows {
-			f(0, r)
-		}
-		return
+	if rows*vocab < minParallelRowWork {
+		maxParts = 1
 	}
-	per := (rows + parts - 1) / parts
-	var wg sync.WaitGroup
-	for p := 1; p*per < rows; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := p * per; r < min((p+1)*per, rows); r++ {
-				f(p, r)
-			}
-		}()
-	}
-	for r := range per {
-		f(0, r)
-	}
-	wg.Wait()
+	kernels.ParallelRows(rows, maxParts, kernels.RowFunc(f))
 }
 
 // run applies the processors to row (raw logits of a row at decoder length
