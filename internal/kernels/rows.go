@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // RowWorker is the work ParallelRows splits: Row(part, r) computes row r
 // using part's scratch.
@@ -14,12 +17,13 @@ type RowFunc func(part, r int)
 // Row calls f(part, r).
 func (f RowFunc) Row(part, r int) { f(part, r) }
 
-// ParallelRows calls w.Row(part, r) for every row r < rows, split into
-// contiguous runs of rows over up to min(Threads(), rows, maxParts)
-// goroutines; part < maxParts names the run, and each run is computed by
-// one goroutine, so w may keep one scratch per part. Rows are computed
-// alone, by the same code however they are split, so results do not depend
-// on the thread count. maxParts < 2 runs the rows in order on the caller.
+// ParallelRows calls w.Row(part, r) for every row r < rows, shared by up to
+// min(Threads(), rows, maxParts) goroutines that each take the next row
+// when done with one (so a helper whose core is busy elsewhere delays the
+// call by one row at most); part < maxParts names the goroutine, so w may
+// keep one scratch per part. Rows are computed alone, by the same code
+// whoever takes them, so results do not depend on the thread count.
+// maxParts < 2 runs the rows in order on the caller.
 //
 // The helpers are persistent goroutines of their own (not Gemm's), so w may
 // call the matrix kernels; w must not call ParallelRows. A pointer-shaped w
@@ -32,10 +36,9 @@ func ParallelRows(rows, maxParts int, w RowWorker) {
 		}
 		return
 	}
-	per := ceilDiv(rows, parts)
-	parts = ceilDiv(rows, per)
 	j := rowJobs.Get().(*rowJob)
-	j.w, j.rows, j.per = w, rows, per
+	j.w, j.rows = w, rows
+	j.next.Store(0)
 	ensureRowWorkers(parts - 1)
 	j.wg.Add(parts - 1)
 	for p := 1; p < parts; p++ {
@@ -47,15 +50,21 @@ func ParallelRows(rows, maxParts int, w RowWorker) {
 	rowJobs.Put(j)
 }
 
-// rowJob is one ParallelRows call: part p computes rows [p·per, (p+1)·per).
+// rowJob is one ParallelRows call: each part takes the next row until none
+// is left.
 type rowJob struct {
-	w         RowWorker
-	rows, per int
-	wg        sync.WaitGroup // helpers still running
+	w    RowWorker
+	rows int
+	next atomic.Int64
+	wg   sync.WaitGroup // helpers still running
 }
 
 func (j *rowJob) run(part int) {
-	for r := part * j.per; r < min((part+1)*j.per, j.rows); r++ {
+	for {
+		r := int(j.next.Add(1)) - 1
+		if r >= j.rows {
+			return
+		}
 		j.w.Row(part, r)
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestParallelRows checks that every row is computed once, by the part
-// that owns its contiguous run, for thread counts and part limits around
-// the row count.
+// TestParallelRows checks that every row is computed once, by a part below
+// the limit, and that no part runs two rows at once, for thread counts and
+// part limits around the row count.
 func TestParallelRows(t *testing.T) {
 	saved := Threads()
 	defer SetThreads(saved)
@@ -16,19 +16,22 @@ func TestParallelRows(t *testing.T) {
 		for _, rows := range []int{0, 1, 2, 5, 64} {
 			for _, maxParts := range []int{0, 1, 2, 4} {
 				calls := make([]atomic.Int32, rows)
-				part := make([]int, rows)
-				ParallelRows(rows, maxParts, RowFunc(func(p, r int) {
-					calls[r].Add(1)
-					part[r] = p
-				}))
+				busy := make([]atomic.Int32, 4)
 				parts := max(min(threads, rows, maxParts), 1)
-				per := max(ceilDiv(rows, parts), 1)
+				ParallelRows(rows, maxParts, RowFunc(func(p, r int) {
+					if p >= parts {
+						t.Errorf("threads %d rows %d maxParts %d: part %d", threads, rows, maxParts, p)
+						return
+					}
+					if busy[p].Add(1) != 1 {
+						t.Errorf("threads %d rows %d maxParts %d: part %d runs two rows at once", threads, rows, maxParts, p)
+					}
+					calls[r].Add(1)
+					busy[p].Add(-1)
+				}))
 				for r := range rows {
 					if n := calls[r].Load(); n != 1 {
 						t.Fatalf("threads %d rows %d maxParts %d: row %d computed %d times", threads, rows, maxParts, r, n)
-					}
-					if part[r] != r/per {
-						t.Errorf("threads %d rows %d maxParts %d: row %d in part %d, want %d", threads, rows, maxParts, r, part[r], r/per)
 					}
 				}
 			}
