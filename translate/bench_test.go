@@ -225,7 +225,8 @@ func meanCandidates(tr *Translator, src [][]int32) float64 {
 	slices.SortStableFunc(sorted, func(a, b []int32) int { return cmp.Compare(len(a), len(b)) })
 	total, batches := 0, 0
 	for lo := 0; lo < len(sorted); lo += tr.batchSize {
-		total += len(tr.candidates(sorted[lo:min(lo+tr.batchSize, len(sorted))]))
+		cand, _ := tr.candidates(sorted[lo:min(lo+tr.batchSize, len(sorted))])
+		total += len(cand)
 		batches++
 	}
 	return float64(total) / float64(batches)

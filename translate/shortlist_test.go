@@ -45,7 +45,7 @@ func searchFake(t *testing.T, sp *searchSpec, maxLen []int, cand []int32) []Resu
 	if cand == nil {
 		res, err = search(context.Background(), m, sp, maxLen)
 	} else {
-		res, err = searchCandidates(context.Background(), &gatherStepper{m: m, cand: cand}, sp, maxLen, cand)
+		res, err = searchCandidates(context.Background(), &gatherStepper{m: m, cand: cand}, sp, maxLen, cand, nil)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestSearchCandidatesExcluded(t *testing.T) {
 			}
 		}
 	}
-	if _, err := searchCandidates(context.Background(), nil, sp, maxLen, []int32{1, 2}); !errors.Is(err, errCandidates) {
+	if _, err := searchCandidates(context.Background(), nil, sp, maxLen, []int32{1, 2}, nil); !errors.Is(err, errCandidates) {
 		t.Fatalf("candidates without start and end: %v", err)
 	}
 }
@@ -181,8 +181,8 @@ func TestTranslatorShortlist(t *testing.T) {
 				t.Fatalf("beams %d, %s: shortlist of every id %+v, without %+v", beams, w, got, off)
 			}
 		}
-		// One sentence per batch: its candidates are its own.
-		for i, r := range translateWith(tiny, beams, WithShortlist(true), WithBatchSize(1)) {
+		// Each sentence of a batch keeps to its own candidates.
+		for i, r := range translateWith(tiny, beams, WithShortlist(true)) {
 			allowed := append([]int32{0, 1, 96, 5, 6}, src[i]...)
 			if slices.Contains(src[i], 10) {
 				allowed = append(allowed, 11, 12)
@@ -275,5 +275,23 @@ func TestDefaultShortlist(t *testing.T) {
 		if out, err := tr.Translate(context.Background(), "Der Hund spielt im Garten."); err != nil || out == "" {
 			t.Fatalf("WithShortlist(%v): %q, %v", on, out, err)
 		}
+	}
+}
+
+// With a shortlist a sentence is decoded over its own candidates, whatever
+// the other sentences of its batch bring: batched equals alone.
+func TestShortlistBatchedEqualsAlone(t *testing.T) {
+	cfg := smallConfig()
+	m, err := randomWeights(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = withBlob(m, blobOf(t, cfg.VocabSize, []int32{5, 6}, map[int32][]int32{10: {11, 12}, 20: {21}, 30: {31, 32, 33}}))
+	for _, w := range []string{"f32", "int8"} {
+		tr, err := newTranslator(m, WithShortlist(true), WithBatchSize(5), WithSentenceCache(0), WithWeightPrecision(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		batchedEqualsAlone(t, tr)
 	}
 }

@@ -685,9 +685,9 @@ func (t *Translator) translateBatch(ctx context.Context, src [][]int32, o Search
 	st := &decoderStepper{dec: t.dec, state: t.dec.NewState(mem, sentence, longest)}
 	var res []Result
 	var err error
-	if cand := t.candidates(src); cand != nil {
+	if cand, masks := t.candidates(src); cand != nil {
 		st.state.Shortlist(cand)
-		res, err = searchCandidates(ctx, st, sp, maxLen, cand)
+		res, err = searchCandidates(ctx, st, sp, maxLen, cand, masks)
 	} else {
 		res, err = search(ctx, st, sp, maxLen)
 	}
