@@ -186,9 +186,11 @@ func benchShortlist(b *testing.B, m *modelfile.Model) *modelfile.Model {
 }
 
 // benchTranslate translates src with beams beams and the translator
-// options opts (batch size, weights, shortlist).
+// options opts (batch size, weights, shortlist). The sentence cache is
+// off: with it every iteration after the first would be a lookup, and
+// -benchtime Nx would divide the decoding time by N.
 func benchTranslate(b *testing.B, m *modelfile.Model, src [][]int32, beams int, opts ...Option) {
-	tr, err := newTranslator(m, opts...)
+	tr, err := newTranslator(m, append([]Option{WithSentenceCache(0)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
