@@ -235,11 +235,12 @@ func meanCandidates(tr *Translator, src [][]int32) float64 {
 }
 
 // BenchmarkLoad loads the opus-mt-sized model from a file stored as f32,
-// f16 or int8 (Load with the default weights "auto": the file's precision).
-// maxRSS covers the whole process, including the benchmark's own copy of
-// the model: run one dtype per process for its peak, e.g.
+// f16 or int8 (Load with the default weights "auto": the file's precision),
+// in this process: maxRSS includes the benchmark's own float32 copy of the
+// model, so for a process's peak memory use BenchmarkProcess. For a CPU
+// profile of loading:
 //
-//	go test ./translate -run '^$' -bench 'Load/int8' -benchtime 3x
+//	go test ./translate -run '^$' -bench 'Load/int8' -benchtime 6x -cpuprofile load.prof
 func BenchmarkLoad(b *testing.B) {
 	m, _ := benchSetup(b)
 	for _, dt := range []modelfile.DType{modelfile.F32, modelfile.F16, modelfile.Int8} {
