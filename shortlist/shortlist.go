@@ -19,19 +19,23 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
 	"slices"
 )
 
 // Shortlist holds, for a vocabulary of Vocab ids, the frequent target ids
 // and the translation candidates of each source id. It is read-only once
-// built and safe for concurrent use.
+// built and safe for concurrent use. In memory it is its blob (the layout
+// on Parse) plus one offset per source id: the candidates stay varints,
+// decoded for the source ids of a batch only.
 type Shortlist struct {
 	vocab    int
 	frequent []int32 // most frequent first
-	// The candidates of source id s are cands[off[s]:off[s+1]], best first.
-	off   []int32
-	cands []int32
+	data     []byte  // the blob
+	// off[s] is the offset in data of source id s's list (its count, then
+	// its ids); 0 for none (the magic comes first, so no list starts at 0).
+	off []int32
 }
 
 // ErrInvalid reports a shortlist that cannot be used: ids outside the
@@ -46,39 +50,51 @@ func New(vocab int, frequent []int32, per map[int32][]int32) (*Shortlist, error)
 	if vocab < 1 || vocab > maxVocab {
 		return nil, fmt.Errorf("vocabulary of %d ids: %w (want 1..%d)", vocab, ErrInvalid, maxVocab)
 	}
-	sl := &Shortlist{vocab: vocab, off: make([]int32, vocab+1)}
 	seen := newSet(vocab)
-	check := func(what string, ids []int32) error {
-		seen.clear()
+	if err := seen.check(frequent, vocab); err != nil {
+		return nil, fmt.Errorf("frequent ids: %w", err)
+	}
+	b := []byte(magic)
+	b = binary.AppendUvarint(b, uint64(vocab))
+	b = appendIDs(b, frequent)
+	sources := slices.Sorted(maps.Keys(per))
+	sources = slices.DeleteFunc(sources, func(s int32) bool { return len(per[s]) == 0 })
+	b = binary.AppendUvarint(b, uint64(len(sources)))
+	prev := int32(-1)
+	for _, src := range sources {
+		if src < 0 || int(src) >= vocab {
+			return nil, fmt.Errorf("candidates of source id %d: %w (the vocabulary has ids 0..%d)", src, ErrInvalid, vocab-1)
+		}
+		if err := seen.check(per[src], vocab); err != nil {
+			return nil, fmt.Errorf("candidates of source id %d: %w", src, err)
+		}
+		b = binary.AppendUvarint(b, uint64(src-prev-1))
+		prev = src
+		b = appendIDs(b, per[src])
+	}
+	return Parse(b, vocab)
+}
+
+// check reports an id of ids outside 0..vocab−1 or repeated; s is empty
+// before and after.
+func (s set) check(ids []int32, vocab int) error {
+	defer func() {
 		for _, id := range ids {
-			if id < 0 || int(id) >= vocab {
-				return fmt.Errorf("%s: id %d: %w (the vocabulary has ids 0..%d)", what, id, ErrInvalid, vocab-1)
+			if id >= 0 && int(id) < vocab {
+				s.del(id)
 			}
-			if seen.has(id) {
-				return fmt.Errorf("%s: id %d twice: %w", what, id, ErrInvalid)
-			}
-			seen.add(id)
 		}
-		return nil
-	}
-	if err := check("frequent ids", frequent); err != nil {
-		return nil, err
-	}
-	sl.frequent = slices.Clone(frequent)
-	for s := range vocab {
-		ids := per[int32(s)]
-		if err := check(fmt.Sprintf("candidates of source id %d", s), ids); err != nil {
-			return nil, err
+	}()
+	for _, id := range ids {
+		if id < 0 || int(id) >= vocab {
+			return fmt.Errorf("id %d: %w (the vocabulary has ids 0..%d)", id, ErrInvalid, vocab-1)
 		}
-		sl.cands = append(sl.cands, ids...)
-		sl.off[s+1] = int32(len(sl.cands))
-	}
-	for s := range per {
-		if s < 0 || int(s) >= vocab {
-			return nil, fmt.Errorf("candidates of source id %d: %w (the vocabulary has ids 0..%d)", s, ErrInvalid, vocab-1)
+		if s.has(id) {
+			return fmt.Errorf("id %d twice: %w", id, ErrInvalid)
 		}
+		s.add(id)
 	}
-	return sl, nil
+	return nil
 }
 
 // maxVocab bounds the vocabulary a shortlist may describe (model ids are
@@ -94,12 +110,27 @@ func (sl *Shortlist) Vocab() int { return sl.vocab }
 func (sl *Shortlist) Frequent() []int32 { return sl.frequent }
 
 // Translations returns the translation candidates of source id s, best
-// first (do not modify); none for an id outside the vocabulary.
+// first (a new slice); none for an id outside the vocabulary.
 func (sl *Shortlist) Translations(s int32) []int32 {
-	if s < 0 || int(s) >= sl.vocab {
-		return nil
+	var ids []int32
+	sl.eachTranslation(s, func(t int32) { ids = append(ids, t) })
+	return ids
+}
+
+// eachTranslation calls f with each candidate of source id s, best first
+// (the blob was checked by Parse).
+func (sl *Shortlist) eachTranslation(s int32, f func(int32)) {
+	if s < 0 || int(s) >= sl.vocab || sl.off[s] == 0 {
+		return
 	}
-	return sl.cands[sl.off[s]:sl.off[s+1]]
+	b := sl.data[sl.off[s]:]
+	n, k := binary.Uvarint(b)
+	b = b[k:]
+	for range n {
+		t, k := binary.Uvarint(b)
+		b = b[k:]
+		f(int32(t))
+	}
 }
 
 // Candidates appends to dst, in ascending order and each once, the target
@@ -124,9 +155,7 @@ func (sl *Shortlist) Candidates(dst []int32, src [][]int32, always ...int32) []i
 	for _, sent := range src {
 		for _, s := range sent {
 			add(s)
-			for _, t := range sl.Translations(s) {
-				set.add(t)
-			}
+			sl.eachTranslation(s, set.add)
 		}
 	}
 	return set.appendTo(dst)
@@ -138,7 +167,7 @@ type set []uint64
 func newSet(n int) set          { return make(set, (n+63)/64) }
 func (s set) add(id int32)      { s[id>>6] |= 1 << (id & 63) }
 func (s set) has(id int32) bool { return s[id>>6]&(1<<(id&63)) != 0 }
-func (s set) clear()            { clear(s) }
+func (s set) del(id int32)      { s[id>>6] &^= 1 << (id & 63) }
 func (s set) appendTo(dst []int32) []int32 {
 	for w, word := range s {
 		for word != 0 {
@@ -155,29 +184,7 @@ const magic = "DEENSL1\n"
 
 // MarshalBinary returns the blob Parse reads (the layout is described on
 // Parse).
-func (sl *Shortlist) MarshalBinary() ([]byte, error) {
-	b := []byte(magic)
-	b = binary.AppendUvarint(b, uint64(sl.vocab))
-	b = appendIDs(b, sl.frequent)
-	sources := 0
-	for s := range sl.vocab {
-		if sl.off[s+1] > sl.off[s] {
-			sources++
-		}
-	}
-	b = binary.AppendUvarint(b, uint64(sources))
-	prev := -1
-	for s := range sl.vocab {
-		ids := sl.Translations(int32(s))
-		if len(ids) == 0 {
-			continue
-		}
-		b = binary.AppendUvarint(b, uint64(s-prev-1))
-		prev = s
-		b = appendIDs(b, ids)
-	}
-	return b, nil
-}
+func (sl *Shortlist) MarshalBinary() ([]byte, error) { return slices.Clone(sl.data), nil }
 
 func appendIDs(b []byte, ids []int32) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ids)))
@@ -188,25 +195,30 @@ func appendIDs(b []byte, ids []int32) []byte {
 }
 
 // Parse reads a shortlist blob (MarshalBinary). Its layout, every number
-// an unsigned LEB128 varint (encoding/binary's Uvarint):
+// an unsigned LEB128 varint (encoding/binary's Uvarint) of its shortest
+// form:
 //
 //	"DEENSL1\n"             magic and layout version
 //	V                       vocabulary size
 //	K, K ids                the frequent target ids, most frequent first
 //	S                       number of source ids with candidates
 //	S times: Δ, N, N ids    source id = previous source id + 1 + Δ (the
-//	                        first: Δ), then its N candidates, best first
+//	                        first: Δ), then its N ≥ 1 candidates, best first
 //
 // and nothing after. vocab is the model's vocabulary size, which V must
 // equal. A blob that does not follow the layout (truncated, ids out of
 // range, repeated ids, trailing bytes) or was built for another vocabulary
 // is an error wrapping ErrInvalid that says so; Parse never panics and
-// allocates at most in proportion to len(data) and vocab.
+// allocates at most in proportion to len(data) and vocab. The Shortlist
+// keeps data (do not modify it afterwards): the candidates stay encoded.
 func Parse(data []byte, vocab int) (*Shortlist, error) {
 	if vocab < 1 || vocab > maxVocab {
 		return nil, fmt.Errorf("vocabulary of %d ids: %w (want 1..%d)", vocab, ErrInvalid, maxVocab)
 	}
-	r := reader{data: data}
+	if len(data) > 1<<31-1 {
+		return nil, fmt.Errorf("shortlist of %d bytes: %w (at most 2 GiB)", len(data), ErrInvalid)
+	}
+	r := reader{data: data, src: -1}
 	if len(data) < len(magic) || string(data[:len(magic)]) != magic {
 		if len(data) >= 6 && string(data[:6]) == magic[:6] {
 			return nil, fmt.Errorf("shortlist layout %q: %w (this build reads %q; rebuild the shortlist with this build's translate shortlist)", data[6:min(len(data), 8)], ErrInvalid, magic[6:7])
@@ -217,50 +229,64 @@ func Parse(data []byte, vocab int) (*Shortlist, error) {
 	if v := r.uvarint("vocabulary size", maxVocab); r.err == nil && v != uint64(vocab) {
 		return nil, fmt.Errorf("shortlist for a vocabulary of %d ids, the model has %d: %w (rebuild it for this model with translate shortlist)", v, vocab, ErrInvalid)
 	}
-	frequent := r.ids("frequent ids")
+	sl := &Shortlist{vocab: vocab, data: data, off: make([]int32, vocab)}
+	seen := newSet(vocab)
+	sl.frequent = r.ids("frequent ids", nil, seen, vocab)
 	sources := r.uvarint("number of source ids", uint64(vocab))
-	per := make(map[int32][]int32, min(sources, uint64(len(data))))
 	src := int64(-1)
+	var ids []int32
 	for i := uint64(0); r.err == nil && i < sources; i++ {
 		src += 1 + int64(r.uvarint("source id step", uint64(vocab)))
 		if r.err == nil && src >= int64(vocab) {
 			r.fail(fmt.Sprintf("source id %d beyond the vocabulary of %d", src, vocab))
 		}
-		ids := r.ids(fmt.Sprintf("candidates of source id %d", src))
-		if r.err == nil && len(ids) == 0 {
-			r.fail(fmt.Sprintf("source id %d has no candidates", src))
+		if r.err != nil {
+			break
 		}
-		per[int32(src)] = ids
+		at := r.pos
+		r.src = src
+		ids = r.ids("candidates", ids[:0], seen, vocab)
+		if r.err == nil && len(ids) == 0 {
+			r.fail("no candidates")
+		}
+		sl.off[src] = int32(at)
 	}
+	r.src = -1
 	if r.err == nil && r.pos != len(data) {
 		r.fail(fmt.Sprintf("%d bytes after the end", len(data)-r.pos))
 	}
 	if r.err != nil {
 		return nil, r.err
 	}
-	return New(vocab, frequent, per)
+	return sl, nil
 }
 
 // reader decodes Parse's varints; the first error sticks.
 type reader struct {
 	data []byte
 	pos  int
+	src  int64 // the source id whose list is being read; −1 for none
 	err  error
 }
 
 func (r *reader) fail(msg string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("byte %d: %s: %w (rebuild the shortlist with translate shortlist)", r.pos, msg, ErrInvalid)
+		where := fmt.Sprintf("byte %d", r.pos)
+		if r.src >= 0 {
+			where += fmt.Sprintf(", source id %d", r.src)
+		}
+		r.err = fmt.Errorf("%s: %s: %w (rebuild the shortlist with translate shortlist)", where, msg, ErrInvalid)
 	}
 }
 
-// uvarint reads one number of at most limit.
+// uvarint reads one number of at most limit, in its shortest form (so a
+// blob has one encoding, which MarshalBinary gives back).
 func (r *reader) uvarint(what string, limit uint64) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.data[r.pos:])
-	if n <= 0 {
+	if n <= 0 || n > 1 && r.data[r.pos+n-1] == 0 {
 		r.fail(what + ": truncated or overlong number")
 		return 0
 	}
@@ -272,16 +298,23 @@ func (r *reader) uvarint(what string, limit uint64) uint64 {
 	return v
 }
 
-// ids reads a count and that many ids (each at least one byte, so the
-// count is bounded by the bytes left before anything is allocated).
-func (r *reader) ids(what string) []int32 {
+// ids appends to dst a count and that many ids (each at least one byte,
+// so the count is bounded by the bytes left before anything is
+// allocated), each in 0..vocab−1 and none twice (seen, empty before and
+// after, tells).
+func (r *reader) ids(what string, dst []int32, seen set, vocab int) []int32 {
 	n := r.uvarint(what+" count", uint64(len(r.data)-r.pos))
 	if r.err != nil {
-		return nil
+		return dst
 	}
-	ids := make([]int32, 0, n)
+	dst = slices.Grow(dst, int(n))
 	for range n {
-		ids = append(ids, int32(r.uvarint(what, maxVocab-1)))
+		dst = append(dst, int32(r.uvarint(what, uint64(vocab-1))))
 	}
-	return ids
+	if r.err == nil {
+		if err := seen.check(dst, vocab); err != nil {
+			r.fail(fmt.Sprintf("%s: %v", what, err))
+		}
+	}
+	return dst
 }

@@ -26,11 +26,14 @@ import (
 // tokens per second and per CPU-second (the steadier on a busy machine). The last dimension is how the file is
 // read: "kept" (Load: int8 and f16 matrices kept as stored) or "float32"
 // (modelfile.ReadFile, every tensor dequantised, then the products' copies
-// made at load: how Load read files before), so one run gives both.
+// made at load: how Load read files before), so one run gives both. The
+// int8 file also runs "kept-shortlist": Load with WithShortlist(true), over
+// the synthetic shortlist of benchShortlist, which every file carries.
 //
 //	go test ./translate -run '^$' -bench 'Process/int8' -benchtime 3x
 func BenchmarkProcess(b *testing.B) {
 	m, _ := benchSetup(b)
+	m = benchShortlist(b, m)
 	dir := b.TempDir()
 	for _, dt := range []modelfile.DType{modelfile.Int8, modelfile.F16, modelfile.F32} {
 		path := filepath.Join(dir, dt.String()+".deen")
@@ -38,7 +41,11 @@ func BenchmarkProcess(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, cell := range []struct{ beams, batch int }{{1, 1}, {4, 16}} {
-			for _, read := range []string{"kept", "float32"} {
+			reads := []string{"kept", "float32"}
+			if dt == modelfile.Int8 {
+				reads = append(reads, "kept-shortlist")
+			}
+			for _, read := range reads {
 				if dt == modelfile.F32 && read == "float32" {
 					continue // the same read
 				}
@@ -112,7 +119,7 @@ func TestProcessChild(t *testing.T) {
 			tr, err = newTranslator(m, WithBatchSize(batch))
 		}
 	} else {
-		tr, err = Load(parts[0], WithBatchSize(batch))
+		tr, err = Load(parts[0], WithBatchSize(batch), WithShortlist(parts[3] == "kept-shortlist"))
 	}
 	if err != nil {
 		t.Fatal(err)
