@@ -152,12 +152,18 @@ type table struct {
 // probabilities (IBM model 1's first iteration does not depend on them).
 func newTable(src, tgt [][]int32, vocab int) *table {
 	var pairs []uint64
+	compactAt := compactEvery
 	for i := range src {
 		ss, ts := uniq(src[i]), uniq(tgt[i])
 		for _, s := range ss {
 			for _, t := range ts {
 				pairs = append(pairs, uint64(s)<<32|uint64(t))
 			}
+		}
+		if len(pairs) >= compactAt { // keep the buffer near the distinct pairs
+			slices.Sort(pairs)
+			pairs = slices.Compact(pairs)
+			compactAt = max(compactEvery, 2*len(pairs))
 		}
 	}
 	slices.Sort(pairs)
@@ -173,6 +179,11 @@ func newTable(src, tgt [][]int32, vocab int) *table {
 	}
 	return tb
 }
+
+// compactEvery is how many co-occurrences newTable collects before it
+// first removes repeated pairs: memory follows the distinct pairs (8 bytes
+// each, then 8 more for the table), not the corpus.
+const compactEvery = 1 << 24
 
 func uniq(ids []int32) []int32 {
 	u := slices.Clone(ids)
