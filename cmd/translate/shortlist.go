@@ -26,9 +26,10 @@ const shortlistUsage = `usage: translate shortlist --src CORPUS.de --tgt CORPUS.
 Learns a vocabulary shortlist from the sentence pairs of CORPUS.de/CORPUS.en
 (one sentence per line, aligned) and writes a copy of the model with it
 (blob shortlist.bin), weights stored as before. --shortlist on translate,
-files and eval then decodes each batch over the K most frequent target
-tokens plus the N best translation candidates (IBM model 1) of each source
-token of the batch (docs/search.md, "Vocabulary shortlist").
+files, eval and serve then decodes each sentence over the K most frequent
+target tokens plus the N best translation candidates (IBM model 1) of each
+of its source tokens (docs/search.md, "Vocabulary shortlist"). The embedded
+model already carries one, learned this way from Tatoeba.
 
   translate shortlist --src train.de --tgt train.en --dev-mod 50 --out sl.deen
   translate eval --model sl.deen --shortlist --src dev.de --ref dev.en`
@@ -36,8 +37,8 @@ token of the batch (docs/search.md, "Vocabulary shortlist").
 // runShortlist learns a shortlist and writes the model with it.
 func runShortlist(e *env, args []string) int {
 	fs := newFlags(e, "shortlist", shortlistUsage)
-	src := fs.String("src", "", "German side of the corpus (`file`)")
-	tgt := fs.String("tgt", "", "English side of the corpus, aligned with --src (`file`)")
+	src := fs.String("src", "", "German side of the corpus: a `file`, one sentence per line")
+	tgt := fs.String("tgt", "", "English side of the corpus: a `file` aligned line by line with --src")
 	model := fs.String("model", "", "model `file` or name to add the shortlist to (default: $DEEN_MODEL, else the embedded model)")
 	out := fs.String("out", "", "model `file` to write (the model with the shortlist)")
 	devMod := fs.Int("dev-mod", 0, "leave out the dev split of translate train --dev-mod K (pairs whose German hashes to 0 mod K, and every pair sharing a sentence with them); 0 = use every pair")
