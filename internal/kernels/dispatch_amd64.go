@@ -468,23 +468,44 @@ func maxExpSumAVX2Go(x []float32, st *softmaxState) float32 {
 //go:noescape
 func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out *float32, ldo int, scale *float32, comp *int32, ws, bias *float32)
 
-func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32) {
-	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[(i8MR-1)*ldo+i8NR-1] // bounds: the kernel reads and writes this much
+//go:noescape
+func i8Kernel1x32VNNI(kg int, a *int8, b *uint8, out *float32, scale *float32, comp *int32, ws, bias *float32)
+
+// i8Kernel8x32VNNIGo runs the 8×32 VNNI kernel, or for a single row of x
+// (greedy search of one sentence) the 1×32 one, which does not multiply
+// seven rows of zeros: the same int32 sums, the same bits.
+func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32, rows int) {
+	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[(rows-1)*ldo+i8NR-1] // bounds: the kernels read and write this much
 	_, _, _, _ = scale[i8MR-1], comp[i8MR-1], ws[i8NR-1], bias[i8NR-1]
+	if rows == 1 {
+		i8Kernel1x32VNNI(kg, &a[0], &b[0], &out[0], &scale[0], &comp[0], &ws[0], &bias[0])
+		return
+	}
+	_ = out[(i8MR-1)*ldo+i8NR-1]
 	i8Kernel8x32VNNI(kg, &a[0], &b[0], &out[0], ldo, &scale[0], &comp[0], &ws[0], &bias[0])
 }
 
 //go:noescape
 func i8Kernel8x8AVX2(kg int, a *int8, b *uint8, out *float32, ldo int, scale, ws, bias *float32)
 
+//go:noescape
+func i8Kernel1x32AVX2(kg int, a *int8, b *uint8, out *float32, scale, ws, bias *float32)
+
 // i8Kernel8x32AVX2Go is the 8×32 int8 micro-kernel for CPUs without AVX-512
 // VNNI: the AVX2 8×8 kernel (VPMADDUBSW with W's signs moved onto x, so no
-// int16 sum saturates) on each quarter of the W panel. It sums Σ x·w
-// itself, so it needs no comp: the same int32 as Σ x·(w+128) − comp, hence
-// the same bits as the other implementations.
-func i8Kernel8x32AVX2Go(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, _ []int32, ws, bias []float32) {
-	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[(i8MR-1)*ldo+i8NR-1] // bounds: the kernels read and write this much
+// int16 sum saturates) on each quarter of the W panel, or for a single row
+// of x (greedy search of one sentence) the 1×32 kernel, which does not
+// multiply seven rows of zeros. Both sum Σ x·w themselves, so they need no
+// comp: the same int32 as Σ x·(w+128) − comp, hence the same bits as the
+// other implementations.
+func i8Kernel8x32AVX2Go(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, _ []int32, ws, bias []float32, rows int) {
+	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[(rows-1)*ldo+i8NR-1] // bounds: the kernels read and write this much
 	_, _, _ = scale[i8MR-1], ws[i8NR-1], bias[i8NR-1]
+	if rows == 1 {
+		i8Kernel1x32AVX2(kg, &a[0], &b[0], &out[0], &scale[0], &ws[0], &bias[0])
+		return
+	}
+	_ = out[(i8MR-1)*ldo+i8NR-1]
 	for q := 0; q < i8NR; q += 8 {
 		i8Kernel8x8AVX2(kg, &a[0], &b[4*q], &out[q], ldo, &scale[0], &ws[q], &bias[q])
 	}

@@ -277,10 +277,10 @@ func (j *job) mulI8(lo, hi int) {
 			sx, comp := j.i8s.scale[i0:i0+i8MR], j.i8s.comp[i0:i0+i8MR]
 			if j.beta == 0 && cols == i8NR && i0+i8MR <= j.m {
 				// A whole tile, overwritten: straight into y.
-				j.im.i8Kernel(kg, xp, wp, j.c[i0*j.ldc+p*i8NR:], j.ldc, sx, comp, ws, bias)
+				j.im.i8Kernel(kg, xp, wp, j.c[i0*j.ldc+p*i8NR:], j.ldc, sx, comp, ws, bias, i8MR)
 				continue
 			}
-			j.im.i8Kernel(kg, xp, wp, tile, i8NR, sx, comp, ws, bias)
+			j.im.i8Kernel(kg, xp, wp, tile, i8NR, sx, comp, ws, bias, min(i8MR, j.m-i0))
 			for r := range min(i8MR, j.m-i0) {
 				dst := j.c[(i0+r)*j.ldc+p*i8NR : (i0+r)*j.ldc+p*i8NR+cols]
 				if j.beta == 0 {
@@ -294,16 +294,16 @@ func (j *job) mulI8(lo, hi int) {
 	putBuf(buf)
 }
 
-// i8KernelGeneric sets the 8×32 tile out (row stride ldo) from kg groups of
-// the packed x panel a and W panel b: out[i][j] =
-// (float32(Σ a·b − comp[i])·ws[j])·scale[i] + bias[j] (the weight scale
-// first: the row scale of x may be huge).
-func i8KernelGeneric(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32) {
+// i8KernelGeneric sets the first rows rows of the 8×32 tile out (row
+// stride ldo) from kg groups of the packed x panel a and W panel b:
+// out[i][j] = (float32(Σ a·b − comp[i])·ws[j])·scale[i] + bias[j] (the
+// weight scale first: the row scale of x may be huge).
+func i8KernelGeneric(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32, rows int) {
 	var acc [i8MR][i8NR]int32
 	for g := range kg {
 		ag := a[g*4*i8MR : (g+1)*4*i8MR]
 		bg := b[g*4*i8NR : (g+1)*4*i8NR]
-		for i := range i8MR {
+		for i := range rows {
 			a0, a1, a2, a3 := int32(ag[i*4]), int32(ag[i*4+1]), int32(ag[i*4+2]), int32(ag[i*4+3])
 			if a0|a1|a2|a3 == 0 {
 				continue
@@ -314,7 +314,7 @@ func i8KernelGeneric(kg int, a []int8, b []uint8, out []float32, ldo int, scale 
 			}
 		}
 	}
-	for i := range i8MR {
+	for i := range rows {
 		for jj := range i8NR {
 			// float32(…): rounded before the add, never fused into an FMA.
 			out[i*ldo+jj] = float32((float32(acc[i][jj]-comp[i])*ws[jj])*scale[i]) + bias[jj]

@@ -87,6 +87,40 @@ loop:
 	VZEROUPPER
 	RET
 
+// func i8Kernel1x32VNNI(kg int, a *int8, b *uint8, out *float32, scale *float32, comp *int32, ws, bias *float32)
+// is i8Kernel8x32VNNI for the first row of the x panel only (one sentence,
+// greedy): two VPDPBUSD a group instead of 16, so it runs at the speed W
+// streams from memory.
+TEXT ·i8Kernel1x32VNNI(SB), NOSPLIT, $0-64
+	MOVQ   kg+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DI
+	MOVQ   out+24(FP), DX
+	MOVQ   scale+32(FP), R8
+	MOVQ   comp+40(FP), R9
+	MOVQ   ws+48(FP), R10
+	MOVQ   bias+56(FP), R12
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+
+loop1:
+	VMOVDQU32 (DI), Z0
+	VMOVDQU32 64(DI), Z1
+	ROWDOT(0, Z16, Z17)
+	ADDQ      $32, SI
+	ADDQ      $128, DI
+	DECQ      CX
+	JNZ       loop1
+
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	MOVQ    $0, R11
+	ROWOUT(0, Z16, Z17)
+	VZEROUPPER
+	RET
+
 DATA absmask<>+0(SB)/4, $0x7fffffff
 GLOBL absmask<>(SB), RODATA|NOPTR, $4
 
@@ -253,5 +287,60 @@ loop2:
 	ROWOUT2(20, Y9)
 	ROWOUT2(24, Y10)
 	ROWOUT2(28, Y11)
+	VZEROUPPER
+	RET
+
+// ONEDOT adds the row of x (its four bytes broadcast in Y8) times the 8
+// rows of W at off(DI) to acc, as ROWDOT2 does (signs moved onto x).
+#define ONEDOT(off, acc) \
+	VPXOR      off(DI), Y15, Y0 \
+	VPABSB     Y0, Y1           \
+	VPSIGNB    Y0, Y8, Y2       \
+	VPMADDUBSW Y2, Y1, Y2       \
+	VPMADDWD   Y14, Y2, Y2      \
+	VPADDD     Y2, acc, acc
+
+// ONEOUT writes 8 outputs of the row: (float(acc)·ws)·scale + bias.
+#define ONEOUT(off, acc) \
+	VCVTDQ2PS acc, acc        \
+	VMULPS    off(R10), acc, acc \
+	VMULPS    Y13, acc, acc   \
+	VADDPS    off(R12), acc, acc \
+	VMOVUPS   acc, off(DX)
+
+// func i8Kernel1x32AVX2(kg int, a *int8, b *uint8, out *float32, scale, ws, bias *float32)
+// is i8Kernel8x8AVX2 for the first row of the x panel against all 32 rows
+// of the W panel: out[j] for j < 32 (one sentence, greedy).
+TEXT ·i8Kernel1x32AVX2(SB), NOSPLIT, $0-56
+	MOVQ         kg+0(FP), CX
+	MOVQ         a+8(FP), SI
+	MOVQ         b+16(FP), DI
+	MOVQ         out+24(FP), DX
+	MOVQ         scale+32(FP), R8
+	MOVQ         ws+40(FP), R10
+	MOVQ         bias+48(FP), R12
+	VPBROADCASTD bytes80<>(SB), Y15
+	VPBROADCASTD words1<>(SB), Y14
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+
+loop1:
+	VPBROADCASTD (SI), Y8
+	ONEDOT(0, Y4)
+	ONEDOT(32, Y5)
+	ONEDOT(64, Y6)
+	ONEDOT(96, Y7)
+	ADDQ         $32, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          loop1
+
+	VBROADCASTSS (R8), Y13
+	ONEOUT(0, Y4)
+	ONEOUT(32, Y5)
+	ONEOUT(64, Y6)
+	ONEOUT(96, Y7)
 	VZEROUPPER
 	RET

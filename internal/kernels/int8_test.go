@@ -312,7 +312,7 @@ func TestPackI8Layout(t *testing.T) {
 // quantised to ±127, in runs long enough to fill whole groups, blocks of
 // equal signs and alternating ones, against the exact int32 sum (scales
 // 1 and 1/127, so y is that sum rounded, times 1/127) and bit for bit
-// against the generic implementation.
+// against the generic implementation, in a batch and row by row.
 func TestMulI8TExtremes(t *testing.T) {
 	const n, k = 33, 70
 	q := Q8{Rows: n, Cols: k, Data: make([]int8, n*k), Scales: make([]float32, n)}
@@ -360,6 +360,10 @@ func TestMulI8TExtremes(t *testing.T) {
 	forEachConfig(func(config string) {
 		y := make([]float32, 4*n)
 		MulI8T(4, x, k, p, y, n, false)
+		for i := range 4 { // each row alone too (AVX2: the one-row kernel)
+			MulI8T(1, x[i*k:], k, p, y[i*n:], n, true)
+			Scale(0.5, y[i*n:(i+1)*n])
+		}
 		for i := range y {
 			if math.Float32bits(y[i]) != math.Float32bits(ref[i]) {
 				t.Fatalf("%s: y[%d][%d] = %v, want %v", config, i/n, i%n, y[i], ref[i])

@@ -70,8 +70,10 @@ type impl struct {
 	// (see quantRowGeneric).
 	maxAbs   func(x []float32) float32
 	quantRow func(dst []int8, x []float32, inv float32) int32
-	// i8Kernel computes an 8×32 tile of MulI8T (see i8KernelGeneric).
-	i8Kernel func(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32)
+	// i8Kernel computes an 8×32 tile of MulI8T (see i8KernelGeneric), of
+	// which only the first rows rows (1..8) are needed: the others may
+	// hold anything.
+	i8Kernel func(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32, rows int)
 }
 
 // impls lists the implementations this machine can run, best last; cur is
