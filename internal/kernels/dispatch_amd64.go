@@ -471,14 +471,23 @@ func i8Kernel8x32VNNI(kg int, a *int8, b *uint8, out *float32, ldo int, scale *f
 //go:noescape
 func i8Kernel1x32VNNI(kg int, a *int8, b *uint8, out *float32, scale *float32, comp *int32, ws, bias *float32)
 
+//go:noescape
+func i8Kernel4x32VNNI(kg int, a *int8, b *uint8, out *float32, ldo int, scale *float32, comp *int32, ws, bias *float32)
+
 // i8Kernel8x32VNNIGo runs the 8×32 VNNI kernel, or for a single row of x
-// (greedy search of one sentence) the 1×32 one, which does not multiply
-// seven rows of zeros: the same int32 sums, the same bits.
+// (greedy search of one sentence) the 1×32 one and for two to four rows
+// (beam 4 of one sentence) the 4×32 one, which do not multiply rows of
+// zeros: the same int32 sums, the same bits.
 func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, comp []int32, ws, bias []float32, rows int) {
 	_, _, _ = a[kg*4*i8MR-1], b[kg*4*i8NR-1], out[(rows-1)*ldo+i8NR-1] // bounds: the kernels read and write this much
 	_, _, _, _ = scale[i8MR-1], comp[i8MR-1], ws[i8NR-1], bias[i8NR-1]
 	if rows == 1 {
 		i8Kernel1x32VNNI(kg, &a[0], &b[0], &out[0], &scale[0], &comp[0], &ws[0], &bias[0])
+		return
+	}
+	if rows <= 4 {
+		_ = out[3*ldo+i8NR-1]
+		i8Kernel4x32VNNI(kg, &a[0], &b[0], &out[0], ldo, &scale[0], &comp[0], &ws[0], &bias[0])
 		return
 	}
 	_ = out[(i8MR-1)*ldo+i8NR-1]

@@ -46,7 +46,7 @@ func TestMulI8T(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	for _, n := range []int{1, 3, 31, 32, 33, 65, 513} {
 		for _, k := range []int{1, 3, 4, 7, 17, 64, 65, 513} {
-			for _, m := range []int{1, 2, 7, 8, 9, 16, 17} {
+			for _, m := range []int{1, 2, 3, 4, 7, 8, 9, 12, 16, 17} {
 				checkMulI8T(t, r, m, n, k)
 			}
 		}
