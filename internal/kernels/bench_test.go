@@ -255,3 +255,22 @@ func BenchmarkSiLU(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQuantizeRows measures MulI8T's quantisation of x (maximum,
+// rounding, spreading into the packed panels) for a decoder step at 64
+// rows, before the product itself.
+func BenchmarkQuantizeRows(b *testing.B) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, k := range []int{512, 2048} {
+		m := 64
+		x := randSlice(r, m*k)
+		sc := new(i8Scratch)
+		sc.resize(ceilDiv(m, i8MR), i8Groups(k))
+		b.Run(fmt.Sprintf("%dx%d", m, k), func(b *testing.B) {
+			for b.Loop() {
+				quantizeRows(cur, m, x, k, k, sc.x, sc.scale, sc.comp)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(m*k), "ns/value")
+		})
+	}
+}

@@ -28,6 +28,7 @@ var avx2 = &impl{
 	i8Kernel:   i8Kernel8x32AVX2Go,
 	maxAbs:     maxAbsGeneric,
 	quantRow:   quantRowGeneric,
+	quantPanel: quantPanelGeneric,
 }
 
 // avx512 uses the 14×32 AVX-512F micro-kernel, AVX-512 matrix-vector and
@@ -57,6 +58,7 @@ var avx512 = &impl{
 	i8Kernel:   i8Kernel8x32AVX2Go, // i8Kernel8x32VNNIGo with AVX-512 VNNI
 	maxAbs:     maxAbsAVX512Go,
 	quantRow:   quantRowAVX512Go,
+	quantPanel: quantPanelAVX512Go,
 }
 
 // available lists the implementations this CPU can run, best last.
@@ -523,8 +525,24 @@ func i8Kernel8x32AVX2Go(kg int, a []int8, b []uint8, out []float32, ldo int, sca
 //go:noescape
 func maxAbsAVX512(x *float32, n int) float32
 
+
 //go:noescape
-func quantRowAVX512(dst *int8, x *float32, n int, inv float32) int32
+func quantGroupsAVX512(dst *int8, stride int, x *float32, n int, inv float32) int32
+
+// quantPanelAVX512Go runs the assembly on the largest multiple of 16 values
+// (four groups a step) and quantPanelGeneric on the rest.
+func quantPanelAVX512Go(dst []int8, x []float32, inv float32) int32 {
+	n := len(x) &^ 15
+	var s int32
+	if n > 0 {
+		_ = dst[(n/4-1)*4*i8MR+3]
+		s = quantGroupsAVX512(&dst[0], 4*i8MR, &x[0], n, inv)
+	}
+	if n < len(x) {
+		s += quantPanelGeneric(dst[n/4*4*i8MR:], x[n:], inv)
+	}
+	return s
+}
 
 // maxAbsAVX512Go runs the assembly on the largest multiple of 16 values.
 func maxAbsAVX512Go(x []float32) float32 {
@@ -546,7 +564,7 @@ func quantRowAVX512Go(dst []int8, x []float32, inv float32) int32 {
 	var s int32
 	if n > 0 {
 		_ = dst[n-1]
-		s = quantRowAVX512(&dst[0], &x[0], n, inv)
+		s = quantGroupsAVX512(&dst[0], 4, &x[0], n, inv)
 	}
 	return s + quantRowGeneric(dst[n:], x[n:], inv)
 }

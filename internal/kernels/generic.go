@@ -29,6 +29,7 @@ var generic = &impl{
 	i8Kernel:   i8KernelGeneric,
 	maxAbs:     maxAbsGeneric,
 	quantRow:   quantRowGeneric,
+	quantPanel: quantPanelGeneric,
 }
 
 // kernelGeneric is the 4×4 micro-kernel in Go.

@@ -170,15 +170,13 @@ func (s *i8Scratch) resize(panels, kg int) {
 // quantizeRows quantises the m rows of x (k values each, stride ldx) into
 // the packed panels xp (zero-filled first), and sets scale[i] = sx_i and
 // comp[i] = 128·Σ xq_i for every row of the padded panels (0 for padding
-// rows). A row is first quantised contiguously into row (im.quantRow),
-// then its groups of four bytes are spread over the panel.
+// rows). im.quantPanel writes a row's groups of four bytes straight into
+// its panel; a subnormal row is quantised contiguously first.
 func quantizeRows(im *impl, m int, x []float32, ldx, k int, xp []int8, scale []float32, comp []int32) {
 	clear(xp)
 	clear(scale)
 	clear(comp)
 	kg := i8Groups(k)
-	buf := getI8Row(4 * kg)
-	row := *buf
 	for i := range m {
 		xr := x[i*ldx : i*ldx+k]
 		amax := im.maxAbs(xr)
@@ -190,19 +188,39 @@ func quantizeRows(im *impl, m int, x []float32, ldx, k int, xp []int8, scale []f
 			continue
 		}
 		scale[i] = amax / 127
-		clear(row[k:])
+		dst := xp[i/i8MR*kg*4*i8MR+i%i8MR*4:] // group 0 of row i in its panel
 		if inv := 127 / amax; math.IsInf(float64(inv), 0) {
+			buf := getI8Row(4 * kg)
+			row := *buf
+			clear(row[k:])
 			comp[i] = 128 * quantRowWide(row, xr, amax) // subnormal row
+			spreadGroups(dst, row)
+			putI8Row(buf)
 		} else {
-			comp[i] = 128 * im.quantRow(row, xr, inv)
-		}
-		base := i / i8MR * kg * 4 * i8MR
-		off := i % i8MR * 4
-		for g := range kg {
-			copy(xp[base+g*4*i8MR+off:base+g*4*i8MR+off+4], row[g*4:g*4+4])
+			comp[i] = 128 * im.quantPanel(dst, xr, inv)
 		}
 	}
+}
+
+// quantPanelGeneric is quantRowGeneric into a row of a packed x panel: the
+// values' groups of four bytes go to dst, dst[32:], dst[64:], … (the last
+// group padded with zeros, which dst holds already).
+func quantPanelGeneric(dst []int8, x []float32, inv float32) int32 {
+	buf := getI8Row(4 * i8Groups(len(x)))
+	row := *buf
+	clear(row[len(x):])
+	s := quantRowGeneric(row, x, inv)
+	spreadGroups(dst, row)
 	putI8Row(buf)
+	return s
+}
+
+// spreadGroups copies the groups of four bytes of row to dst, dst[32:], ….
+func spreadGroups(dst, row []int8) {
+	for g, o := 0, 0; g < len(row)/4; g, o = g+1, o+4*i8MR {
+		d, q := dst[o:o+4:o+4], row[g*4:g*4+4:g*4+4]
+		d[0], d[1], d[2], d[3] = q[0], q[1], q[2], q[3] // one 4-byte move
+	}
 }
 
 var i8RowPool sync.Pool

@@ -213,45 +213,6 @@ done:
 	VZEROUPPER
 	RET
 
-// func quantRowAVX512(dst *int8, x *float32, n int, inv float32) int32
-// sets dst[c] = round-to-nearest-even(x[c]·inv) clamped to [−127, 127] for n
-// a positive multiple of 16 and returns their sum.
-TEXT ·quantRowAVX512(SB), NOSPLIT, $0-36
-	MOVQ         dst+0(FP), DI
-	MOVQ         x+8(FP), SI
-	MOVQ         n+16(FP), CX
-	VBROADCASTSS inv+24(FP), Z2
-	VBROADCASTSS clamp127<>(SB), Z3
-	VXORPS       Z4, Z4, Z4
-	VSUBPS       Z3, Z4, Z4     // −127
-	VPXORD       Z5, Z5, Z5     // the sum
-	XORQ         AX, AX
-
-loop:
-	VMULPS    (SI)(AX*4), Z2, Z0
-	VMINPS    Z3, Z0, Z0
-	VMAXPS    Z4, Z0, Z0
-	VCVTPS2DQ Z0, Z0           // nearest even
-	VPADDD    Z0, Z5, Z5
-	VPMOVSDB  Z0, X1
-	VMOVDQU   X1, (DI)(AX*1)
-	ADDQ      $16, AX
-	CMPQ      AX, CX
-	JLT       loop
-
-	VEXTRACTI64X4 $1, Z5, Y1
-	VPADDD        Y1, Y5, Y5
-	VEXTRACTI128  $1, Y5, X1
-	VPADDD        X1, X5, X5
-	VPSHUFD       $0x4e, X5, X1
-	VPADDD        X1, X5, X5
-	VPSHUFD       $0xb1, X5, X1
-	VPADDD        X1, X5, X5
-	VMOVD         X5, AX
-	MOVL          AX, ret+32(FP)
-	VZEROUPPER
-	RET
-
 DATA bytes80<>+0(SB)/4, $0x80808080
 GLOBL bytes80<>(SB), RODATA|NOPTR, $4
 
@@ -388,5 +349,53 @@ loop1:
 	ONEOUT(32, Y5)
 	ONEOUT(64, Y6)
 	ONEOUT(96, Y7)
+	VZEROUPPER
+	RET
+
+// func quantGroupsAVX512(dst *int8, stride int, x *float32, n int, inv float32) int32
+// sets the bytes of round-to-nearest-even(x[c]·inv) clamped to [−127, 127]
+// for n a positive multiple of 16, in groups of four: group g at
+// dst + g·stride (stride 4: one contiguous row; 32: a row of MulI8T's
+// packed x panel), and returns their sum.
+TEXT ·quantGroupsAVX512(SB), NOSPLIT, $0-44
+	MOVQ         dst+0(FP), DI
+	MOVQ         stride+8(FP), R8
+	LEAQ         (R8)(R8*2), R9 // 3·stride
+	LEAQ         (R8)(R9*1), R10 // 4·stride
+	MOVQ         x+16(FP), SI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS inv+32(FP), Z2
+	VBROADCASTSS clamp127<>(SB), Z3
+	VXORPS       Z4, Z4, Z4
+	VSUBPS       Z3, Z4, Z4     // −127
+	VPXORD       Z5, Z5, Z5     // the sum
+	XORQ         AX, AX
+
+loop:
+	VMULPS    (SI)(AX*4), Z2, Z0
+	VMINPS    Z3, Z0, Z0
+	VMAXPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0           // nearest even
+	VPADDD    Z0, Z5, Z5
+	VPMOVSDB  Z0, X1
+	VMOVD     X1, (DI)
+	VPEXTRD   $1, X1, (DI)(R8*1)
+	VPEXTRD   $2, X1, (DI)(R8*2)
+	VPEXTRD   $3, X1, (DI)(R9*1)
+	ADDQ      R10, DI
+	ADDQ      $16, AX
+	CMPQ      AX, CX
+	JLT       loop
+
+	VEXTRACTI64X4 $1, Z5, Y1
+	VPADDD        Y1, Y5, Y5
+	VEXTRACTI128  $1, Y5, X1
+	VPADDD        X1, X5, X5
+	VPSHUFD       $0x4e, X5, X1
+	VPADDD        X1, X5, X5
+	VPSHUFD       $0xb1, X5, X1
+	VPADDD        X1, X5, X5
+	VMOVD         X5, AX
+	MOVL          AX, ret+40(FP)
 	VZEROUPPER
 	RET

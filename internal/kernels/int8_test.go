@@ -218,7 +218,8 @@ func FuzzMulI8T(f *testing.F) {
 }
 
 // TestQuantRow checks each implementation's row quantisation (max|x| and
-// the rounded, clamped int8 values with their sum) against the generic one
+// the rounded, clamped int8 values with their sum, also written into a row
+// of a packed panel) against the generic one
 // on lengths 1..70 with exact halves (ties to even), NaN and ±Inf.
 func TestQuantRow(t *testing.T) {
 	r := rand.New(rand.NewPCG(35, 36))
@@ -235,6 +236,18 @@ func TestQuantRow(t *testing.T) {
 			got, want := make([]int8, n), make([]int8, n)
 			if s, ws := cur.quantRow(got, x, 1), quantRowGeneric(want, x, 1); s != ws || !slices.Equal(got, want) {
 				t.Fatalf("n=%d: quantRow %v (sum %d), want %v (sum %d)", n, got, s, want, ws)
+			}
+			// Into a row of a packed panel: groups of four bytes 32 apart.
+			size := i8Groups(n) * 4 * i8MR
+			gp, wp := make([]int8, size), make([]int8, size)
+			if s, ws := cur.quantPanel(gp[4:], x, 1), quantRowGeneric(want, x, 1); s != ws {
+				t.Fatalf("n=%d: quantPanel sum %d, want %d", n, s, ws)
+			}
+			for c, v := range want {
+				wp[4+c/4*4*i8MR+c%4] = v
+			}
+			if !slices.Equal(gp, wp) {
+				t.Fatalf("n=%d: quantPanel wrote %v, want %v", n, gp, wp)
 			}
 			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
 				y := slices.Clone(x)

@@ -70,6 +70,9 @@ type impl struct {
 	// (see quantRowGeneric).
 	maxAbs   func(x []float32) float32
 	quantRow func(dst []int8, x []float32, inv float32) int32
+	// quantPanel is quantRow into a row of MulI8T's packed x panel (see
+	// quantPanelGeneric).
+	quantPanel func(dst []int8, x []float32, inv float32) int32
 	// i8Kernel computes an 8×32 tile of MulI8T (see i8KernelGeneric), of
 	// which only the first rows rows (1..8) are needed: the others may
 	// hold anything.
