@@ -525,7 +525,6 @@ func i8Kernel8x32AVX2Go(kg int, a []int8, b []uint8, out []float32, ldo int, sca
 //go:noescape
 func maxAbsAVX512(x *float32, n int) float32
 
-
 //go:noescape
 func quantGroupsAVX512(dst *int8, stride int, x *float32, n int, inv float32) int32
 
