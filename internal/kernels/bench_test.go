@@ -186,7 +186,7 @@ func BenchmarkMulI8TImpl(b *testing.B) {
 	defer func(saved *impl, threads int) { cur = saved; SetThreads(threads) }(cur, Threads())
 	SetThreads(1)
 	r := rand.New(rand.NewPCG(6, 6))
-	for _, s := range []i8Shape{{1, 2048, 512}, {1, 58101, 512}, {16, 2048, 512}, {64, 2048, 512}, {64, 512, 2048}, {64, 58101, 512}} {
+	for _, s := range []i8Shape{{1, 2048, 512}, {1, 58101, 512}, {4, 2048, 512}, {4, 58101, 512}, {16, 2048, 512}, {64, 2048, 512}, {64, 512, 2048}, {64, 58101, 512}} {
 		in := newI8Inputs(r, s)
 		for _, im := range impls {
 			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, im.name), func(b *testing.B) {

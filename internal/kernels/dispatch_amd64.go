@@ -500,13 +500,17 @@ func i8Kernel8x32VNNIGo(kg int, a []int8, b []uint8, out []float32, ldo int, sca
 func i8Kernel8x8AVX2(kg int, a *int8, b *uint8, out *float32, ldo int, scale, ws, bias *float32)
 
 //go:noescape
+func i8Kernel4x16AVX2(kg int, a *int8, b *uint8, out *float32, ldo int, scale, ws, bias *float32)
+
+//go:noescape
 func i8Kernel1x32AVX2(kg int, a *int8, b *uint8, out *float32, scale, ws, bias *float32)
 
 // i8Kernel8x32AVX2Go is the 8×32 int8 micro-kernel for CPUs without AVX-512
 // VNNI: the AVX2 8×8 kernel (VPMADDUBSW with W's signs moved onto x, so no
 // int16 sum saturates) on each quarter of the W panel, or for a single row
-// of x (greedy search of one sentence) the 1×32 kernel, which does not
-// multiply seven rows of zeros. Both sum Σ x·w themselves, so they need no
+// of x (greedy search of one sentence) the 1×32 kernel and for two to four
+// rows (beam 4) the 4×16 kernel on each half, which do not multiply rows of
+// zeros. Both sum Σ x·w themselves, so they need no
 // comp: the same int32 as Σ x·(w+128) − comp, hence the same bits as the
 // other implementations.
 func i8Kernel8x32AVX2Go(kg int, a []int8, b []uint8, out []float32, ldo int, scale []float32, _ []int32, ws, bias []float32, rows int) {
@@ -514,6 +518,13 @@ func i8Kernel8x32AVX2Go(kg int, a []int8, b []uint8, out []float32, ldo int, sca
 	_, _, _ = scale[i8MR-1], ws[i8NR-1], bias[i8NR-1]
 	if rows == 1 {
 		i8Kernel1x32AVX2(kg, &a[0], &b[0], &out[0], &scale[0], &ws[0], &bias[0])
+		return
+	}
+	if rows <= 4 {
+		_ = out[3*ldo+i8NR-1]
+		for q := 0; q < i8NR; q += 16 {
+			i8Kernel4x16AVX2(kg, &a[0], &b[4*q], &out[q], ldo, &scale[0], &ws[q], &bias[q])
+		}
 		return
 	}
 	_ = out[(i8MR-1)*ldo+i8NR-1]

@@ -241,6 +241,31 @@ GLOBL words1<>(SB), RODATA|NOPTR, $4
 	VMOVUPS      acc, (DX)    \
 	ADDQ         R11, DX
 
+// I8AVX2ARGS loads the arguments (kg int, a *int8, b *uint8, out *float32,
+// ldo int, scale, ws, bias *float32) of the AVX2 8×8 and 4×16 kernels, the
+// constants 0x80 bytes (Y15) and int16 ones (Y14), and zeroes the eight
+// accumulators Y4–Y11.
+#define I8AVX2ARGS \
+	MOVQ     kg+0(FP), CX \
+	MOVQ     a+8(FP), SI \
+	MOVQ     b+16(FP), DI \
+	MOVQ     out+24(FP), DX \
+	MOVQ     ldo+32(FP), R11 \
+	SHLQ     $2, R11 \
+	MOVQ     scale+40(FP), R8 \
+	MOVQ     ws+48(FP), R10 \
+	MOVQ     bias+56(FP), R12 \
+	VPBROADCASTD bytes80<>(SB), Y15 \
+	VPBROADCASTD words1<>(SB), Y14 \
+	VPXOR    Y4, Y4, Y4 \
+	VPXOR    Y5, Y5, Y5 \
+	VPXOR    Y6, Y6, Y6 \
+	VPXOR    Y7, Y7, Y7 \
+	VPXOR    Y8, Y8, Y8 \
+	VPXOR    Y9, Y9, Y9 \
+	VPXOR    Y10, Y10, Y10 \
+	VPXOR    Y11, Y11, Y11
+
 // func i8Kernel8x8AVX2(kg int, a *int8, b *uint8, out *float32, ldo int, scale, ws, bias *float32)
 // computes 8 rows of x against 8 rows of W: per group of four columns, the
 // 32 bytes of the 8 rows of W at b (groups 128 bytes apart, as in a 32-row
@@ -248,25 +273,7 @@ GLOBL words1<>(SB), RODATA|NOPTR, $4
 // each row of the x panel a, broadcast. It sums Σ x·w directly, so unlike
 // the VNNI kernel it has no compensation to subtract: the same int32.
 TEXT ·i8Kernel8x8AVX2(SB), NOSPLIT, $0-64
-	MOVQ         kg+0(FP), CX
-	MOVQ         a+8(FP), SI
-	MOVQ         b+16(FP), DI
-	MOVQ         out+24(FP), DX
-	MOVQ         ldo+32(FP), R11
-	SHLQ         $2, R11
-	MOVQ         scale+40(FP), R8
-	MOVQ         ws+48(FP), R10
-	MOVQ         bias+56(FP), R12
-	VPBROADCASTD bytes80<>(SB), Y15
-	VPBROADCASTD words1<>(SB), Y14
-	VPXOR        Y4, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPXOR        Y8, Y8, Y8
-	VPXOR        Y9, Y9, Y9
-	VPXOR        Y10, Y10, Y10
-	VPXOR        Y11, Y11, Y11
+	I8AVX2ARGS
 
 loop2:
 	VPXOR  (DI), Y15, Y0 // w = (w+128) xor 0x80, as signed bytes
@@ -397,5 +404,61 @@ loop:
 	VPADDD        X1, X5, X5
 	VMOVD         X5, AX
 	MOVL          AX, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// ROW4 adds row i of the x panel (four bytes broadcast) times the two W
+// vectors (signs in Y0 and Y12, magnitudes in Y1 and Y13) to acc0, acc1.
+#define ROW4(off, acc0, acc1) \
+	VPBROADCASTD off(SI), Y2 \
+	VPSIGNB      Y0, Y2, Y3  \
+	VPMADDUBSW   Y3, Y1, Y3  \
+	VPMADDWD     Y14, Y3, Y3 \
+	VPADDD       Y3, acc0, acc0 \
+	VPSIGNB      Y12, Y2, Y3 \
+	VPMADDUBSW   Y3, Y13, Y3 \
+	VPMADDWD     Y14, Y3, Y3 \
+	VPADDD       Y3, acc1, acc1
+
+// OUT4 writes 16 outputs of row i: (float(acc)·ws)·scale[i] + bias.
+#define OUT4(off, acc0, acc1) \
+	VBROADCASTSS off(R8), Y2    \
+	VCVTDQ2PS    acc0, acc0     \
+	VCVTDQ2PS    acc1, acc1     \
+	VMULPS       (R10), acc0, acc0 \
+	VMULPS       32(R10), acc1, acc1 \
+	VMULPS       Y2, acc0, acc0 \
+	VMULPS       Y2, acc1, acc1 \
+	VADDPS       (R12), acc0, acc0 \
+	VADDPS       32(R12), acc1, acc1 \
+	VMOVUPS      acc0, (DX)     \
+	VMOVUPS      acc1, 32(DX)   \
+	ADDQ         R11, DX
+
+// func i8Kernel4x16AVX2(kg int, a *int8, b *uint8, out *float32, ldo int, scale, ws, bias *float32)
+// is i8Kernel8x8AVX2 for the first four rows of the x panel against 16 rows
+// of W (two vectors of each group, b pointing at the first): beam 4 of one
+// sentence on a CPU without VNNI.
+TEXT ·i8Kernel4x16AVX2(SB), NOSPLIT, $0-64
+	I8AVX2ARGS
+
+loop4:
+	VPXOR  (DI), Y15, Y0
+	VPABSB Y0, Y1
+	VPXOR  32(DI), Y15, Y12
+	VPABSB Y12, Y13
+	ROW4(0, Y4, Y5)
+	ROW4(4, Y6, Y7)
+	ROW4(8, Y8, Y9)
+	ROW4(12, Y10, Y11)
+	ADDQ   $32, SI
+	ADDQ   $128, DI
+	DECQ   CX
+	JNZ    loop4
+
+	OUT4(0, Y4, Y5)
+	OUT4(4, Y6, Y7)
+	OUT4(8, Y8, Y9)
+	OUT4(12, Y10, Y11)
 	VZEROUPPER
 	RET
