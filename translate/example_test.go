@@ -54,12 +54,12 @@ func ExampleTranslator_TranslateDetailed() {
 	}
 	fmt.Println(d.Alternative(1)) // the text with every sentence's second choice
 	// Output:
-	// Der Hund spielt im Garten. → The dog is playing in the garden. (-0.1)
-	//   or: The dog plays in the garden. (-0.4)
+	// Der Hund spielt im Garten. → The dog is playing in the garden. (-0.0)
+	//   or: The dog plays in the garden. (-0.3)
 	//   or: The dog's playing in the garden. (-0.4)
-	// Ich habe heute keine Zeit. → I don't have time today. (-0.1)
+	// Ich habe heute keine Zeit. → I don't have time today. (-0.0)
 	//   or: I don't have the time today. (-0.3)
-	//   or: I have no time today. (-0.5)
+	//   or: I have no time today. (-0.4)
 	// The dog plays in the garden. I don't have the time today.
 }
 
@@ -91,7 +91,7 @@ func ExampleTranslator_TranslateIDs() {
 		log.Fatal(err)
 	}
 	fmt.Printf("%s (score %.2f, %d hypotheses)\n", en, res[0].Score, len(res[0].NBest))
-	// Output: Where is the station? (score -0.23, 4 hypotheses)
+	// Output: Where is the station? (score -0.17, 4 hypotheses)
 }
 
 func ExampleSplitSentences() {

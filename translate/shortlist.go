@@ -10,9 +10,9 @@ import (
 	"github.com/deen-mt/deen/shortlist"
 )
 
-// WithShortlist turns the model file's vocabulary shortlist on (off by
-// default, so that every parity test and every existing output stays as
-// it was). Each sentence is then decoded over its candidate target ids
+// WithShortlist turns the model file's vocabulary shortlist on or off
+// (off by default for Load and LoadReader, so that every parity test stays
+// as it was; on by default for the embedded model: Default). Each sentence is then decoded over its candidate target ids
 // only — the shortlist's frequent ids, the translation candidates of its
 // source ids, the source ids themselves, and the end, unknown and decoder
 // start ids. A batch multiplies the output projection for the union of its

@@ -22,8 +22,10 @@ var ErrNoDefaultModel = defaultmodel.ErrNone
 
 // Default loads the model embedded in this build (internal/defaultmodel).
 // Without one it returns an error wrapping ErrNoDefaultModel. The embedded
-// model carries a vocabulary shortlist, which WithShortlist(true) turns on
-// (it keeps the dev BLEU: docs/search.md, "Vocabulary shortlist").
+// model carries a vocabulary shortlist, which Default turns on (it keeps
+// the dev BLEU and speeds every step: docs/search.md, "Vocabulary
+// shortlist"); WithShortlist(false) among opts turns it off. Load and
+// LoadReader leave a file's shortlist off unless WithShortlist(true).
 func Default(opts ...Option) (*Translator, error) {
 	r, err := defaultmodel.Open()
 	if errors.Is(err, defaultmodel.ErrNone) {
@@ -37,7 +39,11 @@ func Default(opts ...Option) (*Translator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("translate: default model: %w", err)
 	}
-	return loaded(newTranslator(m, append([]Option{WithModelName("default")}, opts...)...))
+	pre := []Option{WithModelName("default")}
+	if _, ok := m.Blobs[modelfile.BlobShortlist]; ok {
+		pre = append(pre, WithShortlist(true))
+	}
+	return loaded(newTranslator(m, append(pre, opts...)...))
 }
 
 // LineError reports the input that could not be translated: the line

@@ -122,7 +122,7 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		lmWeight:  fs.Float64("lm-weight", 0.1, "the weight W of --rerank-lm (choose it on held-out data: docs/gpt.md)"),
 		glossary:  fs.String("glossary", "", "glossary `file` (TSV: German TAB English; the same term twice keeps it): every German term, also inflected, comes out as its English term"),
 		keep:      fs.Bool("keep-spans", true, "keep numbers, dates, URLs, e-mail addresses, paths, code, placeholders and codes exactly as written (repaired through the alignment when the model changes them); --keep-spans=false turns it off"),
-		shortlist: fs.Bool("shortlist", false, "decode over the model's vocabulary shortlist (translate shortlist builds one): faster steps, output may differ slightly"),
+		shortlist: fs.Bool("shortlist", false, "decode over the model's vocabulary shortlist (translate shortlist builds one): faster steps, output may differ slightly (default: on for the embedded model, which carries one; off for --model files)"),
 		pass:      fs.Bool("passthrough", true, "copy sentences that are not German (English, other scripts, only symbols, emoji, URLs or numbers) unchanged; --passthrough=false translates everything"),
 	}
 }
@@ -137,7 +137,10 @@ func (m *modelFlags) options() []translate.Option {
 	}
 	opts := []translate.Option{translate.WithLengthGuard(float32(ratio), *m.extra), translate.WithBatchSize(*m.batch),
 		translate.WithNoRepeatNGram(*m.noRepeat), translate.WithWeightPrecision(*m.weights), translate.WithSentenceCache(*m.cache),
-		translate.WithProtectedSpans(*m.keep), translate.WithPassthrough(*m.pass), translate.WithShortlist(*m.shortlist)}
+		translate.WithProtectedSpans(*m.keep), translate.WithPassthrough(*m.pass)}
+	if set["shortlist"] {
+		opts = append(opts, translate.WithShortlist(*m.shortlist))
+	}
 	if *m.glossary != "" {
 		opts = append(opts, translate.WithGlossaryFile(*m.glossary))
 	}
