@@ -68,19 +68,23 @@ type translateResponse struct {
 }
 
 // sentenceInfo is one sentence of the "sentences" extension: its source,
-// its translation and how far to trust it (translate.Sentence.Confidence).
+// its translation and how far to trust it (translate.Sentence.Confidence,
+// and the numbers the model invented).
 type sentenceInfo struct {
 	Source      string  `json:"source"`
 	Translation string  `json:"translation"`
 	Confidence  float64 `json:"confidence"`
 	Passthrough bool    `json:"passthrough,omitempty"`
+	// Invented lists the numbers of the translation that its source does
+	// not hold (translate.Sentence.Invented): the model made them up.
+	Invented []string `json:"invented,omitempty"`
 }
 
 // sentenceInfos lists tr's sentences for the "sentences" extension.
 func sentenceInfos(tr *translate.Translation) []sentenceInfo {
 	out := make([]sentenceInfo, len(tr.Sentences))
 	for i, s := range tr.Sentences {
-		out[i] = sentenceInfo{Source: s.Source, Translation: s.Text, Confidence: math.Round(1000*float64(s.Confidence)) / 1000, Passthrough: s.Passthrough}
+		out[i] = sentenceInfo{Source: s.Source, Translation: s.Text, Confidence: math.Round(1000*float64(s.Confidence)) / 1000, Passthrough: s.Passthrough, Invented: s.Invented}
 	}
 	return out
 }
