@@ -16,7 +16,6 @@ import (
 
 	"github.com/deen-mt/deen/modelfile"
 	"github.com/deen-mt/deen/nn/nntest"
-	"github.com/deen-mt/deen/shortlist"
 )
 
 // The benchmarks run an opus-mt-de-en-sized model with deterministic random
@@ -174,15 +173,7 @@ func benchShortlist(b *testing.B, m *modelfile.Model) *modelfile.Model {
 			}
 		}
 	}
-	sl, err := shortlist.New(v, frequent, per)
-	if err != nil {
-		b.Fatal(err)
-	}
-	blob, err := sl.MarshalBinary()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return withBlob(m, blob)
+	return withBlob(m, blobOf(b, v, frequent, per))
 }
 
 // benchTranslate translates src with beams beams and the translator

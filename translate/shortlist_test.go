@@ -131,7 +131,8 @@ func withBlob(m *modelfile.Model, b []byte) *modelfile.Model {
 	return &c
 }
 
-func blobOf(t *testing.T, vocab int, frequent []int32, per map[int32][]int32) []byte {
+// blobOf is the shortlist blob of frequent ids and per-source candidates.
+func blobOf(t testing.TB, vocab int, frequent []int32, per map[int32][]int32) []byte {
 	t.Helper()
 	sl, err := shortlist.New(vocab, frequent, per)
 	if err != nil {
