@@ -117,3 +117,42 @@ func (l *LowLinear) Forward(y, x []float32, n int) {
 		}
 	}
 }
+
+// ForwardShared sets ys[i] = x [n·In]·Wᵢᵀ + bᵢ for the products ps of the
+// same input x (a layer's q, k and v projections). When every product is a
+// *LowLinear holding int8 weights, they run as one product over their rows
+// stacked (kernels.MulI8TShared): x is quantised once and one job splits
+// all the rows across the cores, no weight copied or concatenated; the
+// bits are those of each Forward alone. Otherwise (or for more than
+// kernels.MaxShared products) each product's Forward.
+func ForwardShared(x []float32, n int, ps []Projector, ys [][]float32) {
+	if len(ps) != len(ys) {
+		panic(fmt.Sprintf("nn: ForwardShared: %d products, %d outputs", len(ps), len(ys)))
+	}
+	var buf [kernels.MaxShared]kernels.I8Out // on the stack: no allocation per call
+	if outs := int8Products(buf[:0], ps, ys, n); outs != nil {
+		kernels.MulI8TShared(n, x, outs[0].W.Cols, outs)
+		return
+	}
+	for i, p := range ps {
+		p.Forward(ys[i], x, n)
+	}
+}
+
+// int8Products appends to outs the int8 products of ps into ys, or
+// returns nil unless every product is a *LowLinear with int8 weights of
+// the same input width (and there are at most kernels.MaxShared).
+func int8Products(outs []kernels.I8Out, ps []Projector, ys [][]float32, n int) []kernels.I8Out {
+	if len(ps) == 0 || len(ps) > kernels.MaxShared {
+		return nil
+	}
+	for i, p := range ps {
+		l, ok := p.(*LowLinear)
+		if !ok || l.i8 == nil || l.L.In != l.i8.Cols || (i > 0 && l.L.In != outs[0].W.Cols) {
+			return nil
+		}
+		need("ForwardShared", "y", ys[i], n*l.L.Out)
+		outs = append(outs, kernels.I8Out{W: *l.i8, Bias: l.L.B, Y: ys[i], Ldy: l.L.Out})
+	}
+	return outs
+}

@@ -114,3 +114,69 @@ func TestParsePrecision(t *testing.T) {
 		t.Errorf("ParsePrecision(bf16): %v", err)
 	}
 }
+
+// alone hides a product from ForwardShared (not a *LowLinear), which then
+// runs it on its own.
+type alone struct{ Projector }
+
+// randLinear returns an out×in Linear with normal weights and bias.
+func randLinear(rng *rand.Rand, out, in int) *Linear {
+	l := &Linear{W: make([]float32, out*in), B: make([]float32, out), In: in, Out: out}
+	for j := range l.W {
+		l.W[j] = float32(rng.NormFloat64())
+	}
+	for j := range l.B {
+		l.B[j] = float32(rng.NormFloat64())
+	}
+	return l
+}
+
+// TestForwardShared: products of one input run by ForwardShared (one int8
+// product when all are int8) give each Forward's bits, at every precision
+// and with a mix of them, and so does a self-attention (the encoder's and
+// the decoder's teacher-forced q, k and v) against its products one by one.
+func TestForwardShared(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 3))
+	const n, in, heads = 11, 40, 4
+	x := make([]float32, n*in)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for _, ps := range [][]Precision{{Int8, Int8, Int8}, {Float16, Float16}, {Float32, Float32, Float32}, {Int8, Float16, Int8}} {
+		for _, outs := range [][]int{{in, in, in}, {in, 33, 70}} { // partial int8 panels in the middle
+			lows := make([]LowLinear, len(ps))
+			shared, each := make([]Projector, len(ps)), make([]Projector, len(ps))
+			ys, want := make([][]float32, len(ps)), make([][]float32, len(ps))
+			for i, p := range ps {
+				var err error
+				if lows[i], err = NewLowLinear(randLinear(rng, outs[i], in), p, "w"); err != nil {
+					t.Fatal(err)
+				}
+				shared[i], each[i] = &lows[i], alone{&lows[i]}
+				ys[i], want[i] = make([]float32, n*outs[i]), make([]float32, n*outs[i])
+				lows[i].Forward(want[i], x, n)
+			}
+			ForwardShared(x, n, shared, ys)
+			for i := range ys {
+				for j, v := range ys[i] {
+					if math.Float32bits(v) != math.Float32bits(want[i][j]) {
+						t.Fatalf("%v %v: product %d: y[%d] = %v, Forward alone %v", ps, outs, i, j, v, want[i][j])
+					}
+				}
+			}
+			if len(ps) != 3 || outs[1] != in {
+				continue
+			}
+			a := &MultiHeadAttention{Q: *lows[0].L, K: *lows[1].L, V: *lows[2].L, O: *randLinear(rng, in, in), Heads: heads}
+			var s1, s2 AttnScratch
+			got, ref := make([]float32, n*in), make([]float32, n*in)
+			a.SelfAttentionWith(Projections{shared[0], shared[1], shared[2], &a.O}, got, x, 1, n, nil, true, &s1)
+			a.SelfAttentionWith(Projections{each[0], each[1], each[2], &a.O}, ref, x, 1, n, nil, true, &s2)
+			for j, v := range got {
+				if math.Float32bits(v) != math.Float32bits(ref[j]) {
+					t.Fatalf("%v: self-attention out[%d] = %v, with the products one by one %v", ps, j, v, ref[j])
+				}
+			}
+		}
+	}
+}
