@@ -160,12 +160,6 @@ func TestMulI8TPanics(t *testing.T) {
 		{"short x", func() { MulI8T(4, x, 4, q, x, 3, false) }, "x has 12 elements"},
 		{"short data", func() { MulI8T(1, x, 4, I8{Rows: 3, Cols: 4, Data: q.Data[:5], Scales: q.Scales}, x, 3, false) }, "MulI8T: I8 of 3×4"},
 		{"pack", func() { PackI8(Q8{Rows: 2, Cols: 2, Data: make([]int8, 3), Scales: make([]float32, 2)}) }, "PackI8"},
-		{"shared columns", func() {
-			MulI8TShared(1, x, 4, []I8Out{{W: q, Y: x, Ldy: 3}, {W: PackI8(QuantizeQ8(x, 4, 3)), Y: x, Ldy: 4}})
-		}, "product 1 has 3 columns"},
-		{"shared count", func() { MulI8TShared(1, x, 4, make([]I8Out, MaxShared+1)) }, "at most 4"},
-		{"shared bias", func() { MulI8TShared(1, x, 4, []I8Out{{W: q, Bias: x[:2], Y: x, Ldy: 3}}) }, "bias 0 has 2 values"},
-		{"shared short y", func() { MulI8TShared(2, x, 4, []I8Out{{W: q, Y: x[:4], Ldy: 3}}) }, "y has 4 elements"},
 	})
 }
 
