@@ -104,7 +104,8 @@ func (c *CrossAttn) Memory(mem []float32, batch, seqLen int, lengths []int) *Mem
 	}
 	for i := range c.layers {
 		k, v := make([]float32, n*c.d), make([]float32, n*c.d)
-		nn.ForwardShared(mem, n, []nn.Projector{&c.k[i], &c.v[i]}, [][]float32{k, v})
+		c.k[i].Forward(k, mem, n)
+		c.v[i].Forward(v, mem, n)
 		m.k, m.v = append(m.k, k), append(m.v, v)
 	}
 	return m

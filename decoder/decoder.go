@@ -50,9 +50,6 @@ type layer struct {
 	ffn                    nn.FeedForward
 	// The Linears Step reads, at the step weights' precision.
 	q, k, v, o, fc1, fc2 nn.LowLinear
-	// qkv are q, k and v as the products of one input (nn.ForwardShared:
-	// one int8 product over their rows).
-	qkv [3]nn.Projector
 }
 
 // work holds the scratch buffers of a pass over the layers.
@@ -439,7 +436,9 @@ func (s *State) attend(l int, out, in []float32) {
 	rows, dm := s.rows, s.dec.d
 	slot0 := s.base[s.len]
 	q, att := nn.Resize(&s.q, rows*dm), nn.Resize(&s.att, rows*dm)
-	nn.ForwardShared(in, rows, ly.qkv[:], [][]float32{q, s.k[l][slot0*dm : (slot0+rows)*dm], s.v[l][slot0*dm : (slot0+rows)*dm]})
+	ly.q.Forward(q, in, rows)
+	ly.k.Forward(s.k[l][slot0*dm:(slot0+rows)*dm], in, rows)
+	ly.v.Forward(s.v[l][slot0*dm:(slot0+rows)*dm], in, rows)
 	parts := 1
 	if rows >= minParallelRows {
 		parts = kernels.Threads()

@@ -66,7 +66,6 @@ func (d *Decoder) stepWeights(p Precision) error {
 				return err
 			}
 		}
-		l.qkv = [3]nn.Projector{&l.q, &l.k, &l.v}
 	}
 	d.crossStep, err = d.cross.WithWeights(p)
 	return err

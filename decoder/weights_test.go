@@ -4,8 +4,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-
-	"github.com/deen-mt/deen/nn"
 )
 
 // eps is the largest error of one stored weight relative to its row's
@@ -100,48 +98,6 @@ func TestStepLowPrecision(t *testing.T) {
 							if math.Float32bits(row[j]) != math.Float32bits(alone[step][j]) {
 								t.Fatalf("%v: step %d row %d: batched logit %d is %v, alone %v", p, step, i, j, row[j], alone[step][j])
 							}
-						}
-					}
-				}
-			}
-		})
-	}
-}
-
-// separately hides a product from nn.ForwardShared, which then runs it
-// on its own (Forward) rather than in one int8 product with its siblings.
-type separately struct{ nn.Projector }
-
-// TestStepSharedQKV: Step multiplying each layer's q, k and v as one int8
-// product (nn.ForwardShared) gives the logits of the three products run
-// one by one, bit for bit, at every precision, on batched rows over
-// several steps (the keys and values read back from the cache); a product
-// that wrote the wrong rows or columns of the stack would differ.
-func TestStepSharedQKV(t *testing.T) {
-	for name, c := range shapes() {
-		t.Run(name, func(t *testing.T) {
-			f := newFixture(t, c, 2)
-			sentence := []int{0, 1, 1, 2, 0}
-			hist := make([][]int32, len(sentence))
-			for r := range hist {
-				hist[r] = f.ids(6)
-			}
-			for _, p := range []Precision{Float32, Float16, Int8} {
-				dec, err := New(f.m, WithWeights(p))
-				if err != nil {
-					t.Fatal(err)
-				}
-				shared := stepAll(dec, f, sentence, hist)
-				for i := range dec.layers {
-					for j, pr := range dec.layers[i].qkv {
-						dec.layers[i].qkv[j] = separately{pr}
-					}
-				}
-				alone := stepAll(dec, f, sentence, hist)
-				for step := range alone {
-					for j, v := range alone[step] {
-						if math.Float32bits(shared[step][j]) != math.Float32bits(v) {
-							t.Fatalf("%v: step %d: logit %d is %v shared, %v with q, k and v one by one", p, step, j, shared[step][j], v)
 						}
 					}
 				}

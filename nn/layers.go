@@ -207,7 +207,9 @@ func (a *MultiHeadAttention) SelfAttentionWith(p Projections, out, x []float32, 
 	d, n := a.Q.In, batch*seqLen
 	q, k, v := Resize(&s.q, n*d), Resize(&s.k, n*d), Resize(&s.v, n*d)
 	att := Resize(&s.att, n*d)
-	ForwardShared(x, n, p[:3], [][]float32{q, k, v})
+	p[0].Forward(q, x, n)
+	p[1].Forward(k, x, n)
+	p[2].Forward(v, x, n)
 	for b := 0; b < batch; b++ {
 		l := seqLen
 		if lengths != nil {

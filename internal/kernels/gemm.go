@@ -140,11 +140,9 @@ type job struct {
 	f16    []uint16
 	scales []float32
 	// int8 jobs: packed W and the quantised, packed x.
-	i8     I8
-	i8s    *i8Scratch
-	bias   []float32        // MulI8TBias: added per output column
-	i8outs [MaxShared]I8Out // MulI8TShared: the products, their panels in turn…
-	nouts  int              // …if nouts > 0 (else i8, bias, c)
+	i8   I8
+	i8s  *i8Scratch
+	bias []float32 // MulI8TBias: added per output column
 	// Parallel jobs: parts goroutines share blocks blocks of block units,
 	// taking them in order through next.
 	parts, blocks, block int

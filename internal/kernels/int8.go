@@ -119,79 +119,11 @@ func MulI8TBias(m int, x []float32, ldx int, w I8, bias []float32, y []float32, 
 	mulI8T("MulI8TBias", m, x, ldx, w, bias, y, ldy, false)
 }
 
-// MaxShared is the most products MulI8TShared takes at once.
-const MaxShared = 4
-
-// I8Out is one product of MulI8TShared: Y = x·Wᵀ + Bias (Bias nil: none),
-// Y with row stride Ldy.
-type I8Out struct {
-	W    I8
-	Bias []float32
-	Y    []float32
-	Ldy  int
-}
-
-// MulI8TShared computes several products of the same m×k matrix x (row
-// stride ldx), outs[i].Y = x·outs[i].Wᵀ + outs[i].Bias, as one product over
-// their rows stacked: x is quantised once and one job splits all their
-// panels across the cores. Every W has k columns. Each Y gets the same bits
-// as MulI8TBias(m, x, ldx, W, Bias, Y, Ldy) alone. A decoder's q, k and v
-// projections of one input are such products. At most MaxShared products.
-func MulI8TShared(m int, x []float32, ldx int, outs []I8Out) {
-	if len(outs) == 0 {
-		return
-	}
-	if len(outs) > MaxShared {
-		panic(fmt.Sprintf("kernels: MulI8TShared: %d products, at most %d", len(outs), MaxShared))
-	}
-	k, rows, panels, empty := outs[0].W.Cols, 0, 0, false
-	for i, o := range outs {
-		if o.W.Cols != k {
-			panic(fmt.Sprintf("kernels: MulI8TShared: product %d has %d columns, product 0 has %d", i, o.W.Cols, k))
-		}
-		checkI8("MulI8TShared", o.W)
-		if o.Bias != nil && len(o.Bias) < o.W.Rows {
-			panic(fmt.Sprintf("kernels: MulI8TShared: bias %d has %d values for %d rows of W", i, len(o.Bias), o.W.Rows))
-		}
-		checkMatrix("MulI8TShared", "y", m, o.W.Rows, o.Y, o.Ldy)
-		rows, panels = rows+o.W.Rows, panels+ceilDiv(o.W.Rows, i8NR)
-		empty = empty || o.W.Rows == 0
-	}
-	if k == 0 || m == 0 || empty { // nothing to share: each product alone
-		for _, o := range outs {
-			mulI8T("MulI8TShared", m, x, ldx, o.W, o.Bias, o.Y, o.Ldy, false)
-		}
-		return
-	}
-	// The job of the first product (shapes checked), over all the rows.
-	j := lowpJob("MulI8TShared", m, x, ldx, outs[0].W.Rows, k, outs[0].Y, outs[0].Ldy, false)
-	j.n, j.nouts = rows, copy(j.i8outs[:], outs)
-	runI8(j, panels, m, x, ldx, k)
-}
-
-// checkI8 panics unless w holds its packed panels and scales.
-func checkI8(fn string, w I8) {
+func mulI8T(fn string, m int, x []float32, ldx int, w I8, bias []float32, y []float32, ldy int, accumulate bool) {
 	panels, kg := ceilDiv(w.Rows, i8NR), i8Groups(w.Cols)
 	if w.Rows < 0 || w.Cols < 0 || len(w.Data) < panels*kg*4*i8NR || len(w.Scales) < panels*i8NR {
 		panic(fmt.Sprintf("kernels: %s: I8 of %d×%d has %d values and %d scales", fn, w.Rows, w.Cols, len(w.Data), len(w.Scales)))
 	}
-}
-
-// runI8 quantises x into pooled scratch and runs the int8 job j over its
-// panels.
-func runI8(j *job, panels, m int, x []float32, ldx, k int) {
-	sc := i8Pool.Get().(*i8Scratch)
-	sc.resize(ceilDiv(m, i8MR), i8Groups(k))
-	j.kind, j.units = kindI8, panels
-	j.i8s = sc
-	quantizeRows(cur, m, x, ldx, k, sc.x, sc.scale, sc.comp)
-	j.do()
-	i8Pool.Put(sc)
-	putJob(j)
-}
-
-func mulI8T(fn string, m int, x []float32, ldx int, w I8, bias []float32, y []float32, ldy int, accumulate bool) {
-	checkI8(fn, w)
 	j := lowpJob(fn, m, x, ldx, w.Rows, w.Cols, y, ldy, accumulate)
 	if j == nil {
 		if w.Cols == 0 && bias != nil { // y = 0 + bias
@@ -201,8 +133,15 @@ func mulI8T(fn string, m int, x []float32, ldx int, w I8, bias []float32, y []fl
 		}
 		return
 	}
-	j.bias, j.i8 = bias, w
-	runI8(j, ceilDiv(w.Rows, i8NR), m, x, ldx, w.Cols)
+	j.bias = bias
+	sc := i8Pool.Get().(*i8Scratch)
+	sc.resize(ceilDiv(m, i8MR), kg)
+	j.kind, j.units = kindI8, panels
+	j.i8, j.i8s = w, sc
+	quantizeRows(cur, m, x, ldx, w.Cols, sc.x, sc.scale, sc.comp)
+	j.do()
+	i8Pool.Put(sc)
+	putJob(j)
 }
 
 // i8Scratch holds x quantised and packed for one MulI8T call.
@@ -337,49 +276,31 @@ func quantRowWide(dst []int8, x []float32, amax float32) int32 {
 	return sum
 }
 
-// mulI8 computes the outputs of the W panels [lo, hi) for every row of x:
-// the panels of j.i8, or of the products j.i8outs one after the other.
+// mulI8 computes the outputs of the W panels [lo, hi) for every row of x.
 func (j *job) mulI8(lo, hi int) {
-	if j.nouts == 0 {
-		j.mulI8Panels(I8Out{W: j.i8, Bias: j.bias, Y: j.c, Ldy: j.ldc}, lo, hi)
-		return
-	}
-	first := 0
-	for _, o := range j.i8outs[:j.nouts] {
-		n := ceilDiv(o.W.Rows, i8NR)
-		if a, b := max(lo, first), min(hi, first+n); a < b {
-			j.mulI8Panels(o, a-first, b-first)
-		}
-		first += n
-	}
-}
-
-// mulI8Panels computes the outputs of the panels [lo, hi) of o.W for every
-// row of x.
-func (j *job) mulI8Panels(o I8Out, lo, hi int) {
 	kg := i8Groups(j.k)
 	buf := getBuf(i8MR*i8NR + i8NR)
 	tile, pad := (*buf)[:i8MR*i8NR], (*buf)[i8MR*i8NR:]
 	for p := lo; p < hi; p++ {
-		wp := o.W.Data[p*kg*4*i8NR : (p+1)*kg*4*i8NR]
-		ws := o.W.Scales[p*i8NR : (p+1)*i8NR]
-		cols := min(i8NR, o.W.Rows-p*i8NR)
+		wp := j.i8.Data[p*kg*4*i8NR : (p+1)*kg*4*i8NR]
+		ws := j.i8.Scales[p*i8NR : (p+1)*i8NR]
+		cols := min(i8NR, j.n-p*i8NR)
 		bias := pad // zeros, or the panel's bias padded with zeros
 		clear(bias)
-		if o.Bias != nil {
-			copy(bias, o.Bias[p*i8NR:p*i8NR+cols])
+		if j.bias != nil {
+			copy(bias, j.bias[p*i8NR:p*i8NR+cols])
 		}
 		for i0 := 0; i0 < j.m; i0 += i8MR {
 			xp := j.i8s.x[i0/i8MR*kg*4*i8MR : (i0/i8MR+1)*kg*4*i8MR]
 			sx, comp := j.i8s.scale[i0:i0+i8MR], j.i8s.comp[i0:i0+i8MR]
 			if j.beta == 0 && cols == i8NR && i0+i8MR <= j.m {
 				// A whole tile, overwritten: straight into y.
-				j.im.i8Kernel(kg, xp, wp, o.Y[i0*o.Ldy+p*i8NR:], o.Ldy, sx, comp, ws, bias, i8MR)
+				j.im.i8Kernel(kg, xp, wp, j.c[i0*j.ldc+p*i8NR:], j.ldc, sx, comp, ws, bias, i8MR)
 				continue
 			}
 			j.im.i8Kernel(kg, xp, wp, tile, i8NR, sx, comp, ws, bias, min(i8MR, j.m-i0))
 			for r := range min(i8MR, j.m-i0) {
-				dst := o.Y[(i0+r)*o.Ldy+p*i8NR : (i0+r)*o.Ldy+p*i8NR+cols]
+				dst := j.c[(i0+r)*j.ldc+p*i8NR : (i0+r)*j.ldc+p*i8NR+cols]
 				if j.beta == 0 {
 					copy(dst, tile[r*i8NR:])
 				} else {

@@ -288,45 +288,6 @@ func TestMulI8TBias(t *testing.T) {
 	}
 }
 
-// TestMulI8TShared checks that products sharing x give, each, the bits of
-// MulI8TBias alone, on odd shapes (partial panels in the middle of the
-// stack, a bias missing, y with padded strides, a product with no rows),
-// for every implementation and thread count, and that nothing is written
-// outside the outputs.
-func TestMulI8TShared(t *testing.T) {
-	r := rand.New(rand.NewPCG(41, 42))
-	for _, s := range []struct {
-		m, k int
-		n    []int
-	}{{1, 17, []int{33, 5, 64}}, {8, 64, []int{64, 64, 64}}, {9, 7, []int{65, 1}}, {17, 65, []int{40, 513, 31}}, {3, 0, []int{5, 6}}, {4, 9, []int{7, 0, 3}}, {0, 8, []int{3}}} {
-		x := randSlice(r, s.m*max(1, s.k)+1)
-		ldx := max(1, s.k)
-		outs := make([]I8Out, len(s.n))
-		for i, n := range s.n {
-			outs[i] = I8Out{W: PackI8(QuantizeQ8(randSlice(r, n*s.k), n, s.k)), Ldy: n + i}
-			if i != 1 {
-				outs[i].Bias = randSlice(r, n)
-			}
-		}
-		forEachConfig(func(config string) {
-			want := make([][]float32, len(outs))
-			for i, o := range outs {
-				outs[i].Y = randSlice(r, s.m*o.Ldy+1)
-				want[i] = slices.Clone(outs[i].Y)
-				MulI8TBias(s.m, x, ldx, o.W, o.Bias, want[i], o.Ldy)
-			}
-			MulI8TShared(s.m, x, ldx, outs)
-			for i, o := range outs {
-				for c := range o.Y {
-					if math.Float32bits(o.Y[c]) != math.Float32bits(want[i][c]) {
-						t.Fatalf("%s %v: product %d: y[%d] = %v, MulI8TBias alone %v", config, s, i, c, o.Y[c], want[i][c])
-					}
-				}
-			}
-		})
-	}
-}
-
 // TestPackI8Layout checks every packed byte against the layout documented
 // above (panels of 32 rows, four columns of each row per group, value + 128,
 // padding 128) on shapes with partial panels and groups.
