@@ -84,12 +84,14 @@ func TestServeTranslatesAndStopsGracefully(t *testing.T) {
 	if r.err != nil || r.status != 200 || json.Unmarshal([]byte(r.body), &got) != nil || got.TranslatedText == "" {
 		t.Errorf("in-flight request: %d %q %v", r.status, r.body, r.err)
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("serve after SIGTERM: %v", err)
-	}
+	// Read stderr to its end before Wait, which closes the pipe when the
+	// process exits and may drop the last lines unread.
 	var said []string
 	for l := range lines {
 		said = append(said, l)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v", err)
 	}
 	if len(said) < 2 || !strings.HasPrefix(said[len(said)-1], "translate serve: stopped") {
 		t.Errorf("serve said %q", said)
