@@ -105,12 +105,19 @@ var patterns = []pattern{
 	{Handle, regexp.MustCompile(`(?:^|[^\p{L}\p{N}_@.])(@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)`)},
 	{Hashtag, regexp.MustCompile(`(?:^|[^\p{L}\p{N}_&#])(#[\p{L}\p{N}_]*\p{L}[\p{L}\p{N}_]*)`)},
 	{Emoji, regexp.MustCompile(`[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}\x{2B00}-\x{2BFF}](?:[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}\x{2B00}-\x{2BFF}\x{FE0F}\x{200D}\x{1F3FB}-\x{1F3FF}]|\s)*`)},
-	{Number, regexp.MustCompile(`[-+]?\b\d{1,3}(?:\.\d{3})+(?:,\d+)?\b`)},
+	// A number keeps the unit sign written after it (20 %, 2,5‰, 25 °C, 90°): see unitSuffix.
+	{Number, regexp.MustCompile(`[-+]?\b\d{1,3}(?:\.\d{3})+(?:,\d+)?\b` + unitSuffix)},
 	// thousands grouped by spaces: 10 000, 1 234 567 (normal, no-break or thin space)
-	{Number, regexp.MustCompile(`[-+]?\b\d{1,3}(?:[ \x{a0}\x{202f}]\d{3})+(?:,\d+)?\b`)},
-	{Number, regexp.MustCompile(`[-+]?\b\d+(?:,\d+)?(?:[:/–-]\d+(?:,\d+)?)*\b`)},
+	{Number, regexp.MustCompile(`[-+]?\b\d{1,3}(?:[ \x{a0}\x{202f}]\d{3})+(?:,\d+)?\b` + unitSuffix)},
+	{Number, regexp.MustCompile(`[-+]?\b\d+(?:,\d+)?(?:[:/–-]\d+(?:,\d+)?)*\b` + unitSuffix)},
 	{Ordinal, regexp.MustCompile(`\b(\d{1,3}\.)[ \x{a0}]+(?:\p{Ll}|Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|Jan\.|Feb\.|Mär\.|Apr\.|Jun\.|Jul\.|Aug\.|Sep\.|Sept\.|Okt\.|Nov\.|Dez\.|Jahrhundert|Platz|Stock|Klasse|Mal|Auflage)`)},
 }
+
+// unitSuffix is the unit sign a number span may end in, after at most
+// one (normal, no-break or thin) space: per cent, per mille, degrees
+// (Celsius, Fahrenheit, or an angle). A model that drops it ("um 20 %" →
+// "by 20") loses the number's meaning, so the sign is part of the span.
+const unitSuffix = `(?:[ \x{a0}\x{202f}]?(?:%|‰|°[CF]?))?`
 
 // trailing punctuation that ends a sentence rather than a URL or path.
 const trailing = ".,;:!?'\")]}»“”"

@@ -23,6 +23,8 @@
 //	1.150,00   → 1,150.00
 //	9.30 Uhr   → 9:30       a time written with a dot (only before "Uhr")
 //	am 3. Mai  → 3          an ordinal loses its dot (English writes "3rd" or "3")
+//	2,5 %      → 2.5%       a unit sign is part of its number: per cent and per
+//	25 °C      → 25 °C      mille glued to it, degrees spaced as written
 //
 // Dates (15.03.2025), versions (2.14.0, 3.2.1), scores (3:1), times
 // (17:42), phone numbers, codes and everything else are copied unchanged.

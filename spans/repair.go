@@ -283,6 +283,15 @@ func hasNumberWord(t string, sp Span) bool {
 	if sp.Kind != Number {
 		return false
 	}
+	if num, unit := splitUnit(sp.Render); unit != "" {
+		// "20 percent" keeps "20 %", "25 degrees" keeps "25 °C".
+		for _, w := range unitWords[strings.TrimLeft(unit, " \u00a0\u202f")] {
+			if len(find(t, num+" "+w, Number)) > 0 {
+				return true
+			}
+		}
+		return false
+	}
 	for _, w := range numberWords[sp.Render] {
 		if len(w) < 3 {
 			continue // "a", "an", "no" prove nothing
@@ -360,6 +369,14 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 		text := sp.Render
 		if sp.Kind == Term && how == "aligned" && englishPlural(tgt[s:e]) && !strings.HasSuffix(text, "s") && !unicode.IsUpper(firstRune(text)) {
 			text += "s" // "the bills" → "the invoices"; names and kept German terms stay as written
+		}
+		// A rendering must not glue to digits around it ("0 0,0" with "0 0"
+		// replaced by "00" would read "00,0"): a space keeps it apart.
+		if !standsAlone(tgt[:s]+text, s, s+len(text), sp.Kind) {
+			text = " " + text
+		}
+		if !standsAlone(text+tgt[e:], 0, len(text), sp.Kind) {
+			text += " "
 		}
 		edits = append(edits, edit{s, e, text})
 		protected = append(protected, Range{s, max(e, s+1)})

@@ -33,6 +33,12 @@ func TestMissing(t *testing.T) {
 		{"Es kostet 150 Euro.", "It costs 1150 euros.", 1},
 		{"Zahl 150 und 150.", "Number 150.", 1},
 		{"Am 3. Mai.", "On May 3rd.", 0},
+		{"Der Preis stieg um 20 %.", "The price rose by 20%.", 0},
+		{"Der Preis stieg um 20 %.", "The price rose by 20 percent.", 0},
+		{"Der Preis stieg um 20 %.", "The price rose by 20.", 1},
+		{"Es sind 25 °C.", "It's 25 degrees.", 0},
+		{"Es sind 25 °C.", "It's 25 °C.", 0},
+		{"Es sind 25 °C.", "It's 25 of a computer.", 1},
 	}
 	for _, c := range cases {
 		sp := Detect(c.src)
