@@ -1,0 +1,6 @@
+//go:build !race
+
+package decoder
+
+// raceEnabled: allocation counts are meaningful without -race.
+const raceEnabled = false
