@@ -117,7 +117,7 @@ var patterns = []pattern{
 // one (normal, no-break or thin) space: per cent, per mille, degrees
 // (Celsius, Fahrenheit, or an angle). A model that drops it ("um 20 %" →
 // "by 20") loses the number's meaning, so the sign is part of the span.
-const unitSuffix = `(?:[ \x{a0}\x{202f}]?(?:%|‰|°[CF]?))?`
+var unitSuffix = `(?:[ \x{a0}\x{202f}]?(?:` + strings.Join(numberUnits, "|") + `))?` // numberUnits: longest first, no regexp metacharacters
 
 // trailing punctuation that ends a sentence rather than a URL or path.
 const trailing = ".,;:!?'\")]}»“”"
