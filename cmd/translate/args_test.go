@@ -340,7 +340,7 @@ func TestNotText(t *testing.T) {
 		}
 	}
 	for _, w := range []string{"gut", "im", "am", "um", "ja", "nein", "danke", "bitte", "hallo", "heute", "schon", "gern", "klar",
-		"los", "mal", "was", "wer", "wie", "wo", "und", "oder", "aber", "sehr", "viel", "geh", "sagen", "fein", "Files", "Hallo", "Danke.", "-"} {
+		"los", "mal", "was", "wer", "wie", "wo", "und", "oder", "aber", "sehr", "viel", "geh", "sagen", "fein", "egal", "hell", "Files", "Hallo", "Danke.", "-"} {
 		if msg, ok := notText(w); ok {
 			t.Errorf("%q: %s; want it translated", w, msg)
 		}

@@ -161,7 +161,7 @@ func notText(word string) (string, bool) {
 		return "", false
 	}
 	hint := fmt.Sprintf(" (to translate %q as text, put -- before it)", word)
-	if isLowerASCII(word) {
+	if isLowerASCII(word) && !germanNearVerbs[word] {
 		best, bestD := "", 3
 		for _, v := range verbNames() {
 			if d := editDistance(word, v); d <= typoLimit(v) && d < bestD {
@@ -178,6 +178,13 @@ func notText(word string) (string, bool) {
 	}
 	return "", false
 }
+
+// germanNearVerbs are German words written in lower case (not nouns, which
+// German capitalises) that lie within typoLimit of a verb: "egal" is one
+// letter from "eval", "hell" from "help". Found by running the typo rule
+// over every word seen three times or more in the German side of the
+// training corpus; they stay text.
+var germanNearVerbs = map[string]bool{"egal": true, "hell": true}
 
 // typoLimit is the edit distance up to which a word is taken for a typo of
 // verb: 2 for verbs of seven letters or more ("tokenise", "transalte"), 1
