@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strconv"
@@ -129,7 +130,7 @@ func (e *endpoint) serve(w http.ResponseWriter, r *http.Request) error {
 	if reqLimit := cmp(lim.ReqLimit, s.cfg.reqLimit); reqLimit > 0 {
 		// Per key only when keys are checked: otherwise a client could
 		// send a new made-up key with every request to dodge its IP limit.
-		client := clientIP(r)
+		client := s.clientIP(r)
 		if key != "" && s.cfg.keys != nil {
 			client = "key " + key
 		}
@@ -179,13 +180,44 @@ func (s *Server) checkKey(key string) (KeyLimits, error) {
 	return lim, nil
 }
 
-// clientIP is the request's remote address without the port.
-func clientIP(r *http.Request) string {
+// clientIP is the address the request came from, without the port: the
+// remote address, or, when that is a trusted proxy (WithTrustedProxies),
+// the right-most address of X-Forwarded-For that is not one. A header that
+// does not parse stops the walk at the last address known to be true.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(addr) {
+		return host
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		list := strings.Split(hops[i], ",")
+		for j := len(list) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(list[j]))
+			if err != nil {
+				return addr.String()
+			}
+			if addr = a.Unmap(); !s.trusted(addr) {
+				return addr.String()
+			}
+		}
+	}
+	return addr.String()
+}
+
+// trusted reports whether a is one of the trusted proxies.
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.cfg.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // cors sets LibreTranslate's CORS headers when an origin is configured.

@@ -2,6 +2,8 @@ package serve
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -123,6 +125,81 @@ func TestRateLimitPerIP(t *testing.T) {
 	}
 }
 
+// TestClientIP checks whose address the per-client limit counts:
+// X-Forwarded-For is read only when the request came from a trusted proxy,
+// right to left, up to the first address that is not a trusted proxy.
+func TestClientIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	for _, c := range []struct {
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"203.0.113.7:5555", nil, "203.0.113.7"},
+		{"203.0.113.7:5555", []string{"1.2.3.4"}, "203.0.113.7"}, // not a proxy: header ignored
+		{"10.1.2.3:80", nil, "10.1.2.3"},
+		{"10.1.2.3:80", []string{"198.51.100.1"}, "198.51.100.1"},
+		{"10.1.2.3:80", []string{"6.6.6.6, 198.51.100.1, 10.9.9.9"}, "198.51.100.1"}, // the left one is the client's own claim
+		{"10.1.2.3:80", []string{"6.6.6.6", "198.51.100.1 , 10.9.9.9"}, "198.51.100.1"},
+		{"10.1.2.3:80", []string{"10.4.4.4, 10.5.5.5"}, "10.4.4.4"}, // only proxies: the farthest
+		{"10.1.2.3:80", []string{"6.6.6.6, not-an-address, 10.5.5.5"}, "10.5.5.5"},
+		{"10.1.2.3:80", []string{""}, "10.1.2.3"},
+		{"[::1]:80", []string{"2001:db8::1"}, "2001:db8::1"},
+		{"[::ffff:10.0.0.1]:80", []string{"::ffff:198.51.100.2"}, "198.51.100.2"},
+		{"pipe", []string{"1.2.3.4"}, "pipe"},
+	} {
+		s, err := New(tiny(t), WithTrustedProxies(trusted...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("POST", "/translate", nil)
+		r.RemoteAddr = c.remote
+		for _, v := range c.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := s.clientIP(r); got != c.want {
+			t.Errorf("remote %s, X-Forwarded-For %q: client %q, want %q", c.remote, c.xff, got, c.want)
+		}
+		s.Close()
+	}
+}
+
+// TestRateLimitBehindProxy checks that clients behind a trusted proxy are
+// limited one by one, and that without trust the header opens nothing.
+func TestRateLimitBehindProxy(t *testing.T) {
+	send := func(ts string, client string) int {
+		req, err := http.NewRequest("POST", ts+"/detect", strings.NewReader(url.Values{"q": {"Hallo"}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	behind, _ := newTestServer(t, nil, WithReqLimit(2), WithTrustedProxies(netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")))
+	open, _ := newTestServer(t, nil, WithReqLimit(2))
+	var got, want []int
+	for _, c := range []string{"198.51.100.1", "198.51.100.2", "198.51.100.1", "198.51.100.2", "198.51.100.1"} {
+		got = append(got, send(behind.URL, c))
+	}
+	want = []int{200, 200, 200, 200, 429}
+	if !equalInts(got, want) {
+		t.Errorf("behind a trusted proxy: codes %v, want %v", got, want)
+	}
+	got = got[:0]
+	for _, c := range []string{"198.51.100.1", "198.51.100.2", "198.51.100.3"} {
+		got = append(got, send(open.URL, c))
+	}
+	if want = []int{200, 200, 429}; !equalInts(got, want) {
+		t.Errorf("untrusted X-Forwarded-For: codes %v, want %v", got, want)
+	}
+}
+
 func equalInts(a, b []int) bool {
 	if len(a) != len(b) {
 		return false
@@ -171,7 +248,7 @@ func TestOptionErrors(t *testing.T) {
 	for _, o := range []Option{
 		WithCharLimit(0), WithBatchLimit(-2), WithReqLimit(0), WithBodyLimit(0), WithTimeout(0),
 		WithMaxConcurrent(0), WithAlternativesLimit(16), WithBatching(-1, 1), WithBatching(0, 0),
-		WithFileStore(0, 1, time.Second), WithLogger(nil),
+		WithFileStore(0, 1, time.Second), WithLogger(nil), WithTrustedProxies(netip.Prefix{}),
 	} {
 		if _, err := New(tiny(t), o); err == nil || !strings.Contains(err.Error(), "want") {
 			t.Errorf("bad option accepted or unexplained: %v", err)

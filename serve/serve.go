@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -54,22 +55,23 @@ type Engine interface {
 
 // config holds the limits and settings Options change.
 type config struct {
-	charLimit        int           // characters per text, -1 = none
-	batchLimit       int           // texts per request, -1 = none
-	reqLimit         int           // requests per minute per key or IP, -1 = none
-	bodyLimit        int64         // bytes of a request body
-	timeout          time.Duration // per request
-	maxConcurrent    int           // requests being translated or queued at once
-	alternativesMax  int           // most alternatives a request may ask for
-	keys             *KeyTable     // nil: no API keys
-	requireKey       bool          // refuse requests without a valid key
-	corsOrigin       string        // Access-Control-Allow-Origin, "" = no CORS headers
-	window           time.Duration // batch collection window
-	maxBatch         int           // most texts in one merged batch
-	frontendDebounce time.Duration // the web page's translate-as-you-type delay
-	filesMaxBytes    int64         // translated files kept in memory, bytes
-	filesMaxCount    int           // translated files kept, count
-	filesTTL         time.Duration // how long a translated file can be downloaded
+	charLimit        int            // characters per text, -1 = none
+	batchLimit       int            // texts per request, -1 = none
+	reqLimit         int            // requests per minute per key or IP, -1 = none
+	bodyLimit        int64          // bytes of a request body
+	timeout          time.Duration  // per request
+	maxConcurrent    int            // requests being translated or queued at once
+	alternativesMax  int            // most alternatives a request may ask for
+	keys             *KeyTable      // nil: no API keys
+	requireKey       bool           // refuse requests without a valid key
+	corsOrigin       string         // Access-Control-Allow-Origin, "" = no CORS headers
+	trusted          []netip.Prefix // proxies whose X-Forwarded-For is believed
+	window           time.Duration  // batch collection window
+	maxBatch         int            // most texts in one merged batch
+	frontendDebounce time.Duration  // the web page's translate-as-you-type delay
+	filesMaxBytes    int64          // translated files kept in memory, bytes
+	filesMaxCount    int            // translated files kept, count
+	filesTTL         time.Duration  // how long a translated file can be downloaded
 	logger           *slog.Logger
 }
 
@@ -213,6 +215,24 @@ func WithRequireAPIKey(on bool) Option {
 func WithCORSOrigin(origin string) Option {
 	return func(c *config) error {
 		c.corsOrigin = origin
+		return nil
+	}
+}
+
+// WithTrustedProxies names the reverse proxies (addresses or networks)
+// whose X-Forwarded-For header is believed. The client of a request, whose
+// address the per-client request limit counts, is then the right-most
+// address of X-Forwarded-For that is not itself a trusted proxy, when the
+// request came from one; without trusted proxies (the default) the header
+// is ignored, since any client can write it.
+func WithTrustedProxies(proxies ...netip.Prefix) Option {
+	return func(c *config) error {
+		for _, p := range proxies {
+			if !p.IsValid() {
+				return badOption("trusted proxy", p, "an address or a network such as 10.0.0.0/8")
+			}
+			c.trusted = append(c.trusted, p.Masked())
+		}
 		return nil
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +27,7 @@ const serveExamples = `examples:
   translate serve                                      http://127.0.0.1:5000 (the page at /, the API beside it)
   translate serve --addr :8080 --req-limit 60          all interfaces, 60 requests per minute per client
   translate serve --api-keys keys.txt --require-api-key
+  translate serve --req-limit 60 --trusted-proxy 127.0.0.1,10.0.0.0/8   behind nginx: limit the clients it forwards
   curl -s localhost:5000/translate -H 'Content-Type: application/json' \
        -d '{"q":"Der Hund spielt im Garten.","source":"de","target":"en"}'
 keys file: one key per line, optionally followed by its requests per minute and its character limit.
@@ -52,6 +55,7 @@ func runServe(e *env, args []string) int {
 	altLimit := fs.Int("alternatives-limit", 3, "most alternatives a request may ask for")
 	keysFile := fs.String("api-keys", "", "API keys `file`: KEY [REQ-PER-MINUTE [CHAR-LIMIT]] per line")
 	requireKey := fs.Bool("require-api-key", false, "refuse requests without a valid API key (needs --api-keys)")
+	proxies := fs.String("trusted-proxy", "", "comma-separated `addresses` or networks of reverse proxies whose X-Forwarded-For names the client (for --req-limit)")
 	cors := fs.String("cors", "*", "Access-Control-Allow-Origin of every answer (\"\" = no CORS headers)")
 	window := fs.Duration("batch-window", 2*time.Millisecond, "dynamic batching: how long an idle server waits for more requests to batch together")
 	maxBatch := fs.Int("max-batch", 64, "dynamic batching: most texts translated together")
@@ -70,6 +74,14 @@ func runServe(e *env, args []string) int {
 		serve.WithAlternativesLimit(*altLimit), serve.WithCORSOrigin(*cors), serve.WithBatching(*window, *maxBatch),
 		serve.WithFileStore(256, 64<<20, *fileTTL), serve.WithRequireAPIKey(*requireKey),
 		serve.WithLogger(slog.New(slog.NewTextHandler(e.stderr, nil))),
+	}
+	if *proxies != "" {
+		p, err := parseProxies(*proxies)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "translate serve:", err)
+			return exitUsage
+		}
+		opts = append(opts, serve.WithTrustedProxies(p...))
 	}
 	if *keysFile != "" {
 		keys, err := serve.LoadKeys(*keysFile)
@@ -128,4 +140,23 @@ func runServe(e *env, args []string) int {
 	}
 	fmt.Fprintln(e.stderr, "translate serve: stopped")
 	return exitOK
+}
+
+// parseProxies reads --trusted-proxy: addresses ("127.0.0.1", "::1") and
+// networks ("10.0.0.0/8") separated by commas.
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p)
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxy %q: %q is neither an address nor a network (write 10.0.0.1 or 10.0.0.0/8, separated by commas)", list, f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

@@ -182,6 +182,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"--api-keys", badKeys}, exitUsage, "line 1: 4 fields"},
 		{[]string{"--addr", "256.1.1.1:5000"}, exitFailure, "choose another --addr"},
 		{[]string{"--nope"}, exitUsage, "flag provided but not defined"},
+		{[]string{"--trusted-proxy", "10.0.0.0/8,nginx"}, exitUsage, `"nginx" is neither an address nor a network`},
+		{[]string{"--trusted-proxy", "::1,"}, exitUsage, `"" is neither`},
 	} {
 		_, stderr, code := runBin(t, bin, "", append([]string{"serve", "--model", model}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
@@ -190,5 +192,23 @@ func TestServeUsageErrors(t *testing.T) {
 	}
 	if _, stderr, code := runBin(t, bin, "", "serve", "--help"); code != exitOK || !strings.Contains(stderr, "--req-limit") || !strings.Contains(stderr, "SIGTERM") {
 		t.Errorf("serve --help: exit %d, %q", code, stderr)
+	}
+}
+
+// TestParseProxies checks --trusted-proxy's list: addresses become
+// single-address networks.
+func TestParseProxies(t *testing.T) {
+	got, err := parseProxies("127.0.0.1, 10.0.0.0/8,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"127.0.0.1/32", "10.0.0.0/8", "::1/128"}
+	if len(got) != len(want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+	for i := range got {
+		if got[i].String() != want[i] {
+			t.Errorf("%d: %v, want %s", i, got[i], want[i])
+		}
 	}
 }
