@@ -143,6 +143,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
+	attempt := uint64(1)
+	if meta != nil {
+		attempt = meta.NumDelivered
+	}
+	w.cfg.logf("queue: job %.12s (lines from %d) taken, attempt %d", id, first+1, attempt)
 	// Heartbeats while the chunk is translated.
 	start := time.Now()
 	jctx, cancel := context.WithTimeout(ctx, w.cfg.jobTimeout)

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -278,4 +280,102 @@ func BenchmarkQueue(b *testing.B) {
 			measure(b, "--queue", url)
 		})
 	}
+}
+
+// TestWorkerKilledCLI kills a real worker process (SIGKILL: no chance to
+// give its job back) while it translates a job; with --ack-wait 1s the
+// server hands the job to a second worker, and translate files --queue
+// still writes the same files as a local run.
+func TestWorkerKilledCLI(t *testing.T) {
+	bin, model, refs := setup(t)
+	url := startNATS(t)
+	flags := []string{"--beam", "1"}
+	input := strings.Join(germanLines(refs, 600), "\n") + "\n"
+	local, queued := t.TempDir(), t.TempDir()
+	for _, d := range []string{local, queued} {
+		writeFile(t, filepath.Join(d, "a.de"), input)
+	}
+	if _, stderr, code := runBin(t, bin, "", append(append([]string{"files", "--model", model}, flags...), local)...); code != 0 {
+		t.Fatalf("local run: exit %d: %s", code, stderr)
+	}
+	worker := func() (*exec.Cmd, <-chan string) {
+		cmd := exec.Command(bin, append([]string{"worker", "--queue", url, "--model", model, "--threads", "1", "--ack-wait", "1s"}, flags...)...)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		lines := make(chan string, 1000)
+		go func() {
+			defer close(lines)
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+		}()
+		return cmd, lines
+	}
+	// waitFor returns the first line holding want, with the lines before it.
+	waitFor := func(lines <-chan string, want string) (string, string) {
+		var seen strings.Builder
+		timeout := time.After(2 * time.Minute)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("worker ended without %q: %s", want, seen.String())
+				}
+				if strings.Contains(l, want) {
+					return l, seen.String()
+				}
+				seen.WriteString(l + "\n")
+			case <-timeout:
+				t.Fatalf("no %q from the worker in 2 minutes: %s", want, seen.String())
+			}
+		}
+	}
+
+	doomed, doomedLog := worker()
+	waitFor(doomedLog, "waiting for jobs")
+	submit := exec.Command(bin, append(append([]string{"files", "--queue", url, "--model", model}, flags...), queued)...)
+	var submitErr bytes.Buffer
+	submit.Stderr = &submitErr
+	if err := submit.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { submit.Process.Kill(); submit.Wait() })
+	taken, _ := waitFor(doomedLog, "taken, attempt 1")
+	doomed.Process.Kill()
+	doomed.Wait()
+	id := strings.Fields(taken[strings.Index(taken, "queue: job ")+len("queue: job "):])[0]
+	var rest strings.Builder
+	for l := range doomedLog {
+		rest.WriteString(l + "\n")
+	}
+	if strings.Contains(rest.String(), "job "+id+" done") {
+		t.Fatalf("the worker finished job %s before SIGKILL reached it; make the jobs longer: %s", id, rest.String())
+	}
+
+	_, survivorLog := worker()
+	if l, _ := waitFor(survivorLog, "job "+id+" "); !strings.Contains(l, "taken, attempt 2") {
+		t.Errorf("the killed worker's job %s came back as %q, want its second attempt", id, l)
+	}
+	go func() {
+		for range survivorLog {
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- submit.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("files --queue: %v: %s", err, submitErr.String())
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("files --queue did not finish: %s", submitErr.String())
+	}
+	compareLines(t, "a.en", readFile(t, filepath.Join(queued, "a.en")), readFile(t, filepath.Join(local, "a.en")))
 }

@@ -49,6 +49,7 @@ func runWorker(e *env, args []string) int {
 	url := fs.String("queue", "", "the NATS server's `URL` (nats://HOST:PORT)")
 	attempts := fs.Int("attempts", queue.Attempts, "deliveries of a job before it is dead-lettered")
 	jobTimeout := fs.Duration("job-timeout", queue.JobTimeout, "most time spent on one job before it is given back (and counted as an attempt)")
+	ackWait := fs.Duration("ack-wait", queue.AckWait, "how long a job may go without this worker's heartbeat (sent every third of it) before another worker gets it: how soon the job of a crashed worker is redone; give all workers of a model the same")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -64,6 +65,9 @@ func runWorker(e *env, args []string) int {
 		return exitUsage
 	case *jobTimeout <= 0:
 		fmt.Fprintf(e.stderr, "translate worker: --job-timeout %v: want a positive duration such as 30m\n", *jobTimeout)
+		return exitUsage
+	case *ackWait < 100*time.Millisecond:
+		fmt.Fprintf(e.stderr, "translate worker: --ack-wait %v: want at least 100ms (30s is the default)\n", *ackWait)
 		return exitUsage
 	}
 	tr, code, err := mf.load()
@@ -87,7 +91,7 @@ func runWorker(e *env, args []string) int {
 		return exitFailure
 	}
 	defer nc.Close()
-	w, err := queue.NewWorker(ctx, nc, model, settings, filework.Local(tr), queue.WithAttempts(*attempts), queue.WithJobTimeout(*jobTimeout), queue.WithLog(logf))
+	w, err := queue.NewWorker(ctx, nc, model, settings, filework.Local(tr), queue.WithAttempts(*attempts), queue.WithJobTimeout(*jobTimeout), queue.WithAckWait(*ackWait), queue.WithLog(logf))
 	if err != nil {
 		fmt.Fprintln(e.stderr, "translate worker:", err)
 		return exitFailure
