@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -122,6 +123,36 @@ func TestLearningRate(t *testing.T) {
 		up := LearningRate(s, warm, peak) > LearningRate(s-1, warm, peak)
 		if up != (s <= warm) {
 			t.Fatalf("lr rises=%v at step %d", up, s)
+		}
+	}
+}
+
+// TestCooldown checks the linear fall of the rate before max_steps: the
+// schedule's own rate up to the cooldown, then strictly falling to a last
+// positive step, and the options that make no sense refused.
+func TestCooldown(t *testing.T) {
+	o := DefaultOptions()
+	o.MaxSteps, o.Cooldown = 5000, 1000
+	for s := 1; s <= 4000; s++ {
+		if o.learningRate(s) != LearningRate(s, o.Warmup, o.LR) {
+			t.Fatalf("step %d: rate %g before the cooldown, want the schedule's %g", s, o.learningRate(s), LearningRate(s, o.Warmup, o.LR))
+		}
+	}
+	for s := 4001; s <= 5000; s++ {
+		if lr, prev := o.learningRate(s), o.learningRate(s-1); lr >= prev || lr <= 0 {
+			t.Fatalf("step %d: rate %g after %g, want falling and positive", s, lr, prev)
+		}
+	}
+	if f := CooldownFactor(4500, 5000, 1000); math.Abs(f-501.0/1001) > 1e-12 {
+		t.Errorf("half way: factor %g, want %g", f, 501.0/1001)
+	}
+	if f := CooldownFactor(5000, 5000, 0); f != 1 {
+		t.Errorf("no cooldown: factor %g", f)
+	}
+	for _, c := range [][2]int{{0, 100}, {100, 100}, {50, -1}} {
+		o.MaxSteps, o.Cooldown = c[0], c[1]
+		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "cooldown") {
+			t.Errorf("max_steps %d, cooldown %d: %v", c[0], c[1], err)
 		}
 	}
 }

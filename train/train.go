@@ -94,6 +94,12 @@ type Options struct {
 	Hours float64 `json:"hours"`
 	// MaxSteps stops after this many updates (0 = only the time budget).
 	MaxSteps int `json:"max_steps"`
+	// Cooldown is how many steps before MaxSteps the learning rate starts
+	// to fall linearly towards zero, whatever the schedule (0 = none; needs
+	// MaxSteps). Like the budgets it is taken from the caller on resume,
+	// so a run can be given its end once it is clear how far the time
+	// budget takes it; a run that hits Hours first ends mid-cooldown.
+	Cooldown int `json:"cooldown,omitempty"`
 	// CheckpointMinutes is the interval between checkpoints.
 	CheckpointMinutes float64 `json:"checkpoint_minutes"`
 	// LogEvery is the interval, in steps, between progress lines.
@@ -173,6 +179,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("dropout %g and smoothing %g must be in [0, 1)", o.Dropout, o.Smoothing)
 	case o.Hours <= 0 && o.MaxSteps <= 0:
 		return fmt.Errorf("set a time budget (hours) or a step budget (max_steps)")
+	case o.Cooldown < 0 || o.Cooldown > 0 && o.Cooldown >= o.MaxSteps:
+		return fmt.Errorf("cooldown %d needs max_steps above it (have %d): the rate falls to zero over the last cooldown steps before max_steps", o.Cooldown, o.MaxSteps)
 	case o.EMA < 0 || o.EMA >= 1:
 		return fmt.Errorf("ema %g must be in [0, 1)", o.EMA)
 	case o.Replicas < 1 || o.Replicas > 64:
@@ -203,16 +211,31 @@ type Scores struct {
 // ScheduleCosine names the cosine learning-rate schedule (Options.Schedule).
 const ScheduleCosine = "cosine"
 
-// learningRate is the rate of step (counting from 1) under o's schedule.
+// learningRate is the rate of step (counting from 1) under o's schedule
+// and cooldown.
 func (o Options) learningRate(step int) float64 {
+	var lr float64
 	if o.Schedule == ScheduleCosine {
 		decay := o.DecaySteps
 		if decay == 0 {
 			decay = o.MaxSteps
 		}
-		return CosineLearningRate(step, o.Warmup, decay, o.LR, o.MinLR)
+		lr = CosineLearningRate(step, o.Warmup, decay, o.LR, o.MinLR)
+	} else {
+		lr = LearningRate(step, o.Warmup, o.LR)
 	}
-	return LearningRate(step, o.Warmup, o.LR)
+	return lr * CooldownFactor(step, o.MaxSteps, o.Cooldown)
+}
+
+// CooldownFactor scales the rate of step (counting from 1) so that it
+// falls linearly over the last cooldown steps up to maxSteps: 1 before
+// them, cooldown/(cooldown+1) at the first, 1/(cooldown+1) at maxSteps
+// (the last update still moves the weights). cooldown 0 gives 1.
+func CooldownFactor(step, maxSteps, cooldown int) float64 {
+	if cooldown <= 0 || step <= maxSteps-cooldown {
+		return 1
+	}
+	return float64(max(maxSteps-step+1, 0)) / float64(cooldown+1)
 }
 
 // Evaluator translates German sentences with a model and scores them
@@ -224,7 +247,7 @@ type Evaluator func(ctx context.Context, m *modelfile.Model, src, ref []string) 
 // tgtPath, everything written to outDir (the dev split as dev.de/dev.en,
 // tokenizer files, checkpoint, final model file ModelName). When outDir holds a checkpoint the run
 // resumes from it (the options stored in it win over opts, except the
-// budgets Hours and MaxSteps). Progress goes to log; eval may be nil.
+// budgets Hours and MaxSteps and the Cooldown). Progress goes to log; eval may be nil.
 // Cancelling ctx checkpoints and returns ctx's error.
 func Run(ctx context.Context, opts Options, srcPath, tgtPath, outDir string, log io.Writer, eval Evaluator) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -300,7 +323,8 @@ func (tr *trainer) run(ctx context.Context, outDir, name string) error {
 }
 
 // resume reads the checkpoint in outDir, if any: its options replace
-// *opts except the budgets Hours and MaxSteps. It validates the options
+// *opts except the budgets Hours and MaxSteps and the Cooldown before the
+// end. It validates the options
 // either way; no checkpoint gives a nil Checkpoint.
 func resume(outDir string, opts *Options, log io.Writer) (*Checkpoint, error) {
 	ckPath := filepath.Join(outDir, CheckpointName)
@@ -309,9 +333,9 @@ func resume(outDir string, opts *Options, log io.Writer) (*Checkpoint, error) {
 		if ck, err = ReadCheckpoint(ckPath); err != nil {
 			return nil, err
 		}
-		hours, steps := opts.Hours, opts.MaxSteps
+		hours, steps, cooldown := opts.Hours, opts.MaxSteps, opts.Cooldown
 		*opts = ck.Options
-		opts.Hours, opts.MaxSteps = hours, steps
+		opts.Hours, opts.MaxSteps, opts.Cooldown = hours, steps, cooldown
 		fmt.Fprintf(log, "resuming from %s at step %d (epoch %d, batch %d, %.1f h spent)\n",
 			ckPath, ck.State.Step, ck.State.Epoch, ck.State.Batch, ck.State.Seconds/3600)
 	}

@@ -51,13 +51,14 @@ func toyOptions() Options {
 
 // TestResumeIsExact trains N steps straight, and N/2 steps, then resumes
 // for the other N/2 from the checkpoint: the weights and moments must be
-// bit-identical.
+// bit-identical. The cooldown before the end is given only on resume (as
+// a real run learns its end late) and still matches the straight run.
 func TestResumeIsExact(t *testing.T) {
 	dir := t.TempDir()
 	sp, tp := writeToyCorpus(t, dir, 300)
 	o := toyOptions()
-	run := func(out string, steps int) *Checkpoint {
-		o.MaxSteps = steps
+	run := func(out string, steps, cooldown int) *Checkpoint {
+		o.MaxSteps, o.Cooldown = steps, cooldown
 		var log bytes.Buffer
 		if err := Run(context.Background(), o, sp, tp, out, &log, nil); err != nil {
 			t.Fatalf("%v\n%s", err, log.String())
@@ -68,10 +69,10 @@ func TestResumeIsExact(t *testing.T) {
 		}
 		return ck
 	}
-	const n = 24 // more than one epoch of toy batches
-	straight := run(filepath.Join(dir, "a"), n)
-	run(filepath.Join(dir, "b"), n/2)
-	resumed := run(filepath.Join(dir, "b"), n)
+	const n, cool = 24, 8 // more than one epoch of toy batches; the cooldown starts after n/2
+	straight := run(filepath.Join(dir, "a"), n, cool)
+	run(filepath.Join(dir, "b"), n/2, 0)
+	resumed := run(filepath.Join(dir, "b"), n, cool)
 	if straight.State.Step != n || resumed.State.Step != n {
 		t.Fatalf("steps %d and %d, want %d", straight.State.Step, resumed.State.Step, n)
 	}
@@ -86,6 +87,12 @@ func TestResumeIsExact(t *testing.T) {
 	}
 	if straight.State.Epoch != resumed.State.Epoch || straight.State.Batch != resumed.State.Batch {
 		t.Fatalf("data positions differ: %+v vs %+v", straight.State, resumed.State)
+	}
+	if resumed.Options.Cooldown != cool {
+		t.Errorf("the checkpoint records cooldown %d, want %d", resumed.Options.Cooldown, cool)
+	}
+	if plain := run(filepath.Join(dir, "c"), n, 0); slices.Equal(plain.Params.W, straight.Params.W) {
+		t.Error("the cooldown changed nothing")
 	}
 }
 

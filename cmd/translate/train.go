@@ -45,6 +45,7 @@ func addRunFlags(fs *flag.FlagSet, o *train.Options) {
 	fs.IntVar(&o.Replicas, "replicas", o.Replicas, "shares of each batch trained side by side, one per core (data parallelism)")
 	fs.Float64Var(&o.Hours, "hours", o.Hours, "wall-time budget of the whole run, all sessions together")
 	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many updates (0 = only --hours)")
+	fs.IntVar(&o.Cooldown, "cooldown", o.Cooldown, "`steps` before --max-steps over which the learning rate falls linearly towards zero (0 = none; may be given on resume, like the budgets)")
 	fs.Float64Var(&o.CheckpointMinutes, "checkpoint-minutes", o.CheckpointMinutes, "minutes between checkpoints")
 	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "steps between progress lines")
 	fs.IntVar(&o.DevEvery, "dev-every", o.DevEvery, "steps between dev (held-out) evaluations (0 = only at the end)")
