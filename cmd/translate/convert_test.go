@@ -97,3 +97,65 @@ func TestConvertErrors(t *testing.T) {
 		t.Error("a failed convert left an output file")
 	}
 }
+
+// TestConvertModel re-stores a model file at other precisions: blobs and
+// configuration are copied, f32 → f16 → f32 widens exactly, int8 is within
+// half a quantisation step per row, and the input is never overwritten.
+func TestConvertModel(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "a.deen")
+	if _, stderr, code := runConvertArgs("marian", "../../testdata/oracle/tiny-marian-A", src); code != exitOK {
+		t.Fatalf("import: exit %d, %s", code, stderr)
+	}
+	want, err := modelfile.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half, back, q := filepath.Join(dir, "h.deen"), filepath.Join(dir, "b.deen"), filepath.Join(dir, "q.deen")
+	for _, c := range [][3]string{{src, half, "f16"}, {half, back, "f32"}, {src, q, "int8"}} {
+		stdout, stderr, code := runConvertArgs("model", c[0], c[1], "--dtype", c[2])
+		if code != exitOK || !strings.Contains(stdout, c[2]+" weights from") {
+			t.Fatalf("convert model %s → %s: exit %d, %q %q", c[2], c[1], code, stdout, stderr)
+		}
+	}
+	h, err := modelfile.ReadFile(half)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := modelfile.ReadFile(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.DType != modelfile.F16 || b.DType != modelfile.F32 {
+		t.Fatalf("stored as %v and %v, want f16 and f32", h.DType, b.DType)
+	}
+	for name, w := range want.Tensors {
+		hb, bb := f32bytes(h.Tensors[name].Data), f32bytes(b.Tensors[name].Data)
+		if !bytes.Equal(hb, bb) {
+			t.Fatalf("tensor %s: f16 widened to f32 changed", name)
+		}
+		if len(w.Shape) == 2 && bytes.Equal(hb, f32bytes(w.Data)) {
+			t.Fatalf("tensor %s: f16 kept every float32 bit; the conversion did nothing", name)
+		}
+	}
+	for name, blob := range want.Blobs {
+		if !bytes.Equal(b.Blobs[name], blob) {
+			t.Errorf("blob %s not copied", name)
+		}
+	}
+	if b.Config.DModel != want.Config.DModel || b.Config.VocabSize != want.Config.VocabSize {
+		t.Errorf("configuration changed: %+v", b.Config)
+	}
+	if m, err := modelfile.ReadFile(q); err != nil || m.DType != modelfile.Int8 {
+		t.Fatalf("int8 file: %v, %v", err, m)
+	}
+	if _, stderr, code := runConvertArgs("model", src, src, "--dtype", "f16", "--force"); code != exitFailure || !strings.Contains(stderr, "is the input") {
+		t.Errorf("converting over the input: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := runConvertArgs("model", src, q, "--dtype", "f16"); code != exitFailure || !strings.Contains(stderr, "exists; use --force") {
+		t.Errorf("overwrite without --force: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := runConvertArgs("model", filepath.Join(dir, "none.deen"), filepath.Join(dir, "n.deen"), "--dtype", "f16"); code != exitFailure || !strings.Contains(stderr, "none.deen") {
+		t.Errorf("missing input: exit %d, %q", code, stderr)
+	}
+}
