@@ -113,8 +113,8 @@ const (
 	PositionsLearned = "learned"
 )
 
-// Blob names stored in a model file: the tokenizer files and the optional
-// vocabulary shortlist.
+// Blob names stored in a model file: the tokenizer files, the optional
+// vocabulary shortlist and the optional truecase table.
 const (
 	// BlobSourceSPM is the SentencePiece model of the source language.
 	BlobSourceSPM = "source.spm"
@@ -125,4 +125,7 @@ const (
 	// BlobShortlist is the vocabulary shortlist (package shortlist's
 	// layout); optional, written by translate shortlist.
 	BlobShortlist = "shortlist.bin"
+	// BlobTruecase is the usual spelling of German words (package
+	// truecase's text form); optional, written by translate casing.
+	BlobTruecase = "truecase.txt"
 )

@@ -173,7 +173,7 @@ func benchShortlist(b *testing.B, m *modelfile.Model) *modelfile.Model {
 			}
 		}
 	}
-	return withBlob(m, blobOf(b, v, frequent, per))
+	return withBlob(m, modelfile.BlobShortlist, blobOf(b, v, frequent, per))
 }
 
 // benchTranslate translates src with beams beams and the translator

@@ -122,6 +122,11 @@ type Sentence struct {
 	// Source is the German sentence as found in the text, without the
 	// whitespace around it.
 	Source string
+	// Recased is the sentence as the model read it when it was written
+	// all in capitals or all in lower case and given its usual case
+	// (WithRecase): the same byte length as Source, so offsets into one
+	// (Alignment.Src) hold for the other. Empty when Source was read as is.
+	Recased string
 	// Text is the translation (the best hypothesis).
 	Text string
 	// Score is the best hypothesis' score: the sum of its token

@@ -117,16 +117,16 @@ func TestSearchCandidatesExcluded(t *testing.T) {
 	}
 }
 
-// withBlob returns m with the shortlist blob b (nil: none).
-func withBlob(m *modelfile.Model, b []byte) *modelfile.Model {
+// withBlob returns m with the blob name set to b (nil: none).
+func withBlob(m *modelfile.Model, name string, b []byte) *modelfile.Model {
 	c := *m
 	c.Blobs = maps.Clone(m.Blobs)
 	if c.Blobs == nil {
 		c.Blobs = map[string][]byte{}
 	}
-	delete(c.Blobs, modelfile.BlobShortlist)
+	delete(c.Blobs, name)
 	if b != nil {
-		c.Blobs[modelfile.BlobShortlist] = b
+		c.Blobs[name] = b
 	}
 	return &c
 }
@@ -173,8 +173,8 @@ func TestTranslatorShortlist(t *testing.T) {
 	for i := range all {
 		all[i] = int32(len(all) - 1 - i)
 	}
-	full := withBlob(m, blobOf(t, cfg.VocabSize, all, nil))
-	tiny := withBlob(m, blobOf(t, cfg.VocabSize, []int32{5, 6}, map[int32][]int32{10: {11, 12}}))
+	full := withBlob(m, modelfile.BlobShortlist, blobOf(t, cfg.VocabSize, all, nil))
+	tiny := withBlob(m, modelfile.BlobShortlist, blobOf(t, cfg.VocabSize, []int32{5, 6}, map[int32][]int32{10: {11, 12}}))
 	for _, beams := range []int{1, 3} {
 		for _, w := range []string{"f32", "int8"} {
 			off := translateWith(m, beams, WithWeightPrecision(w))
@@ -246,8 +246,8 @@ func TestTranslatorShortlist(t *testing.T) {
 		want string
 	}{
 		"none":             {m, "has no vocabulary shortlist"},
-		"damaged":          {withBlob(m, damaged), "rebuild the shortlist with translate shortlist"},
-		"other vocabulary": {withBlob(m, blobOf(t, cfg.VocabSize+1, nil, nil)), "rebuild it for this model"},
+		"damaged":          {withBlob(m, modelfile.BlobShortlist, damaged), "rebuild the shortlist with translate shortlist"},
+		"other vocabulary": {withBlob(m, modelfile.BlobShortlist, blobOf(t, cfg.VocabSize+1, nil, nil)), "rebuild it for this model"},
 	} {
 		_, err := newTranslator(tc.m, WithShortlist(true))
 		if !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "translate shortlist") {
@@ -287,7 +287,7 @@ func TestShortlistBatchedEqualsAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m = withBlob(m, blobOf(t, cfg.VocabSize, []int32{5, 6}, map[int32][]int32{10: {11, 12}, 20: {21}, 30: {31, 32, 33}}))
+	m = withBlob(m, modelfile.BlobShortlist, blobOf(t, cfg.VocabSize, []int32{5, 6}, map[int32][]int32{10: {11, 12}, 20: {21}, 30: {31, 32, 33}}))
 	for _, w := range []string{"f32", "int8"} {
 		tr, err := newTranslator(m, WithShortlist(true), WithBatchSize(5), WithSentenceCache(0), WithWeightPrecision(w))
 		if err != nil {

@@ -105,10 +105,13 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string, c *call
 	var sources []string // the source text of each src entry
 	var pieces [][2]int  // sentence s (over all texts) is src[pieces[s][0]:pieces[s][1]]
 	var pass []bool      // sentence s passes through untranslated
+	var read []string    // sentence s as the model reads it (recased, WithRecase)
 	for i, text := range texts {
 		layouts[i] = cut(strings.ToValidUTF8(text, "\uFFFD"))
 		for _, sent := range layouts[i].sentences {
 			first := len(src)
+			sent = t.recase(sent)
+			read = append(read, sent)
 			pass = append(pass, t.passesThrough(sent))
 			if pass[len(pass)-1] {
 				pieces = append(pieces, [2]int{first, first})
@@ -144,13 +147,16 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string, c *call
 				tr.Sentences = append(tr.Sentences, Sentence{Source: sent, Text: sent, Passthrough: true, Confidence: 1})
 				continue
 			}
-			st := t.sentence(sent, sources[p[0]:p[1]], res[p[0]:p[1]], c.alternatives)
+			st := t.sentence(read[s-1], sources[p[0]:p[1]], res[p[0]:p[1]], c.alternatives)
 			var extra []spans.Span
 			if i < len(c.extra) {
 				extra = shiftSpans(c.extra[i], start, start+len(sent))
 			}
 			if rerr := t.restore(&st, src[p[0]:p[1]], extra, c.align); rerr != nil {
 				return nil, rerr
+			}
+			if st.Source != sent {
+				st.Source, st.Recased = sent, st.Source
 			}
 			tr.Sentences = append(tr.Sentences, st)
 		}

@@ -36,6 +36,7 @@ import (
 	"github.com/deen-mt/deen/modelfile"
 	"github.com/deen-mt/deen/nn"
 	"github.com/deen-mt/deen/shortlist"
+	"github.com/deen-mt/deen/truecase"
 )
 
 // Errors returned (wrapped) by the translator; test with errors.Is.
@@ -254,6 +255,10 @@ type Translator struct {
 	// when it is on (nil otherwise).
 	useShortlist bool
 	shortlist    *shortlist.Shortlist
+	// recaseSet and recaseOn are WithRecase; truecase is the model's
+	// table, parsed, when recasing is on (nil otherwise).
+	recaseSet, recaseOn bool
+	truecase            *truecase.Model
 }
 
 // Load reads the model file at path and builds a Translator. The search
@@ -345,6 +350,9 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 			return nil, fmt.Errorf("translate: %w", err)
 		}
 	}
+	if err := t.loadRecase(m); err != nil {
+		return nil, fmt.Errorf("translate: %w", err)
+	}
 	if t.cacheEntries > 0 {
 		t.cache = newSentenceCache(t.cacheEntries)
 	}
@@ -412,6 +420,9 @@ type ModelInfo struct {
 	// Shortlist reports whether translations are decoded over the model's
 	// vocabulary shortlist (WithShortlist).
 	Shortlist bool
+	// Recase reports whether sentences in capitals or in lower case are
+	// given their usual case before translation (WithRecase).
+	Recase bool
 }
 
 // describe fills t.info from the model (keeping the name an Option set).
@@ -431,7 +442,7 @@ func (t *Translator) describe(m *modelfile.Model) {
 		EncoderHeads: c.EncoderHeads, DecoderHeads: c.DecoderHeads, EncoderFFN: c.EncoderFFN, DecoderFFN: c.DecoderFFN,
 		Activation: c.Activation, VocabSize: c.VocabSize, MaxPositions: t.enc.MaxLen(), EOSID: c.EOSID,
 		Parameters: params, DType: m.DType.String(), WeightPrecision: t.weights.String(), Tokenizer: t.tok != nil,
-		Shortlist: t.shortlist != nil,
+		Shortlist: t.shortlist != nil, Recase: t.truecase != nil,
 	}
 }
 

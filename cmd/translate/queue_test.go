@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"net"
@@ -299,24 +298,7 @@ func TestWorkerKilledCLI(t *testing.T) {
 		t.Fatalf("local run: exit %d: %s", code, stderr)
 	}
 	worker := func() (*exec.Cmd, <-chan string) {
-		cmd := exec.Command(bin, append([]string{"worker", "--queue", url, "--model", model, "--threads", "1", "--ack-wait", "1s"}, flags...)...)
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		lines := make(chan string, 1000)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(stderr)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-		}()
-		return cmd, lines
+		return startLines(t, bin, append([]string{"worker", "--queue", url, "--model", model, "--threads", "1", "--ack-wait", "1s"}, flags...)...)
 	}
 	// waitFor returns the first line holding want, with the lines before it.
 	waitFor := func(lines <-chan string, want string) (string, string) {

@@ -17,12 +17,11 @@ import (
 	"time"
 )
 
-// startServe runs "translate serve" on a free loopback port and returns
-// the process and its base URL; stderr lines after the first go to lines.
-func startServe(t *testing.T, args ...string) (*exec.Cmd, string, <-chan string) {
+// startLines starts bin with args, killed when the test ends, and sends
+// its stderr lines to the channel it returns (closed at the end).
+func startLines(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan string) {
 	t.Helper()
-	bin, model, _ := setup(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--model", model, "--beam", "1", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -31,21 +30,31 @@ func startServe(t *testing.T, args ...string) (*exec.Cmd, string, <-chan string)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	if !sc.Scan() {
-		t.Fatal("serve printed nothing")
-	}
-	m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(sc.Text())
-	if m == nil {
-		t.Fatalf("serve said %q", sc.Text())
-	}
-	lines := make(chan string, 100)
+	lines := make(chan string, 1000)
 	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			lines <- sc.Text()
 		}
-		close(lines)
 	}()
+	return cmd, lines
+}
+
+// startServe runs "translate serve" on a free loopback port and returns
+// the process and its base URL; stderr lines after the first go to lines.
+func startServe(t *testing.T, args ...string) (*exec.Cmd, string, <-chan string) {
+	t.Helper()
+	bin, model, _ := setup(t)
+	cmd, lines := startLines(t, bin, append([]string{"serve", "--model", model, "--beam", "1", "--addr", "127.0.0.1:0"}, args...)...)
+	first, ok := <-lines
+	if !ok {
+		t.Fatal("serve printed nothing")
+	}
+	m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("serve said %q", first)
+	}
 	return cmd, m[1], lines
 }
 

@@ -37,13 +37,7 @@ model already carries one, learned this way from Tatoeba.
 // runShortlist learns a shortlist and writes the model with it.
 func runShortlist(e *env, args []string) int {
 	fs := newFlags(e, "shortlist", shortlistUsage)
-	src := fs.String("src", "", "German side of the corpus: a `file`, one sentence per line")
-	tgt := fs.String("tgt", "", "English side of the corpus: a `file` aligned line by line with --src")
-	model := fs.String("model", "", "model `file` or name to add the shortlist to (default: $DEEN_MODEL, else the embedded model)")
-	out := fs.String("out", "", "model `file` to write (the model with the shortlist)")
-	devMod := fs.Int("dev-mod", 0, "leave out the dev split of translate train --dev-mod K (pairs whose German hashes to 0 mod K, and every pair sharing a sentence with them); 0 = use every pair")
-	force := fs.Bool("force", false, "overwrite --out if it exists")
-	level := fs.Int("level", 9, "zstd level of --out, 1..22 (translate train writes 9)")
+	cf := addCorpusFlags(fs, "shortlist", "shortlist")
 	var o shortlist.LearnOptions
 	fs.IntVar(&o.Frequent, "frequent", 1000, "K: the most frequent target tokens, always candidates")
 	fs.IntVar(&o.PerSource, "per-source", 20, "N: the most translation candidates kept per source token")
@@ -56,42 +50,19 @@ func runShortlist(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "translate shortlist: "+format+"\n", a...)
 		return code
 	}
-	switch {
-	case fs.NArg() > 0:
-		return fail(exitUsage, "unexpected argument %q (see translate help shortlist)", fs.Arg(0))
-	case *src == "" || *tgt == "" || *out == "":
-		return fail(exitUsage, "--src, --tgt and --out are required (see translate help shortlist)")
-	case o.Frequent < 0 || o.PerSource < 0 || o.Iterations < 1 || !(o.MinProb >= 0 && o.MinProb <= 1):
+	if msg := cf.usageError(fs); msg != "" {
+		return fail(exitUsage, "%s", msg)
+	}
+	if o.Frequent < 0 || o.PerSource < 0 || o.Iterations < 1 || !(o.MinProb >= 0 && o.MinProb <= 1) {
 		return fail(exitUsage, "--frequent and --per-source must be ≥ 0, --iterations ≥ 1, --min-prob within 0..1")
-	case *level < 1 || *level > 22:
-		return fail(exitUsage, "--level %d: want 1..22", *level)
-	case *devMod == 1 || *devMod < 0:
-		return fail(exitUsage, "--dev-mod %d: want 0 (no dev split) or at least 2", *devMod)
 	}
-	if _, err := os.Stat(*out); err == nil && !*force {
-		return fail(exitFailure, "%s exists; use --force to overwrite it", *out)
-	}
-	m, err := readModel(modelOrEnv(*model))
+	m, pairs, err := cf.load(e)
 	if err != nil {
 		return fail(exitFailure, "%v", err)
 	}
 	tok, err := bpe.NewMarianFromBlobs(m.Blobs)
 	if err != nil {
 		return fail(exitFailure, "the model's tokenizer: %v (a shortlist needs a model with its SentencePiece files)", err)
-	}
-	pairs, err := train.ReadPairs(*src, *tgt)
-	if err != nil {
-		return fail(exitFailure, "%v", err)
-	}
-	held := 0
-	if *devMod > 0 {
-		var dev []train.Pair
-		all := len(pairs)
-		if pairs, dev, err = train.SplitDev(pairs, *devMod); err != nil {
-			return fail(exitUsage, "%v", err)
-		}
-		held = all - len(pairs)
-		fmt.Fprintf(e.stderr, "translate shortlist: left out %d pairs (%d dev pairs of --dev-mod %d and the pairs sharing a sentence with them)\n", held, len(dev), *devMod)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -108,7 +79,7 @@ func runShortlist(e *env, args []string) int {
 		return fail(exitFailure, "%v", err)
 	}
 	m.Blobs[modelfile.BlobShortlist] = blob
-	if err := modelfile.WriteFile(*out, m, modelfile.WriteOptions{DType: m.DType, ZstdLevel: *level}); err != nil {
+	if err := cf.write(m); err != nil {
 		return fail(exitFailure, "%v", err)
 	}
 	sources, cands := 0, 0
@@ -118,7 +89,7 @@ func runShortlist(e *env, args []string) int {
 		}
 	}
 	fmt.Fprintf(e.stdout, "%s: shortlist from %d pairs: %d frequent target tokens, candidates for %d source tokens (%.1f each), %d bytes\n",
-		*out, len(pairs), len(sl.Frequent()), sources, float64(cands)/float64(max(sources, 1)), len(blob))
+		*cf.out, len(pairs), len(sl.Frequent()), sources, float64(cands)/float64(max(sources, 1)), len(blob))
 	return exitOK
 }
 

@@ -39,7 +39,10 @@ type jsonLine struct {
 // jsonSentence is one sentence of a --json line.
 type jsonSentence struct {
 	Source string `json:"source,omitempty"`
-	Text   string `json:"text"`
+	// Recased is the source as the model read it, when it was written all
+	// in capitals or all in lower case (--recase).
+	Recased string `json:"recased,omitempty"`
+	Text    string `json:"text"`
 	jsonIDs
 	// Confidence is the sentence's confidence in [0, 1] (text input only).
 	Confidence *float32 `json:"confidence,omitempty"`
@@ -100,7 +103,7 @@ type modelFlags struct {
 	weights, rerankLM   *string
 	glossary            *string
 	keep, pass          *bool
-	shortlist           *bool
+	shortlist, recase   *bool
 }
 
 // addModelFlags defines the model flags on fs.
@@ -123,6 +126,7 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		glossary:  fs.String("glossary", "", "glossary `file` (TSV: German TAB English; the same term twice keeps it): every German term, also inflected, comes out as its English term"),
 		keep:      fs.Bool("keep-spans", true, "keep numbers, dates, URLs, e-mail addresses, paths, code, placeholders and codes exactly as written (repaired through the alignment when the model changes them); --keep-spans=false turns it off"),
 		shortlist: fs.Bool("shortlist", false, "decode over the model's vocabulary shortlist (translate shortlist builds one): faster steps, output may differ slightly (default: on for the embedded model, which carries one; off for --model files)"),
+		recase:    fs.Bool("recase", true, "give sentences written all in capitals or all in lower case their usual case before translating, from the model's truecase table (translate casing learns one; on when the model carries one); --recase=false reads them as written"),
 		pass:      fs.Bool("passthrough", true, "copy sentences that are not German (English, other scripts, only symbols, emoji, URLs or numbers) unchanged; --passthrough=false translates everything"),
 	}
 }
@@ -140,6 +144,9 @@ func (m *modelFlags) options() []translate.Option {
 		translate.WithProtectedSpans(*m.keep), translate.WithPassthrough(*m.pass)}
 	if set["shortlist"] {
 		opts = append(opts, translate.WithShortlist(*m.shortlist))
+	}
+	if set["recase"] {
+		opts = append(opts, translate.WithRecase(*m.recase))
 	}
 	if *m.glossary != "" {
 		opts = append(opts, translate.WithGlossaryFile(*m.glossary))
@@ -232,7 +239,7 @@ func (m *modelFlags) describe() string {
 	var flags []string
 	m.fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram", "weights", "rerank-lm", "lm-weight", "glossary", "keep-spans", "passthrough", "shortlist":
+		case "beam", "length-penalty", "max-len", "max-len-ratio", "max-len-extra", "no-repeat-ngram", "weights", "rerank-lm", "lm-weight", "glossary", "keep-spans", "passthrough", "shortlist", "recase":
 			flags = append(flags, f.Name+"="+f.Value.String())
 		}
 	})
@@ -490,7 +497,7 @@ func textLines(ctx context.Context, tr *translate.Translator, texts []string, do
 		var sents []jsonSentence
 		for _, s := range r.Sentences {
 			conf := s.Confidence
-			js := jsonSentence{Source: s.Source, Text: s.Text, jsonIDs: jsonIDs{IDs: s.IDs, Score: s.Score}, Confidence: &conf, Passthrough: s.Passthrough, Invented: s.Invented}
+			js := jsonSentence{Source: s.Source, Recased: s.Recased, Text: s.Text, jsonIDs: jsonIDs{IDs: s.IDs, Score: s.Score}, Confidence: &conf, Passthrough: s.Passthrough, Invented: s.Invented}
 			for _, f := range s.Repaired {
 				js.Repaired = append(js.Repaired, jsonRepair{Kind: f.Span.Kind.String(), Span: f.Span.Render, How: f.How, Was: f.Replaced})
 			}

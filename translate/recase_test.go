@@ -1,0 +1,82 @@
+package translate
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/truecase"
+)
+
+// TestRecase checks recasing through the translator: a sentence in
+// capitals or in lower case is translated exactly as its usual spelling,
+// keeps its own Source and reports what the model read; mixed case is
+// read as is; recasing is off without a table, and a table that is
+// missing (asked for) or damaged is an error naming the fix.
+func TestRecase(t *testing.T) {
+	_, m := loadOracle(t)
+	blob, err := truecase.Learn([]string{"Ich habe einen Hund.", "Heute habe ich keine Zeit.", "Der Hund schläft im Garten.", "Wo schläft der Hund?"}, 1).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := withBlob(m, modelfile.BlobTruecase, blob)
+	tr, err := newTranslator(with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.Model().Recase {
+		t.Fatal("a model with a truecase table does not recase by default")
+	}
+	texts := []string{"Heute habe ich keine Zeit, der Hund schläft.", "HEUTE HABE ICH KEINE ZEIT, DER HUND SCHLÄFT.",
+		"heute habe ich keine zeit, der hund schläft.", "HEUTE habe ich keine Zeit, der Hund schläft."}
+	ctx := context.Background()
+	got, err := tr.TranslateBatchDetailed(ctx, texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usual := got[0].Sentences[0]
+	if usual.Recased != "" {
+		t.Errorf("ordinary case recased to %q", usual.Recased)
+	}
+	for i, g := range got[1:3] {
+		s := g.Sentences[0]
+		if s.Source != texts[i+1] || s.Recased != texts[0] {
+			t.Errorf("%q: source %q, recased %q; want the text as given and %q", texts[i+1], s.Source, s.Recased, texts[0])
+		}
+		if s.Text != usual.Text || !slices.Equal(s.IDs, usual.IDs) {
+			t.Errorf("%q translated as %q %v, its usual spelling as %q %v", texts[i+1], s.Text, s.IDs, usual.Text, usual.IDs)
+		}
+	}
+	if s := got[3].Sentences[0]; s.Recased != "" {
+		t.Errorf("mixed case %q recased to %q", s.Source, s.Recased)
+	}
+
+	off, err := newTranslator(with, WithRecase(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := off.TranslateBatchDetailed(ctx, texts[1:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Model().Recase || res[0].Sentences[0].Recased != "" {
+		t.Error("WithRecase(false) recased")
+	}
+	if plain, err := newTranslator(m); err != nil || plain.Model().Recase {
+		t.Errorf("a model without a table: %v, recase %v", err, err == nil && plain.Model().Recase)
+	}
+	for name, c := range map[string]struct {
+		m    *modelfile.Model
+		want string
+	}{
+		"missing": {m, "translate casing"},
+		"damaged": {withBlob(m, modelfile.BlobTruecase, []byte("deen-truecase 1\nzwei Wörter\n")), "not one plain word"},
+	} {
+		if _, err := newTranslator(c.m, WithRecase(true)); !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s table: %v; want ErrInvalidOption naming %q", name, err, c.want)
+		}
+	}
+}
