@@ -168,6 +168,7 @@ type hfConfig struct {
 	MaxLength           *int            `json:"max_length"`
 	LengthPenalty       *float64        `json:"length_penalty"`
 	BadWordsIDs         *[][]int        `json:"bad_words_ids"`
+	NoRepeatNGram       *int            `json:"no_repeat_ngram_size"`
 	SeparateVocabs      *bool           `json:"separate_vocabs"` // tokenizer_config.json
 }
 
@@ -274,6 +275,7 @@ func readConfig(dir string) (modelfile.Config, error) {
 	g := &c.Generation
 	g.NumBeams = firstInt(1, gen.NumBeams, hc.NumBeams)
 	g.MaxLength = firstInt(20, gen.MaxLength, hc.MaxLength)
+	g.NoRepeatNGram = firstInt(0, gen.NoRepeatNGram, hc.NoRepeatNGram)
 	g.LengthPenalty = 1
 	for _, lp := range []*float64{gen.LengthPenalty, hc.LengthPenalty} {
 		if lp != nil {

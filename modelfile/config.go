@@ -93,6 +93,9 @@ type Generation struct {
 	ForcedEOS bool `json:"forced_eos"`
 	// BadWordsIDs are single token ids never generated (pad, in Marian).
 	BadWordsIDs []int `json:"bad_words_ids"`
+	// NoRepeatNGram forbids repeating any n-gram of this size in an output
+	// (HF no_repeat_ngram_size; 0 = off).
+	NoRepeatNGram int `json:"no_repeat_ngram_size,omitempty"`
 }
 
 // Architectures.

@@ -87,6 +87,7 @@ func (c Config) Validate() error {
 	g := c.Generation
 	inRange("generation.num_beams", g.NumBeams, 1, MaxBeams)
 	inRange("generation.max_length", g.MaxLength, 2, MaxPositions)
+	inRange("generation.no_repeat_ngram_size", g.NoRepeatNGram, 0, MaxPositions)
 	if lp := float64(g.LengthPenalty); math.IsNaN(lp) || math.IsInf(lp, 0) {
 		bad("generation.length_penalty = %g is not finite", lp)
 	}

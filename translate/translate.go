@@ -314,6 +314,7 @@ func newTranslator(m *modelfile.Model, opts ...Option) (*Translator, error) {
 			MaxNewTokens:  max(g.MaxLength-1, 1),
 			MaxLenRatio:   defaultMaxLenRatio,
 			MaxLenExtra:   defaultMaxLenExtra,
+			NoRepeatNGram: g.NoRepeatNGram,
 		},
 	}
 	var err error

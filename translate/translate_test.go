@@ -221,6 +221,32 @@ func TestLoadRoundTrip(t *testing.T) {
 	sameResults(t, "loaded vs direct", a, b)
 }
 
+// TestStoredSearchDefaults checks that the model file's search defaults
+// (beam, length penalty, repetition guard) are the translator's, and that
+// options override them.
+func TestStoredSearchDefaults(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Generation.NumBeams, cfg.Generation.LengthPenalty, cfg.Generation.NoRepeatNGram = 5, 0.8, 3
+	m, err := randomWeights(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := newTranslator(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := tr.SearchOptions(); o.BeamSize != 5 || o.LengthPenalty != 0.8 || o.NoRepeatNGram != 3 {
+		t.Errorf("defaults %+v, want beam 5, length penalty 0.8, no-repeat 3 from the file", o)
+	}
+	off, err := newTranslator(m, WithNoRepeatNGram(0), WithBeamSize(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := off.SearchOptions(); o.BeamSize != 2 || o.NoRepeatNGram != 0 {
+		t.Errorf("with options: %+v, want beam 2 and no guard", o)
+	}
+}
+
 func TestModelInfo(t *testing.T) {
 	m, err := randomWeights(smallConfig(), false)
 	if err != nil {

@@ -149,6 +149,21 @@ func TestConvertModel(t *testing.T) {
 	if m, err := modelfile.ReadFile(q); err != nil || m.DType != modelfile.Int8 {
 		t.Fatalf("int8 file: %v, %v", err, m)
 	}
+	// Search defaults: stored, the dtype kept when not given; bad ones refused.
+	def := filepath.Join(dir, "d.deen")
+	if stdout, stderr, code := runConvertArgs("model", half, def, "--beam", "6", "--length-penalty", "0.8", "--no-repeat-ngram", "3"); code != exitOK ||
+		!strings.Contains(stdout, "f16 weights") || !strings.Contains(stdout, "beam 6, length penalty 0.8, no-repeat n-gram 3") {
+		t.Fatalf("search defaults: exit %d, %q %q", code, stdout, stderr)
+	}
+	if d, err := modelfile.ReadFile(def); err != nil || d.DType != modelfile.F16 || d.Config.Generation.NumBeams != 6 || d.Config.Generation.NoRepeatNGram != 3 {
+		t.Fatalf("stored defaults: %v, %v", err, d)
+	}
+	if _, stderr, code := runConvertArgs("model", half, filepath.Join(dir, "e.deen"), "--beam", "0"); code != exitFailure || !strings.Contains(stderr, "num_beams") {
+		t.Errorf("--beam 0: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := runConvertArgs("marian", "../../testdata/oracle/tiny-marian-A", filepath.Join(dir, "f.deen"), "--beam", "2"); code != exitUsage || !strings.Contains(stderr, "convert model") {
+		t.Errorf("marian --beam: exit %d, %q", code, stderr)
+	}
 	if _, stderr, code := runConvertArgs("model", src, src, "--dtype", "f16", "--force"); code != exitFailure || !strings.Contains(stderr, "is the input") {
 		t.Errorf("converting over the input: exit %d, %q", code, stderr)
 	}

@@ -116,7 +116,7 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		maxLen:    fs.Int("max-len", 0, "most target tokens generated, end token included, as HF max_new_tokens (default: the model's); turns the guard off unless --max-len-ratio is given"),
 		ratio:     fs.Float64("max-len-ratio", 2, "runaway guard: at most ceil(R·source ids)+extra tokens (source ids include the end token); 0 turns the guard off"),
 		extra:     fs.Int("max-len-extra", 10, "runaway guard: the extra of --max-len-ratio"),
-		noRepeat:  fs.Int("no-repeat-ngram", 0, "forbid repeating n-grams of this size (0 = off)"),
+		noRepeat:  fs.Int("no-repeat-ngram", 0, "forbid repeating n-grams of this size (0 = off; default: the model's)"),
 		threads:   fs.Int("threads", 0, "cores for the matrix kernels (default: all)"),
 		batch:     fs.Int("batch-size", 16, "sentences decoded together"),
 		cache:     fs.Int("sentence-cache", 1024, "recent sentence translations kept, so repeated sentences (headers, boilerplate, list items) are decoded once; 0 = off (same output either way)"),
@@ -140,10 +140,13 @@ func (m *modelFlags) options() []translate.Option {
 		ratio = 0 // an explicit --max-len is the limit (HF max_new_tokens), not the guard
 	}
 	opts := []translate.Option{translate.WithLengthGuard(float32(ratio), *m.extra), translate.WithBatchSize(*m.batch),
-		translate.WithNoRepeatNGram(*m.noRepeat), translate.WithWeightPrecision(*m.weights), translate.WithSentenceCache(*m.cache),
+		translate.WithWeightPrecision(*m.weights), translate.WithSentenceCache(*m.cache),
 		translate.WithProtectedSpans(*m.keep), translate.WithPassthrough(*m.pass)}
 	if set["shortlist"] {
 		opts = append(opts, translate.WithShortlist(*m.shortlist))
+	}
+	if set["no-repeat-ngram"] {
+		opts = append(opts, translate.WithNoRepeatNGram(*m.noRepeat))
 	}
 	if set["recase"] {
 		opts = append(opts, translate.WithRecase(*m.recase))
