@@ -71,7 +71,10 @@ type translateResponse struct {
 // its translation and how far to trust it (translate.Sentence.Confidence,
 // and the numbers the model invented).
 type sentenceInfo struct {
-	Source      string  `json:"source"`
+	Source string `json:"source"`
+	// Recased is the source as the model read it when it was written all
+	// in capitals or all in lower case (translate.Sentence.Recased).
+	Recased     string  `json:"recased,omitempty"`
 	Translation string  `json:"translation"`
 	Confidence  float64 `json:"confidence"`
 	Passthrough bool    `json:"passthrough,omitempty"`
@@ -84,7 +87,7 @@ type sentenceInfo struct {
 func sentenceInfos(tr *translate.Translation) []sentenceInfo {
 	out := make([]sentenceInfo, len(tr.Sentences))
 	for i, s := range tr.Sentences {
-		out[i] = sentenceInfo{Source: s.Source, Translation: s.Text, Confidence: math.Round(1000*float64(s.Confidence)) / 1000, Passthrough: s.Passthrough, Invented: s.Invented}
+		out[i] = sentenceInfo{Source: s.Source, Recased: s.Recased, Translation: s.Text, Confidence: math.Round(1000*float64(s.Confidence)) / 1000, Passthrough: s.Passthrough, Invented: s.Invented}
 	}
 	return out
 }
