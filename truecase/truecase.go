@@ -268,6 +268,8 @@ func plainWord(t string) (string, int) {
 	return core, start
 }
 
+// isOpener and isCloser report the quotes and brackets that may stand
+// before and after a plain word.
 func isOpener(r rune) bool { return strings.ContainsRune(`"'„“‚‘»«›‹([¿¡`, r) }
 func isCloser(r rune) bool { return strings.ContainsRune(`"'“”‘’»«›‹)]`, r) }
 
