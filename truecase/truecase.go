@@ -103,9 +103,12 @@ const (
 )
 
 // CasingOf tells how sentence is written, judging only its plain words.
-func CasingOf(sentence string) Casing {
+func CasingOf(sentence string) Casing { return casingOf(tokens(sentence)) }
+
+// casingOf is CasingOf of a sentence's tokens.
+func casingOf(toks []token) Casing {
 	upper, lower, long := 0, 0, 0
-	for _, t := range tokens(sentence) {
+	for _, t := range toks {
 		if t.word == "" {
 			continue
 		}
@@ -145,14 +148,15 @@ func CasingOf(sentence string) Casing {
 // has another byte length stays as written, so the result has the byte
 // length of sentence.
 func (m *Model) Recase(sentence string) string {
-	c := CasingOf(sentence)
+	toks := tokens(sentence)
+	c := casingOf(toks)
 	if c == Mixed {
 		return sentence
 	}
 	var b strings.Builder
 	b.Grow(len(sentence))
 	first := true // at the start of the sentence, or just after a sentence end
-	for _, t := range tokens(sentence) {
+	for _, t := range toks {
 		if t.word == "" {
 			b.WriteString(t.text)
 			if strings.TrimSpace(t.text) != "" {
