@@ -341,9 +341,21 @@ func startWorkers(t testing.TB, url, model string, tr filework.Translator, n int
 
 func TestQueueMatchesLocal(t *testing.T) {
 	f := newFixture(t, nil)
-	worker := &counting{tr: filework.Local(f.tr)}
+	c := f.client(t)
+	// The workers wait until every file holds its chunks: a file that
+	// started only after another sharing its chunks was written (and its
+	// results purged) would rightly translate them again.
+	ready := untilRefs(t, c, 2*13+3)
+	worker := &counting{tr: filework.Local(f.tr), hang: func(ctx context.Context) error {
+		select {
+		case <-ready:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
 	startWorkers(t, f.s.ClientURL(), f.model, worker, 2, WithAckWait(5*time.Second))
-	f.check(t, runFiles(t, context.Background(), f.dir, f.client(t)))
+	f.check(t, runFiles(t, context.Background(), f.dir, c))
 	// a.de and same.de share their chunks: each chunk was translated once.
 	if got := worker.calls.Load(); got > uniqueChunks {
 		t.Errorf("%d chunks translated, want at most %d (shared chunks once)", got, uniqueChunks)
@@ -367,6 +379,34 @@ func TestQueueMatchesLocal(t *testing.T) {
 	if worker.calls.Load() == calls {
 		t.Error("the second run translated nothing")
 	}
+}
+
+// untilRefs returns a channel closed once c's files hold n references to
+// job IDs in all, or after a minute (the outputs then tell what went
+// wrong), or when the test ends.
+func untilRefs(t testing.TB, c *Client, n int) <-chan struct{} {
+	ready, stop := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		defer close(ready)
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+			c.mu.Lock()
+			held := 0
+			for _, k := range c.refs {
+				held += k
+			}
+			c.mu.Unlock()
+			if held >= n {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return ready
 }
 
 // TestQueueWorkerKilled: the first worker takes a job and loses its
