@@ -15,9 +15,11 @@ import (
 // of the training text; package truecase): a model trained on ordinary
 // text otherwise reads such a sentence as another token sequence
 // altogether. Sentences in ordinary mixed case, and tokens with digits or
-// symbols (dates, URLs, codes, placeholders), are never changed, and the
-// translation comes out in ordinary case. Sentence.Source stays the text
-// as given; Sentence.Recased is what the model read.
+// symbols (dates, URLs, codes, placeholders), are never changed. The
+// translation of a sentence in capitals is given back in capitals (its
+// plain words: truecase.Capitals), that of one in lower case in ordinary
+// case. Sentence.Source stays the text as given; Sentence.Recased is what
+// the model read.
 //
 // On by default when the model carries a table; WithRecase(true) with a
 // model without one is an error (ErrInvalidOption) naming the fix.
@@ -51,4 +53,16 @@ func (t *Translator) recase(sentence string) string {
 		return sentence
 	}
 	return t.truecase.Recase(sentence)
+}
+
+// mirror gives the translation of a sentence written in capitals (source,
+// as given) back in capitals: its text and its alternatives.
+func mirror(st *Sentence, source string) {
+	if truecase.CasingOf(source) != truecase.Upper {
+		return
+	}
+	st.Text = truecase.Capitals(st.Text)
+	for i := range st.Alternatives {
+		st.Alternatives[i].Text = truecase.Capitals(st.Alternatives[i].Text)
+	}
 }

@@ -41,14 +41,19 @@ func TestRecase(t *testing.T) {
 	if usual.Recased != "" {
 		t.Errorf("ordinary case recased to %q", usual.Recased)
 	}
-	for i, g := range got[1:3] {
-		s := g.Sentences[0]
+	// The capitals' translation comes back in capitals, the lower case's
+	// in ordinary case.
+	for i, want := range []string{truecase.Capitals(usual.Text), usual.Text} {
+		s := got[i+1].Sentences[0]
 		if s.Source != texts[i+1] || s.Recased != texts[0] {
 			t.Errorf("%q: source %q, recased %q; want the text as given and %q", texts[i+1], s.Source, s.Recased, texts[0])
 		}
-		if s.Text != usual.Text || !slices.Equal(s.IDs, usual.IDs) {
-			t.Errorf("%q translated as %q %v, its usual spelling as %q %v", texts[i+1], s.Text, s.IDs, usual.Text, usual.IDs)
+		if s.Text != want || !slices.Equal(s.IDs, usual.IDs) {
+			t.Errorf("%q translated as %q %v; want %q %v (its usual spelling's ids)", texts[i+1], s.Text, s.IDs, want, usual.IDs)
 		}
+	}
+	if want := truecase.Capitals(usual.Text); want == usual.Text {
+		t.Fatalf("the tiny model's translation %q has no lower-case letter: the capitals check checks nothing", usual.Text)
 	}
 	if s := got[3].Sentences[0]; s.Recased != "" {
 		t.Errorf("mixed case %q recased to %q", s.Source, s.Recased)

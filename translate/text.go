@@ -157,6 +157,7 @@ func (t *Translator) translateTexts(ctx context.Context, texts []string, c *call
 			}
 			if st.Source != sent {
 				st.Source, st.Recased = sent, st.Source
+				mirror(&st, sent)
 			}
 			tr.Sentences = append(tr.Sentences, st)
 		}

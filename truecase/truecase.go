@@ -179,6 +179,24 @@ func (m *Model) Recase(sentence string) string {
 	return b.String()
 }
 
+// Capitals returns text with its plain words in capitals and every other
+// token (numbers, dates, URLs, codes, placeholders) as written: the
+// translation of a sentence written in capitals, given back in capitals.
+func Capitals(text string) string {
+	var b strings.Builder
+	b.Grow(len(text))
+	for _, t := range tokens(text) {
+		if t.word == "" {
+			b.WriteString(t.text)
+			continue
+		}
+		b.WriteString(t.text[:t.at])
+		b.WriteString(strings.ToUpper(t.word))
+		b.WriteString(t.text[t.at+len(t.word):])
+	}
+	return b.String()
+}
+
 // word is the usual spelling of one plain word of a sentence written in
 // casing c: the whole word if known, else each hyphen-joined part.
 func (m *Model) word(w string, c Casing) string {

@@ -18,7 +18,8 @@ start of a sentence: "Hund", "heute", "USA") and writes a copy of the
 model with that truecase table (blob truecase.txt), weights stored as
 before. Sentences written all in capitals ("ICH HABE HEUTE KEINE ZEIT") or
 all in lower case are then given their usual case before translation
-(--recase, on when the model carries a table). CORPUS.en only serves the
+(--recase, on when the model carries a table), and the translation of a
+sentence in capitals is given back in capitals. CORPUS.en only serves the
 dev split (--dev-mod), as for translate shortlist. The embedded model
 already carries one, learned this way from Tatoeba.
 

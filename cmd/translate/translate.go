@@ -126,7 +126,7 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		glossary:  fs.String("glossary", "", "glossary `file` (TSV: German TAB English; the same term twice keeps it): every German term, also inflected, comes out as its English term"),
 		keep:      fs.Bool("keep-spans", true, "keep numbers, dates, URLs, e-mail addresses, paths, code, placeholders and codes exactly as written (repaired through the alignment when the model changes them); --keep-spans=false turns it off"),
 		shortlist: fs.Bool("shortlist", false, "decode over the model's vocabulary shortlist (translate shortlist builds one): faster steps, output may differ slightly (default: on for the embedded model, which carries one; off for --model files)"),
-		recase:    fs.Bool("recase", true, "give sentences written all in capitals or all in lower case their usual case before translating, from the model's truecase table (translate casing learns one; on when the model carries one); --recase=false reads them as written"),
+		recase:    fs.Bool("recase", true, "give sentences written all in capitals or all in lower case their usual case before translating, from the model's truecase table (translate casing learns one; on when the model carries one), and give the translation of a sentence in capitals back in capitals; --recase=false reads them as written"),
 		pass:      fs.Bool("passthrough", true, "copy sentences that are not German (English, other scripts, only symbols, emoji, URLs or numbers) unchanged; --passthrough=false translates everything"),
 	}
 }
