@@ -105,15 +105,16 @@ func TestRecase(t *testing.T) {
 // TestCapitals: plain words go to capitals; numbers, times, URLs,
 // placeholders and spacing stay as written.
 func TestCapitals(t *testing.T) {
-	for in, want := range map[string]string{
-		"The train leaves at 14:30.":              "THE TRAIN LEAVES AT 14:30.",
-		"I don't know, {name}.":                   "I DON'T KNOW, {name}.",
-		"See https://bahn.example/fahrplan, Tom!": "SEE https://bahn.example/fahrplan, TOM!",
-		"„Müller-Lüdenscheidt“  came\tat 8am":     "„MÜLLER-LÜDENSCHEIDT“  CAME\tAT 8am",
-		"": "",
-	} {
-		if got := Capitals(in); got != want {
-			t.Errorf("Capitals(%q) = %q, want %q", in, got, want)
+	cases := [][2]string{
+		{"The train leaves at 14:30.", "THE TRAIN LEAVES AT 14:30."},
+		{"I don't know, {name}.", "I DON'T KNOW, {name}."},
+		{"See https://bahn.example/fahrplan, Tom!", "SEE https://bahn.example/fahrplan, TOM!"},
+		{"„Müller-Lüdenscheidt“  came\tat 8am", "„MÜLLER-LÜDENSCHEIDT“  CAME\tAT 8am"},
+		{"", ""},
+	}
+	for _, c := range cases {
+		if got := Capitals(c[0]); got != c[1] {
+			t.Errorf("Capitals(%q) = %q, want %q", c[0], got, c[1])
 		}
 	}
 }
