@@ -179,6 +179,16 @@ func FuzzRecase(f *testing.F) {
 				t.Fatalf("Recase(%q) = %q: token %q became %q", s, got, a[i].text, b[i].text)
 			}
 		}
+		// Capitals changes plain words only.
+		up := tokens(Capitals(s))
+		if len(up) != len(a) {
+			t.Fatalf("Capitals(%q): %d tokens, want %d", s, len(up), len(a))
+		}
+		for i := range a {
+			if a[i].word == "" && a[i].text != up[i].text {
+				t.Fatalf("Capitals(%q): token %q became %q", s, a[i].text, up[i].text)
+			}
+		}
 	})
 }
 
