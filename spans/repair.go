@@ -426,6 +426,7 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 		if at < 0 {
 			at, how = endOfSentence(tgt), "appended"
 		}
+
 		for _, p := range protected {
 			if p.Start < at && at < p.End {
 				at = p.End
@@ -536,10 +537,10 @@ func apply(t string, edits []edit) string {
 		text := ed.text
 		if ed.s == ed.e {
 			out := b.String()
-			if len(out) > 0 && !unicode.IsSpace(lastRune(out)) {
+			if len(out) > 0 && !unicode.IsSpace(lastRune(out)) && !unicode.IsSpace(firstRune(text)) {
 				text = " " + text
 			}
-			if ed.e < len(t) {
+			if ed.e < len(t) && !unicode.IsSpace(lastRune(text)) {
 				r, _ := utf8.DecodeRuneInString(t[ed.e:])
 				if isWordRune(r) {
 					text += " "

@@ -91,6 +91,24 @@ func TestRepair(t *testing.T) {
 	}
 }
 
+// An insertion that already carries its space gets no second one.
+func TestApplyInsertSpacing(t *testing.T) {
+	for _, c := range []struct {
+		t    string
+		ed   edit
+		want string
+	}{
+		{"It is 12.05.2026.", edit{17, 17, " 14:30"}, "It is 12.05.2026. 14:30"},
+		{"It is 12.05.2026.", edit{17, 17, "14:30"}, "It is 12.05.2026. 14:30"},
+		{"Call him.", edit{4, 4, " {name}"}, "Call {name} him."},
+		{"Call him.", edit{5, 5, "{name}"}, "Call {name} him."},
+	} {
+		if got := apply(c.t, []edit{c.ed}); got != c.want {
+			t.Errorf("apply(%q, %+v) = %q, want %q", c.t, c.ed, got, c.want)
+		}
+	}
+}
+
 // A wrong alignment (sizes, ranges) is no alignment: Repair still works.
 func TestRepairBadAlignment(t *testing.T) {
 	src, tgt := "Ruf {name} an.", "Call him."
