@@ -139,18 +139,21 @@ func casingOf(toks []token) Casing {
 }
 
 // Recase returns sentence in its usual case when it is written all in
-// capitals or all in lower case (CasingOf), and sentence unchanged
-// otherwise. Known words take their usual spelling; in a sentence in
-// capitals an unknown word becomes capitalised ("BECKER" → "Becker", as
-// most unknown German words are nouns or names), in lower case it stays
-// as written. The first word gets a capital when it opens the sentence
-// (nothing but punctuation before it). A word whose usual spelling
+// capitals or all in lower case (CasingOf). Known words take their usual
+// spelling; in a sentence in capitals an unknown word becomes capitalised
+// ("BECKER" → "Becker", as most unknown German words are nouns or names),
+// in lower case it stays as written. The first word gets a capital when
+// it opens the sentence (nothing but punctuation before it). In a sentence
+// in mixed case only the words written in capitals for emphasis change:
+// a known word whose usual spelling is not in capitals ("Das ist SEHR
+// wichtig", "ACHTUNG: Der Zug …"); words usually written in capitals
+// ("USA") and unknown ones ("ADAC") stay. A word whose usual spelling
 // has another byte length stays as written, so the result has the byte
 // length of sentence.
 func (m *Model) Recase(sentence string) string {
 	toks := tokens(sentence)
 	c := casingOf(toks)
-	if c == Mixed {
+	if c == Mixed && !m.emphasis(toks) {
 		return sentence
 	}
 	var b strings.Builder
@@ -164,8 +167,16 @@ func (m *Model) Recase(sentence string) string {
 			}
 			continue
 		}
-		w := m.word(t.word, c)
-		if first {
+		w := t.word
+		switch {
+		case c != Mixed:
+			w = m.word(w, c)
+		case inCapitals(w):
+			if f, ok := m.Usual(w); ok && !inCapitals(f) {
+				w = f
+			}
+		}
+		if first && (c != Mixed || w != t.word) {
 			w = capitalise(w)
 		}
 		first = t.ends
@@ -195,6 +206,33 @@ func Capitals(text string) string {
 		b.WriteString(t.text[t.at+len(t.word):])
 	}
 	return b.String()
+}
+
+// emphasis reports whether a sentence in mixed case has a word in
+// capitals that Recase changes.
+func (m *Model) emphasis(toks []token) bool {
+	for _, t := range toks {
+		if inCapitals(t.word) {
+			if f, ok := m.Usual(t.word); ok && !inCapitals(f) && len(f) == len(t.word) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inCapitals reports a word of two or more letters, all in capitals.
+func inCapitals(w string) bool {
+	letters := 0
+	for _, r := range w {
+		if unicode.IsLetter(r) {
+			if !unicode.IsUpper(r) {
+				return false
+			}
+			letters++
+		}
+	}
+	return letters >= 2
 }
 
 // word is the usual spelling of one plain word of a sentence written in

@@ -89,6 +89,11 @@ func TestRecase(t *testing.T) {
 		"„ICH HAB'S GESEHEN“, SAGT ER.":   "„Ich hab's gesehen“, sagt er.",
 		"  ER IST ALT.  ":                 "  Er ist alt.  ",
 		"SIE HAT EINEN HUND. ER IST ALT.": "Sie hat einen Hund. Er ist alt.",
+		"Wir gehen HEUTE nach Hause.":     "Wir gehen heute nach Hause.", // mixed: a word in capitals for emphasis
+		"HEUTE ist es kalt.":              "Heute ist es kalt.",
+		"Der Hund schläft am ABEND.":      "Der Hund schläft am Abend.",
+		"Wir fahren in die USA.":          "Wir fahren in die USA.",     // usually in capitals
+		"ACHTUNG: Der Hund schläft.":      "ACHTUNG: Der Hund schläft.", // unknown: as written
 		"A":                               "A",
 		"":                                "",
 	} {
