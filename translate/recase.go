@@ -14,8 +14,10 @@ import (
 // modelfile.BlobTruecase, learned by translate casing from the German side
 // of the training text; package truecase): a model trained on ordinary
 // text otherwise reads such a sentence as another token sequence
-// altogether. Sentences in ordinary mixed case, and tokens with digits or
-// symbols (dates, URLs, codes, placeholders), are never changed. The
+// altogether. In a sentence in ordinary mixed case only a word written in
+// capitals for emphasis changes, when the table knows it in another usual
+// spelling ("SEHR"); tokens with digits or symbols (dates, URLs, codes,
+// placeholders) are never changed. The
 // translation of a sentence in capitals is given back in capitals (its
 // plain words: truecase.Capitals), that of one in lower case in ordinary
 // case. Sentence.Source stays the text as given; Sentence.Recased is what

@@ -7,8 +7,9 @@
 //
 // A Model is the usual spelling of each word, learned from sentences in
 // ordinary case (Learn): for every word not at the start of a sentence,
-// its most frequent form among those that differ only in case. Recase
-// changes nothing in a sentence written in mixed case, and only touches
+// its most frequent form among those that differ only in case. In a
+// sentence written in mixed case Recase changes only words in capitals
+// that are usually written otherwise ("SEHR"), and it only touches
 // plain words (letters, with inner hyphens or apostrophes): a token with
 // digits or symbols (a date, a URL, a code, a placeholder) is left as
 // written. Every replacement has the byte length of the word it replaces,
