@@ -426,7 +426,6 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 		if at < 0 {
 			at, how = endOfSentence(tgt), "appended"
 		}
-
 		for _, p := range protected {
 			if p.Start < at && at < p.End {
 				at = p.End

@@ -17,11 +17,10 @@ import (
 // altogether. In a sentence in ordinary mixed case only a word written in
 // capitals for emphasis changes, when the table knows it in another usual
 // spelling ("SEHR"); tokens with digits or symbols (dates, URLs, codes,
-// placeholders) are never changed. The
-// translation of a sentence in capitals is given back in capitals (its
-// plain words: truecase.Capitals), that of one in lower case in ordinary
-// case. Sentence.Source stays the text as given; Sentence.Recased is what
-// the model read.
+// placeholders) are never changed. The translation of a sentence in
+// capitals is given back in capitals (its plain words: truecase.Capitals),
+// that of one in lower case in ordinary case. Sentence.Source stays the
+// text as given; Sentence.Recased is what the model read.
 //
 // On by default when the model carries a table; WithRecase(true) with a
 // model without one is an error (ErrInvalidOption) naming the fix.

@@ -172,8 +172,8 @@ func (m *Model) Recase(sentence string) string {
 		switch {
 		case c != Mixed:
 			w = m.word(w, c)
-		case inCapitals(w):
-			if f, ok := m.Usual(w); ok && !inCapitals(f) {
+		default:
+			if f, ok := m.emphasised(w); ok {
 				w = f
 			}
 		}
@@ -213,13 +213,22 @@ func Capitals(text string) string {
 // capitals that Recase changes.
 func (m *Model) emphasis(toks []token) bool {
 	for _, t := range toks {
-		if inCapitals(t.word) {
-			if f, ok := m.Usual(t.word); ok && !inCapitals(f) && len(f) == len(t.word) {
-				return true
-			}
+		if _, ok := m.emphasised(t.word); ok {
+			return true
 		}
 	}
 	return false
+}
+
+// emphasised returns the usual spelling of a word written in capitals
+// for emphasis in a mixed-case sentence: a known word usually written
+// otherwise, of the same byte length.
+func (m *Model) emphasised(w string) (string, bool) {
+	if !inCapitals(w) {
+		return "", false
+	}
+	f, ok := m.Usual(w)
+	return f, ok && !inCapitals(f) && len(f) == len(w)
 }
 
 // inCapitals reports a word of two or more letters, all in capitals.
