@@ -32,10 +32,11 @@ const (
 	Term                        // a glossary term (see Glossary)
 	Markup                      // an HTML element kept as is (see ParseHTML)
 	Emoji                       // 😀, ❤️, 👍🏽 (runs of pictographs and symbols)
+	Abbreviation                // ADAC, EU: letters in capitals a model does not know (given by the caller)
 )
 
 var kindNames = [...]string{"", "code", "url", "email", "path", "placeholder", "isbn", "phone",
-	"date", "time", "version", "code-id", "handle", "hashtag", "number", "ordinal", "glossary", "markup", "emoji"}
+	"date", "time", "version", "code-id", "handle", "hashtag", "number", "ordinal", "glossary", "markup", "emoji", "abbreviation"}
 
 // String returns the kind's name as used in JSON reports ("number", "url", …).
 func (k Kind) String() string {

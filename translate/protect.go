@@ -20,7 +20,9 @@ type protection struct {
 // numbers, dates, times, URLs, e-mail addresses, paths, code, placeholders,
 // product codes and the like (package spans) are checked in every
 // translation and put back, by the cross-attention alignment, where the
-// model lost them (Sentence.Repaired says which).
+// model lost them (Sentence.Repaired says which). With recasing on
+// (WithRecase), so are the abbreviations in capitals the model's truecase
+// table does not know ("ADAC", "EU"; truecase.Model.Unknown).
 func WithProtectedSpans(on bool) Option {
 	return func(t *Translator) error { t.protect.spans = on; return nil }
 }
@@ -67,7 +69,24 @@ func (t *Translator) protectedSpans(source string) []spans.Span {
 	if t.protect.spans {
 		sp = spans.Detect(source)
 	}
-	return spans.Merge(sp, t.protect.glossary.Find(source))
+	return spans.Merge(spans.Merge(sp, t.protect.glossary.Find(source)), t.abbreviations(source))
+}
+
+// abbreviations returns the spans of the abbreviations in capitals the
+// model's truecase table does not know ("ADAC"), when spans are protected
+// and recasing is on: a model trained only on the text the table was
+// learned from has never seen them and garbles them, so they are copied.
+// A model without a table (opus-mt) is left to translate them.
+func (t *Translator) abbreviations(source string) []spans.Span {
+	if !t.protect.spans || t.truecase == nil {
+		return nil
+	}
+	var sp []spans.Span
+	for _, r := range t.truecase.Unknown(source) {
+		w := source[r[0]:r[1]]
+		sp = append(sp, spans.Span{Kind: spans.Abbreviation, Start: r[0], End: r[1], Text: w, Render: w})
+	}
+	return sp
 }
 
 // passesThrough reports whether a sentence is copied instead of translated.

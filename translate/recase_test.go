@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/deen-mt/deen/modelfile"
+	"github.com/deen-mt/deen/spans"
 	"github.com/deen-mt/deen/truecase"
 )
 
@@ -83,5 +84,56 @@ func TestRecase(t *testing.T) {
 		if _, err := newTranslator(c.m, WithRecase(true)); !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s table: %v; want ErrInvalidOption naming %q", name, err, c.want)
 		}
+	}
+}
+
+// TestAbbreviations checks that, with recasing on, an abbreviation in
+// capitals the truecase table does not know is a protected span the
+// translation keeps, and that a known one, or any with recasing or span
+// protection off, is left to the model.
+func TestAbbreviations(t *testing.T) {
+	_, m := loadOracle(t)
+	blob, err := truecase.Learn([]string{"Ich habe einen Hund.", "Der Hund schläft in den USA."}, 1).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := withBlob(m, modelfile.BlobTruecase, blob)
+	abbreviations := func(tr *Translator, src string) (fixed []string, text string) {
+		t.Helper()
+		res, err := tr.TranslateDetailed(context.Background(), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range res.Sentences {
+			for _, f := range s.Repaired {
+				if f.Span.Kind == spans.Abbreviation {
+					fixed = append(fixed, f.Span.Text)
+				}
+			}
+		}
+		return fixed, res.Text
+	}
+	on, err := newTranslator(with, WithBeamSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "Der ADAC und die EU schlafen."
+	if fixed, text := abbreviations(on, src); !strings.Contains(text, "ADAC") || !strings.Contains(text, "EU") {
+		t.Errorf("%q → %q (repaired abbreviations %q): ADAC or EU lost", src, text, fixed)
+	}
+	for name, opts := range map[string][]Option{
+		"recasing off": {WithBeamSize(1), WithRecase(false)},
+		"spans off":    {WithBeamSize(1), WithProtectedSpans(false)},
+	} {
+		off, err := newTranslator(with, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fixed, text := abbreviations(off, src); fixed != nil {
+			t.Errorf("%s: %q → %q repaired the abbreviations %q", name, src, text, fixed)
+		}
+	}
+	if fixed, text := abbreviations(on, "Der Hund schläft in den USA."); fixed != nil {
+		t.Errorf("the known USA repaired: %q (%q)", fixed, text)
 	}
 }

@@ -209,6 +209,31 @@ func Capitals(text string) string {
 	return b.String()
 }
 
+// Unknown returns the byte ranges ([start, end) pairs) of the words of a
+// sentence in mixed case that are written in capitals, two to five
+// letters long, and unknown to m: abbreviations such as "ADAC" or "EU",
+// which a model that never saw them garbles and a translation should
+// copy. Known ones ("USA", "SEHR") are not among them, and nor is any word
+// of a sentence written all in capitals, where nothing tells an
+// abbreviation from a word.
+func (m *Model) Unknown(sentence string) [][2]int {
+	toks := tokens(sentence)
+	if casingOf(toks) != Mixed {
+		return nil
+	}
+	var out [][2]int
+	at := 0
+	for _, t := range toks {
+		if n := utf8.RuneCountInString(t.word); n <= 5 && inCapitals(t.word) && !strings.ContainsAny(t.word, "-'’") {
+			if _, known := m.Usual(t.word); !known {
+				out = append(out, [2]int{at + t.at, at + t.at + len(t.word)})
+			}
+		}
+		at += len(t.text)
+	}
+	return out
+}
+
 // emphasis reports whether a sentence in mixed case has a word in
 // capitals that Recase changes.
 func (m *Model) emphasis(toks []token) bool {

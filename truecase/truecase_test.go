@@ -124,6 +124,30 @@ func TestCapitals(t *testing.T) {
 	}
 }
 
+func TestUnknown(t *testing.T) {
+	m := learned(t)
+	cases := []struct {
+		src  string
+		want []string
+	}{
+		{"Der ADAC hilft, die EU auch.", []string{"ADAC", "EU"}},
+		{"Die USA sind groß, der HUND schläft.", nil}, // known: usually so, or another case
+		{"„(NATO)“ und BMW-Werk, AÖÜ!", []string{"NATO", "AÖÜ"}},
+		{"Die BUNDESREPUBLIK und A und X-Y und ICE4.", nil}, // too long, one letter, joined, digit
+		{"DER ADAC HILFT.", nil},                               // all in capitals
+		{"", nil},
+	}
+	for _, c := range cases {
+		var got []string
+		for _, r := range m.Unknown(c.src) {
+			got = append(got, c.src[r[0]:r[1]])
+		}
+		if strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("Unknown(%q) = %q, want %q", c.src, got, c.want)
+		}
+	}
+}
+
 func TestMarshalRoundTrip(t *testing.T) {
 	m := learned(t)
 	b, err := m.MarshalBinary()
