@@ -14,25 +14,25 @@ type Kind uint8
 // The kinds of protected spans, in the order Detect prefers them when two
 // candidates of equal length start at the same byte.
 const (
-	Code        Kind = iota + 1 // inline code in backticks: `git status`
-	URL                         // https://…, www.…, example.de/pfad
-	Email                       // name@firma.example
-	Path                        // /etc/hosts, ~/x, C:\Programme\x.ini
-	Placeholder                 // %s %1$s {name} {{var}} $VAR ${var}
-	ISBN                        // ISBN 978-3-16-148410-0
-	Phone                       // 0800 123 456, +49 30 1234567
-	Date                        // 15.03.2025, 2025-03-15
-	Time                        // 17:42, 9:30 Uhr
-	Version                     // 2.14.0, v1.2
-	ProductCode                 // DE-2024-00817, 4471-XK-93, LH 2031
-	Handle                      // @name
-	Hashtag                     // #thema
-	Number                      // 1.234,56  2,75  1990  3:1  1990-1995
-	Ordinal                     // 3. (am 3. Mai)
-	Term                        // a glossary term (see Glossary)
-	Markup                      // an HTML element kept as is (see ParseHTML)
-	Emoji                       // 😀, ❤️, 👍🏽 (runs of pictographs and symbols)
-	Abbreviation                // ADAC, EU: letters in capitals a model does not know (given by the caller)
+	Code         Kind = iota + 1 // inline code in backticks: `git status`
+	URL                          // https://…, www.…, example.de/pfad
+	Email                        // name@firma.example
+	Path                         // /etc/hosts, ~/x, C:\Programme\x.ini
+	Placeholder                  // %s %1$s {name} {{var}} $VAR ${var}
+	ISBN                         // ISBN 978-3-16-148410-0
+	Phone                        // 0800 123 456, +49 30 1234567
+	Date                         // 15.03.2025, 2025-03-15
+	Time                         // 17:42, 9:30 Uhr
+	Version                      // 2.14.0, v1.2
+	ProductCode                  // DE-2024-00817, 4471-XK-93, LH 2031
+	Handle                       // @name
+	Hashtag                      // #thema
+	Number                       // 1.234,56  2,75  1990  3:1  1990-1995
+	Ordinal                      // 3. (am 3. Mai)
+	Term                         // a glossary term (see Glossary)
+	Markup                       // an HTML element kept as is (see ParseHTML)
+	Emoji                        // 😀, ❤️, 👍🏽 (runs of pictographs and symbols)
+	Abbreviation                 // ADAC, EU: letters in capitals a model does not know (given by the caller)
 )
 
 var kindNames = [...]string{"", "code", "url", "email", "path", "placeholder", "isbn", "phone",

@@ -134,7 +134,7 @@ func TestUnknown(t *testing.T) {
 		{"Die USA sind groß, der HUND schläft.", nil}, // known: usually so, or another case
 		{"„(NATO)“ und BMW-Werk, AÖÜ!", []string{"NATO", "AÖÜ"}},
 		{"Die BUNDESREPUBLIK und A und X-Y und ICE4.", nil}, // too long, one letter, joined, digit
-		{"DER ADAC HILFT.", nil},                               // all in capitals
+		{"DER ADAC HILFT.", nil},                            // all in capitals
 		{"", nil},
 	}
 	for _, c := range cases {
