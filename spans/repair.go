@@ -206,7 +206,7 @@ func Missing(tgt string, spans []Span) []int {
 }
 
 // occurrences returns the byte offsets where sp.Render stands in t (for
-// numbers: not glued to other digits; for glossary terms: as whole words).
+// numbers: not glued to other digits; for glossary terms and abbreviations: as whole words).
 func occurrences(t string, sp Span) []int {
 	return find(t, sp.Render, sp.Kind)
 }
@@ -233,7 +233,7 @@ func find(t, s string, k Kind) []int {
 
 // standsAlone checks the boundaries of an occurrence [s, e) of a span of
 // kind k: numbers must not continue into other digits (nor a decimal or
-// thousands group); glossary terms must be whole words.
+// thousands group); glossary terms and abbreviations must be whole words.
 func standsAlone(t string, s, e int, k Kind) bool {
 	switch k {
 	case Number, Ordinal, Time, Date, Version, Phone:
@@ -261,7 +261,7 @@ func standsAlone(t string, s, e int, k Kind) bool {
 				}
 			}
 		}
-	case Term:
+	case Term, Abbreviation:
 		if s > 0 {
 			r, _ := utf8.DecodeLastRuneInString(t[:s])
 			if unicode.IsLetter(r) {
@@ -402,7 +402,7 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 		// 2. Replace the target words aligned to the span.
 		r, at, ok := pa.target(sp.Start, sp.End)
 		if ok {
-			r = trimFunctionWords(tgt, r, sp.Kind == Term)
+			r = trimFunctionWords(tgt, r, sp.Kind)
 			r = digitWords(tgt, r, sp.Render)
 			if sp.Kind == Time {
 				if m := ampm.FindStringIndex(tgt[r.End:]); m != nil {
@@ -438,18 +438,21 @@ func Repair(src, tgt string, spans []Span, al *Alignment) (string, []Fix) {
 
 // functionWords are English words an aligned range keeps when a span
 // replaces it ("at 6 pm" → "at 18:30"); articles only for glossary terms
-// ("the bill" → "the invoice", but "a thousand" → "1,000").
+// and abbreviations ("the bill" → "the invoice", "The A ASS" → "The ADAC",
+// but "a thousand" → "1,000").
 var functionWords = map[string]bool{"at": true, "on": true, "in": true, "of": true,
 	"to": true, "by": true, "for": true, "from": true, "with": true, "and": true, "is": true, "was": true}
 
 var articles = map[string]bool{"the": true, "a": true, "an": true}
 
 // trimFunctionWords drops function words (and, for glossary terms,
-// articles) from both ends of r in t, as long as a word remains.
-func trimFunctionWords(t string, r Range, term bool) Range {
+// articles; for abbreviations "the", since a garbled one often starts with
+// a single "A") from both ends of r in t, as long as a word remains; k is
+// the kind of the span that replaces r.
+func trimFunctionWords(t string, r Range, k Kind) Range {
 	keep := func(w string) bool {
 		w = strings.ToLower(w)
-		return functionWords[w] || term && articles[w]
+		return functionWords[w] || k == Term && articles[w] || k == Abbreviation && w == "the"
 	}
 	words := splitWords(t[r.Start:r.End])
 	lo, hi := 0, len(words)

@@ -162,18 +162,40 @@ func nested(sp []Span) bool {
 func TestTrimFunctionWords(t *testing.T) {
 	for _, c := range []struct {
 		text string
-		term bool
+		kind Kind
 		want string
 	}{
-		{"The bill", true, "bill"},
-		{"The bill will come", false, "The bill will come"},
-		{"at 6:30 p.m.", false, "6:30 p.m."},
-		{"the", true, "the"},
-		{"on the table", true, "table"},
+		{"The bill", Term, "bill"},
+		{"The bill will come", Number, "The bill will come"},
+		{"at 6:30 p.m.", Time, "6:30 p.m."},
+		{"the", Term, "the"},
+		{"on the table", Term, "table"},
+		{"The A ASS of", Abbreviation, "A ASS"},
+		{"a thousand", Number, "a thousand"},
 	} {
-		r := trimFunctionWords(c.text, Range{0, len(c.text)}, c.term)
+		r := trimFunctionWords(c.text, Range{0, len(c.text)}, c.kind)
 		if got := c.text[r.Start:r.End]; got != c.want {
-			t.Errorf("trimFunctionWords(%q, %v) = %q, want %q", c.text, c.term, got, c.want)
+			t.Errorf("trimFunctionWords(%q, %v) = %q, want %q", c.text, c.kind, got, c.want)
 		}
+	}
+}
+
+// An abbreviation (a span the caller gives) must stand as a whole word, and
+// its repair keeps the article before it.
+func TestRepairAbbreviation(t *testing.T) {
+	src := "Der ADAC hilft der EU."
+	var sp []Span
+	for _, w := range []string{"ADAC", "EU"} {
+		i := strings.Index(src, w)
+		sp = append(sp, Span{Kind: Abbreviation, Start: i, End: i + len(w), Text: w, Render: w})
+	}
+	if miss := Missing("The ADAC helps EUROPE.", sp); len(miss) != 1 || sp[miss[0]].Text != "EU" {
+		t.Errorf("Missing in %q = %+v, want EU (not a whole word in EUROPE)", "The ADAC helps EUROPE.", miss)
+	}
+	// Source words: Der ADAC hilft der EU; target: The A ASS helps the E U.
+	tgt := "The A ASS helps the E U."
+	got, fixes := Repair(src, tgt, sp, wordAlign(src, tgt, []int{0, 1, 1, 2, 3, 4, 4}))
+	if want := "The ADAC helps the EU."; got != want || len(fixes) != 2 {
+		t.Errorf("Repair = %q, %+v; want %q with 2 fixes", got, fixes, want)
 	}
 }
