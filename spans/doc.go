@@ -1,7 +1,8 @@
 // Package spans keeps what must not be translated exactly as written: it
 // finds protected spans in German source text (numbers, dates, times, phone
 // numbers, URLs, e-mail addresses, handles, hashtags, file paths, inline
-// code, format placeholders, product codes, ISBNs, glossary terms), checks
+// code, format placeholders, product codes, ISBNs; glossary terms and
+// abbreviations the caller names), checks
 // that a translation contains every one of them, and repairs a translation
 // that lost some, given an alignment between source and target text. It also
 // splits HTML into translatable segments and puts the tags back around the
