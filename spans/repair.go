@@ -206,7 +206,8 @@ func Missing(tgt string, spans []Span) []int {
 }
 
 // occurrences returns the byte offsets where sp.Render stands in t (for
-// numbers: not glued to other digits; for glossary terms and abbreviations: as whole words).
+// numbers: not glued to other digits; for glossary terms and
+// abbreviations: as whole words).
 func occurrences(t string, sp Span) []int {
 	return find(t, sp.Render, sp.Kind)
 }

@@ -224,7 +224,7 @@ func (m *Model) Unknown(sentence string) [][2]int {
 	var out [][2]int
 	at := 0
 	for _, t := range toks {
-		if n := utf8.RuneCountInString(t.word); n <= 5 && inCapitals(t.word) && !strings.ContainsAny(t.word, "-'’") {
+		if utf8.RuneCountInString(t.word) <= 5 && inCapitals(t.word) && !strings.ContainsAny(t.word, "-'’") {
 			if _, known := m.Usual(t.word); !known {
 				out = append(out, [2]int{at + t.at, at + t.at + len(t.word)})
 			}
