@@ -22,14 +22,20 @@ import (
 func startLines(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	stderr, err := cmd.StderrPipe()
+	// An os.Pipe, not cmd.StderrPipe: Wait closes the latter, and the
+	// lines the process wrote just before it ended could be lost unread.
+	stderr, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stderr = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		stderr.Close()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); stderr.Close() })
 	lines := make(chan string, 1000)
 	go func() {
 		defer close(lines)
